@@ -1,0 +1,162 @@
+/**
+ * Assembles a running server: database (migrated), services, GraphQL over HTTP/SSE/WebSocket,
+ * health check and the dashboard, on one port. Tests start it on port 0 and talk to it as clients.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { execute, GraphQLError, subscribe } from 'graphql';
+import { createYoga, maskError as defaultMaskError, type YogaServerInstance } from 'graphql-yoga';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { developmentAuthenticator, type Authenticator } from './auth/authenticate.js';
+import { ensureDevelopmentCaller } from './auth/bootstrap.js';
+import type { ServerConfig } from './config.js';
+import { createContext, type GraphQLContext } from './context.js';
+import { openDatabase, type DatabaseHandle } from './db/client.js';
+import type { Caller } from './domain/caller.js';
+import { DomainError } from './domain/errors.js';
+import { createFirmwareStore } from './domain/firmware-store.js';
+import { createEventBus } from './events/bus.js';
+import { createStaticHandler } from './http/static.js';
+import { schema } from './schema/index.js';
+import type { AppServices } from './services.js';
+
+export interface RunningServer {
+  url: string;
+  graphqlUrl: string;
+  wsUrl: string;
+  port: number;
+  services: AppServices;
+  /** The caller every request acts as until sign-in exists. */
+  devCaller: Caller;
+  close(): Promise<void>;
+}
+
+const webDist = fileURLToPath(new URL('../../web/dist', import.meta.url));
+
+/** Domain errors that escape a typed result keep their message and carry their code. */
+function maskError(error: unknown, message: string, isDev?: boolean): Error {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (original instanceof DomainError) {
+    return new GraphQLError(original.message, {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code: original.code },
+    });
+  }
+  const extensions = (original as { extensions?: { code?: string } } | null)?.extensions;
+  if (extensions?.code && original instanceof Error) {
+    return new GraphQLError(original.message, {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions,
+    });
+  }
+  return defaultMaskError(error, message, isDev);
+}
+
+export async function startServer(config: ServerConfig, existingDatabase?: DatabaseHandle): Promise<RunningServer> {
+  const database =
+    existingDatabase ?? (await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: `${config.dataDir}/pglite` }));
+  const services: AppServices = {
+    db: database.db,
+    database,
+    config,
+    events: createEventBus(),
+    firmwareStore: createFirmwareStore(config.firmwareDir),
+  };
+  const devCaller = await ensureDevelopmentCaller(database.db);
+  const authenticator: Authenticator = developmentAuthenticator(devCaller);
+
+  const yoga: YogaServerInstance<{ connectionParams?: Record<string, unknown> }, GraphQLContext> = createYoga({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: { title: 'Updraft GraphQL', subscriptionsProtocol: 'WS' },
+    maskedErrors: { maskError },
+    context: async ({ request, connectionParams }) =>
+      createContext(
+        services,
+        connectionParams !== undefined
+          ? await authenticator.fromConnectionParams(connectionParams)
+          : await authenticator.fromRequest(request),
+      ),
+  });
+
+  const serveStatic = createStaticHandler(webDist);
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/graphql' || path.startsWith('/graphql/')) return void yoga.handle(req, res);
+    if (path === '/healthz') return void healthz(database, res);
+    return void serveStatic(req, res).catch((error) => {
+      console.error('static file error', error);
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+
+  const wsServer = new WebSocketServer({ server, path: '/graphql' });
+  useServer<Record<string, unknown>, { request: IncomingMessage }>(
+    {
+      execute: (args) => (args.rootValue as { execute: typeof execute }).execute(args),
+      subscribe: (args) => (args.rootValue as { subscribe: typeof subscribe }).subscribe(args),
+      onSubscribe: async (ctx, _id, payload) => {
+        const enveloped = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+          connectionParams: ctx.connectionParams ?? {},
+        });
+        let document;
+        try {
+          document = enveloped.parse(payload.query);
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError(String(error))];
+        }
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        return {
+          schema: enveloped.schema,
+          operationName: payload.operationName,
+          document,
+          variableValues: payload.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+      },
+    },
+    wsServer,
+  );
+
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `http://${host}:${port}`;
+  return {
+    url,
+    graphqlUrl: `${url}/graphql`,
+    wsUrl: `ws://${host}:${port}/graphql`,
+    port,
+    services,
+    devCaller,
+    async close() {
+      for (const client of wsServer.clients) client.terminate();
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (!existingDatabase) await database.close();
+    },
+  };
+}
+
+async function healthz(database: DatabaseHandle, res: import('node:http').ServerResponse) {
+  try {
+    await database.rawQuery('select 1');
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', database: database.kind }));
+  } catch (error) {
+    res
+      .writeHead(503, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ status: 'unavailable', database: database.kind, error: String((error as Error).message) }));
+  }
+}

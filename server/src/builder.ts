@@ -1,0 +1,149 @@
+/**
+ * The Pothos schema builder and its plugins, nothing else. Scope-auth comes first so that no other
+ * plugin's resolver wrapper runs before the permission check.
+ */
+import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
+import DrizzlePlugin from '@pothos/plugin-drizzle';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
+import ValidationPlugin from '@pothos/plugin-validation';
+import { getTableConfig } from 'drizzle-orm/pg-core';
+import { GraphQLError } from 'graphql';
+import type { GraphQLContext } from './context.js';
+import type { Database } from './db/client.js';
+import { relations } from './db/relations.js';
+import type { Permission } from './db/schema.js';
+import { NotAuthenticatedError, PermissionDeniedError } from './domain/errors.js';
+
+export interface PothosTypes {
+  Context: GraphQLContext;
+  DrizzleRelations: typeof relations;
+  AuthScopes: {
+    /** The request carries valid credentials. */
+    authenticated: boolean;
+    /** The caller holds this permission in its organisation unit. */
+    permission: Permission;
+    /** The caller holds at least one of these permissions. */
+    anyPermission: readonly Permission[];
+  };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    File: { Input: File; Output: never };
+    ID: { Input: string; Output: string | number };
+  };
+  DefaultFieldNullability: false;
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
+}
+
+/** The first permission scope that failed, if the failure is about a missing permission. */
+function missingPermission(failure: AuthFailure): Permission | null {
+  if (failure.kind === AuthScopeFailureType.AuthScope && failure.scope === 'permission') {
+    return failure.parameter as Permission;
+  }
+  if (failure.kind === AuthScopeFailureType.AuthScope && failure.scope === 'anyPermission') {
+    return (failure.parameter as Permission[])[0];
+  }
+  if ('failures' in failure) {
+    for (const child of failure.failures) {
+      const found = missingPermission(child);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Node types whose database key is an integer rather than a UUID. */
+const INTEGER_KEYED_TYPES = new Set(['JobDevice']);
+
+function isWellFormedId(id: { typename: string; id: string }): boolean {
+  return INTEGER_KEYED_TYPES.has(id.typename) ? /^[1-9][0-9]{0,15}$/.test(id.id) : UUID.test(id.id);
+}
+
+function sameOrganisationUnit<T>(context: GraphQLContext, node: T): T | null {
+  if (!node || !context.caller) return null;
+  return (node as { ouId?: string }).ouId === context.caller.ouId ? node : null;
+}
+
+export const builder = new SchemaBuilder<PothosTypes>({
+  plugins: [ScopeAuthPlugin, RelayPlugin, ErrorsPlugin, ValidationPlugin, DrizzlePlugin, ComplexityPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (context) => ({
+      authenticated: context.caller !== null,
+      permission: (permission) => context.caller?.permissions.has(permission) ?? false,
+      anyPermission: (permissions) => permissions.some((p) => context.caller?.permissions.has(p) ?? false),
+    }),
+    unauthorizedError: (_parent, context, _info, result) => {
+      if (!context.caller) return new NotAuthenticatedError();
+      const permission = missingPermission(result.failure);
+      return permission ? new PermissionDeniedError(permission) : new GraphQLError(result.message, { extensions: { code: 'FORBIDDEN' } });
+    },
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodesOnConnection: true,
+    edgesFieldOptions: { nullable: false },
+    nodeFieldOptions: { nullable: false },
+    // node/nodes bypass the root fields' scoping, so they get it here: an ID that is malformed, or
+    // names a row of another organisation unit, resolves to null exactly like an unknown one.
+    nodeQueryOptions: {
+      authScopes: { authenticated: true },
+      resolve: async (_root, { id }, context, _info, resolveNode) =>
+        isWellFormedId(id) ? sameOrganisationUnit(context, await resolveNode(id)) : null,
+    },
+    nodesQueryOptions: {
+      authScopes: { authenticated: true },
+      resolve: async (_root, { ids }, context, _info, resolveNodes) => {
+        const wellFormed = ids.filter(isWellFormedId);
+        const loaded = wellFormed.length ? await resolveNodes(wellFormed) : [];
+        const byId = new Map(wellFormed.map((id, i) => [id, loaded[i]]));
+        return ids.map((id) => sameOrganisationUnit(context, byId.get(id) ?? null));
+      },
+    },
+  },
+  errors: {
+    defaultTypes: [],
+  },
+  validation: {
+    validationError: (result) =>
+      new GraphQLError(
+        'Invalid arguments: ' +
+          result.issues
+            .map((issue) => {
+              const path = issue.path?.map((p) => String(typeof p === 'object' ? p.key : p)).join('.');
+              return path ? `${path}: ${issue.message}` : issue.message;
+            })
+            .join('; '),
+        { extensions: { code: 'BAD_USER_INPUT' } },
+      ),
+  },
+  drizzle: {
+    client: (context) => context.services.db as Database,
+    getTableConfig,
+    relations,
+    defaultConnectionSize: 20,
+    maxConnectionSize: 500,
+  },
+  complexity: {
+    defaultComplexity: 1,
+    defaultListMultiplier: 10,
+    limit: (context) => ({
+      depth: context.services.config.maxQueryDepth,
+      complexity: context.services.config.maxQueryComplexity,
+      breadth: 500,
+    }),
+    complexityError: (kind, result) => {
+      const limits = { Depth: [result.depth, result.maxDepth], Breadth: [result.breadth, result.maxBreadth], Complexity: [result.complexity, result.maxComplexity] };
+      const [actual, limit] = limits[kind];
+      return new GraphQLError(`The query is too ${kind === 'Depth' ? 'deep' : kind === 'Breadth' ? 'broad' : 'complex'}: ${kind.toLowerCase()} ${actual} exceeds the limit of ${limit}`, {
+        extensions: { code: 'QUERY_TOO_COMPLEX' },
+      });
+    },
+  },
+});

@@ -1,0 +1,78 @@
+/**
+ * Opens the database: PostgreSQL through postgres.js when a URL is given, otherwise an embedded
+ * PGlite persisted on disk. Everything above this module sees one `Database` type and one code path.
+ */
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import type { PgAsyncDatabase, PgAsyncTransaction, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import { relations } from './relations.js';
+
+export type Relations = typeof relations;
+export type Database = PgAsyncDatabase<PgQueryResultHKT, Relations>;
+export type Transaction = PgAsyncTransaction<PgQueryResultHKT, Relations>;
+/** A database handle or an open transaction: domain functions accept either. */
+export type Executor = Database | Transaction;
+
+export interface DatabaseHandle {
+  db: Database;
+  kind: 'postgres' | 'pglite';
+  /** Runs raw SQL and returns its rows, whatever the driver (used by EXPLAIN tests and benchmarks). */
+  rawQuery<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+export const migrationsFolder = fileURLToPath(new URL('../../../drizzle', import.meta.url));
+
+/** Arbitrary constant: serialises migrations when several instances start at once. */
+const MIGRATION_LOCK_KEY = 727_001;
+
+export interface OpenDatabaseOptions {
+  databaseUrl?: string | undefined;
+  /** PGlite data directory; `memory://` keeps it in memory (tests). */
+  pgliteDir: string;
+  /** postgres.js pool size. */
+  poolSize?: number;
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
+  if (options.databaseUrl) {
+    const client = postgres(options.databaseUrl, {
+      max: options.poolSize ?? 10,
+      onnotice: () => {},
+      // Timestamps come back as Date, bigint ids as numbers through drizzle's column modes.
+    });
+    const db = drizzlePostgres({ client, relations }) as unknown as Database;
+    const reserved = await client.reserve();
+    try {
+      await reserved`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+      await migratePostgres(db as never, { migrationsFolder });
+    } finally {
+      await reserved`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.catch(() => {});
+      reserved.release();
+    }
+    return {
+      db,
+      kind: 'postgres',
+      rawQuery: async (text, params = []) => (await client.unsafe(text, params as never[])) as never,
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+
+  if (!options.pgliteDir.startsWith('memory://')) mkdirSync(options.pgliteDir, { recursive: true });
+  const client = new PGlite(options.pgliteDir);
+  await client.waitReady;
+  const db = drizzlePglite({ client, relations }) as unknown as Database;
+  await migratePglite(db as never, { migrationsFolder });
+  return {
+    db,
+    kind: 'pglite',
+    rawQuery: async (text, params = []) => (await client.query(text, params)).rows as never,
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,40 @@
+import { defineRelations } from 'drizzle-orm';
+import * as schema from './schema.js';
+
+export const relations = defineRelations(schema, (r) => ({
+  organisationUnits: {
+    users: r.many.users(),
+    products: r.many.products(),
+  },
+  users: {
+    ou: r.one.organisationUnits({ from: r.users.ouId, to: r.organisationUnits.id, optional: false }),
+  },
+  products: {
+    ou: r.one.organisationUnits({ from: r.products.ouId, to: r.organisationUnits.id, optional: false }),
+    devices: r.many.devices(),
+    firmwares: r.many.firmwares(),
+    jobs: r.many.otaJobs(),
+  },
+  devices: {
+    product: r.one.products({ from: r.devices.productId, to: r.products.id, optional: false }),
+    tasks: r.many.jobTasks(),
+  },
+  firmwares: {
+    product: r.one.products({ from: r.firmwares.productId, to: r.products.id, optional: false }),
+    jobs: r.many.otaJobs(),
+  },
+  otaJobs: {
+    product: r.one.products({ from: r.otaJobs.productId, to: r.products.id, optional: false }),
+    firmware: r.one.firmwares({ from: r.otaJobs.firmwareId, to: r.firmwares.id, optional: false }),
+    createdByUser: r.one.users({ from: r.otaJobs.createdBy, to: r.users.id }),
+    tasks: r.many.jobTasks(),
+    edits: r.many.jobEdits(),
+  },
+  jobTasks: {
+    job: r.one.otaJobs({ from: r.jobTasks.jobId, to: r.otaJobs.id, optional: false }),
+    device: r.one.devices({ from: r.jobTasks.deviceId, to: r.devices.id }),
+  },
+  jobEdits: {
+    job: r.one.otaJobs({ from: r.jobEdits.jobId, to: r.otaJobs.id, optional: false }),
+  },
+}));

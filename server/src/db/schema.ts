@@ -1,0 +1,386 @@
+/**
+ * The database model. camelCase here, snake_case in SQL (through `snakeCase.table`).
+ * Migrations under /drizzle are generated from this file by drizzle-kit; never edit them by hand.
+ *
+ * Every tenant-owned table carries `ouId` (denormalised where a parent already has it) so that
+ * every domain query can be scoped to the caller's organisation unit with one indexed predicate.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgSequence,
+  smallint,
+  snakeCase,
+  text,
+  timestamp,
+  unique,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+/**
+ * Device keys and product keys compare byte-wise (collation "C"): ordering is the same on every
+ * server whatever its locale, and a btree index serves both `ORDER BY` and `LIKE 'prefix%'`.
+ */
+const keyText = customType<{ data: string; driverData: string }>({
+  dataType: () => 'text COLLATE "C"',
+});
+
+const createdAt = () => timestamp({ withTimezone: true }).notNull().defaultNow();
+
+// ── Enums (their values are the public GraphQL enum values) ─────────────────────────────────────
+
+export const PERMISSIONS = [
+  'FIRMWARE_READ',
+  'FIRMWARE_WRITE',
+  'FIRMWARE_DELETE',
+  'OTA_READ',
+  'OTA_CREATE',
+  'OTA_CONTROL',
+  'DEVICE_READ',
+  'DEVICE_WRITE',
+  'OU_ADMIN',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+export const permissionEnum = pgEnum('permission', PERMISSIONS);
+
+export const JOB_TYPES = ['VERIFICATION', 'UPGRADE'] as const;
+export type JobType = (typeof JOB_TYPES)[number];
+export const jobTypeEnum = pgEnum('ota_job_type', JOB_TYPES);
+
+export const JOB_STATUSES = ['SCHEDULED', 'RUNNING', 'STOPPED', 'FINISHED', 'CANCELLED'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const jobStatusEnum = pgEnum('ota_job_status', JOB_STATUSES);
+
+export const TASK_STATUSES = ['TO_BE_PUSHED', 'PUSHED', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export const taskStatusEnum = pgEnum('upgrade_status', TASK_STATUSES);
+
+export const FAILURE_REASONS = [
+  'CANCELLED_BY_USER',
+  'DEVICE_IGNORED',
+  'VERSION_NOT_IN_SCOPE',
+  'WRITE_FAILED',
+  'DOWNLOAD_FAILED',
+  'VERIFICATION_FAILED',
+  'LAST_UPGRADE_IN_PROGRESS',
+  'DEVICE_NOT_FOUND',
+  'UNDEFINED',
+  'TIMEOUT',
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+export const failureReasonEnum = pgEnum('failure_reason', FAILURE_REASONS);
+
+export const WAITING_REASONS = [
+  'OFFLINE',
+  'CONCURRENCY_LIMIT',
+  'OUTSIDE_WINDOW',
+  'RATE_LIMIT',
+  'JOB_STOPPED',
+  'SCHEDULED',
+  'RETRY_INTERVAL',
+] as const;
+export type WaitingReason = (typeof WAITING_REASONS)[number];
+export const waitingReasonEnum = pgEnum('waiting_reason', WAITING_REASONS);
+
+export const SIGN_METHODS = ['MD5', 'SHA256'] as const;
+export type SignMethod = (typeof SIGN_METHODS)[number];
+export const signMethodEnum = pgEnum('sign_method', SIGN_METHODS);
+
+export const JOB_POLICIES = ['SNAPSHOT', 'INCREMENTAL'] as const;
+export type JobPolicy = (typeof JOB_POLICIES)[number];
+export const jobPolicyEnum = pgEnum('ota_job_policy', JOB_POLICIES);
+
+/** ALL: every device of the product; DEVICE_KEYS: the listed keys. Versions and tags narrow either. */
+export const TARGET_MODES = ['ALL', 'DEVICE_KEYS'] as const;
+export type TargetMode = (typeof TARGET_MODES)[number];
+export const targetModeEnum = pgEnum('ota_target_mode', TARGET_MODES);
+
+export interface TagFilter {
+  key: string;
+  value: string;
+}
+
+/** One changed field of a job edit, as recorded in the edit history. */
+export interface FieldChange {
+  field: string;
+  from: unknown;
+  to: unknown;
+}
+
+// ── Tenancy and identities ──────────────────────────────────────────────────────────────────────
+
+export const organisationUnits = snakeCase.table('organisation_units', {
+  id: uuid().primaryKey().defaultRandom(),
+  name: text().notNull().unique(),
+  /** Pushed + In Progress tasks across all of this unit's jobs; null = the server's default. */
+  concurrencyCap: integer(),
+  createdAt: createdAt(),
+});
+
+/** Users. The auth issue adds passwords, roles and tokens; until then a development user acts. */
+export const users = snakeCase.table(
+  'users',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    ouId: uuid()
+      .notNull()
+      .references(() => organisationUnits.id),
+    username: text().notNull().unique(),
+    displayName: text().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index().on(t.ouId)],
+);
+
+// ── Products, devices, firmware ─────────────────────────────────────────────────────────────────
+
+export const products = snakeCase.table(
+  'products',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    ouId: uuid()
+      .notNull()
+      .references(() => organisationUnits.id),
+    /** Globally unique: a device's MQTT client id `{productKey}.{deviceKey}` must name one product. */
+    productKey: keyText().notNull().unique(),
+    name: text().notNull(),
+    description: text().notNull().default(''),
+    createdAt: createdAt(),
+  },
+  (t) => [index().on(t.ouId, t.productKey)],
+);
+
+export const devices = snakeCase.table(
+  'devices',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    ouId: uuid()
+      .notNull()
+      .references(() => organisationUnits.id),
+    productId: uuid()
+      .notNull()
+      .references(() => products.id),
+    deviceKey: keyText().notNull(),
+    name: text().notNull().default(''),
+    /** SHA-256 of a random 256-bit secret (see docs/security.md for why not a slow KDF). */
+    secretHash: text().notNull(),
+    firmwareVersion: text(),
+    online: boolean().notNull().default(false),
+    lastSeenAt: timestamp({ withTimezone: true }),
+    tags: jsonb().$type<Record<string, string>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    unique().on(t.productId, t.deviceKey),
+    index().on(t.ouId, t.deviceKey),
+    index().on(t.productId, t.firmwareVersion),
+    index().using('gin', t.tags),
+  ],
+);
+
+export const firmwares = snakeCase.table(
+  'firmwares',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    ouId: uuid()
+      .notNull()
+      .references(() => organisationUnits.id),
+    productId: uuid()
+      .notNull()
+      .references(() => products.id),
+    name: text().notNull(),
+    version: text().notNull(),
+    signMethod: signMethodEnum().notNull(),
+    /** Lower-case hex digest of the file with `signMethod`. */
+    sign: text().notNull(),
+    size: bigint({ mode: 'number' }).notNull(),
+    /** File name under the firmware directory. */
+    storageKey: text().notNull(),
+    fileName: text().notNull(),
+    description: text().notNull().default(''),
+    requireVerification: boolean().notNull().default(false),
+    verified: boolean().notNull().default(false),
+    verifiedAt: timestamp({ withTimezone: true }),
+    /** Devices of a verification job that must succeed to verify; null = all of them. */
+    minSuccessForVerified: integer(),
+    createdAt: createdAt(),
+    createdBy: uuid().references(() => users.id),
+    /** Deleted firmware stays for the jobs that used it; its file is removed and its name freed. */
+    deletedAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('firmwares_product_name_live').on(t.productId, t.name).where(sql`deleted_at is null`),
+    uniqueIndex('firmwares_product_version_live').on(t.productId, t.version).where(sql`deleted_at is null`),
+    index().on(t.ouId, t.createdAt),
+  ],
+);
+
+// ── OTA jobs and their tasks ────────────────────────────────────────────────────────────────────
+
+export const otaJobs = snakeCase.table(
+  'ota_jobs',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    ouId: uuid()
+      .notNull()
+      .references(() => organisationUnits.id),
+    productId: uuid()
+      .notNull()
+      .references(() => products.id),
+    firmwareId: uuid()
+      .notNull()
+      .references(() => firmwares.id),
+    type: jobTypeEnum().notNull(),
+    name: text().notNull(),
+    status: jobStatusEnum().notNull(),
+    /** Why the job stopped when the engine stopped it (abort threshold); null when a user did. */
+    statusReason: text(),
+    createdAt: createdAt(),
+    createdBy: uuid().references(() => users.id),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp({ withTimezone: true }),
+    finishedAt: timestamp({ withTimezone: true }),
+
+    // Scope: the filters combine with AND.
+    targetMode: targetModeEnum().notNull(),
+    targetDeviceKeys: text().array().notNull().default(sql`'{}'::text[]`),
+    /** Empty = any source version. */
+    srcVersions: text().array().notNull().default(sql`'{}'::text[]`),
+    /** Empty = no tag filter. Same key: any of its values; different keys: all of them. */
+    targetTags: jsonb().$type<TagFilter[]>().notNull().default([]),
+    policy: jobPolicyEnum().notNull().default('SNAPSHOT'),
+
+    // Rollout settings.
+    maxConcurrency: integer().notNull().default(300),
+    timeoutMinutes: integer().notNull().default(120),
+    retryCount: integer().notNull().default(0),
+    retryIntervalMinutes: integer().notNull().default(0),
+    scheduleStartAt: timestamp({ withTimezone: true }),
+    scheduleEndAt: timestamp({ withTimezone: true }),
+    /** Daily window as minutes after midnight in `scheduleTimezone`; end < start spans midnight. */
+    dailyWindowStartMinute: integer(),
+    dailyWindowEndMinute: integer(),
+    scheduleTimezone: text().notNull().default('UTC'),
+    pushRatePerMinute: integer(),
+    /** Stop the job when failed/finished exceeds this percentage … */
+    abortThresholdPercent: integer(),
+    /** … once at least this many tasks are final. */
+    abortMinFinished: integer(),
+  },
+  (t) => [
+    index().on(t.ouId, t.createdAt),
+    index().on(t.ouId, t.status),
+    index().on(t.productId),
+    index().on(t.firmwareId),
+  ],
+);
+
+/** Bumped on every task change: the order in which changes happened, for subscription catch-up. */
+export const taskChangeSeq = pgSequence('task_change_seq');
+
+/** A task is one device in one job: a row of the job details' device tabs. */
+export const jobTasks = snakeCase.table(
+  'job_tasks',
+  {
+    id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    ouId: uuid().notNull(),
+    jobId: uuid()
+      .notNull()
+      .references(() => otaJobs.id, { onDelete: 'cascade' }),
+    /** Null when the targeted key did not exist (DEVICE_NOT_FOUND) or the device was deleted. */
+    deviceId: uuid().references(() => devices.id, { onDelete: 'set null' }),
+    deviceKey: keyText().notNull(),
+    status: taskStatusEnum().notNull().default('TO_BE_PUSHED'),
+    progress: smallint().notNull().default(0),
+    failureReason: failureReasonEnum(),
+    failureDetail: text(),
+    waitingReason: waitingReasonEnum(),
+    /** The device's version when the task was created (what it upgrades from). */
+    srcVersion: text(),
+    /** The device's version as last reported. */
+    currentVersion: text(),
+    attempt: integer().notNull().default(1),
+    /** Message id of the upgrade push, to match the device's reply. */
+    pushMessageId: text(),
+    pushedAt: timestamp({ withTimezone: true }),
+    startedAt: timestamp({ withTimezone: true }),
+    finishedAt: timestamp({ withTimezone: true }),
+    failedAt: timestamp({ withTimezone: true }),
+    /** pushedAt + the job's timeout, kept as a column so the timeout sweep is one index range. */
+    timeoutAt: timestamp({ withTimezone: true }),
+    /** A retried task waits until then before it is pushed again. */
+    nextAttemptAt: timestamp({ withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    changeSeq: bigint({ mode: 'number' })
+      .notNull()
+      .default(sql`nextval('task_change_seq')`),
+  },
+  (t) => [
+    unique().on(t.jobId, t.deviceKey),
+    // Every tab (status) page in device-key order, its count, and the device-key prefix search.
+    index('job_tasks_tab').on(t.jobId, t.status, t.deviceKey),
+    // Upgrade Failed tab searches: by reason, by current version, by failure time.
+    index('job_tasks_failed_reason')
+      .on(t.jobId, t.failureReason, t.deviceKey)
+      .where(sql`status = 'FAILED'`),
+    index('job_tasks_failed_version')
+      .on(t.jobId, t.currentVersion, t.deviceKey)
+      .where(sql`status = 'FAILED'`),
+    index('job_tasks_failed_at').on(t.jobId, t.failedAt).where(sql`status = 'FAILED'`),
+    // Changes since a cursor, for subscriptions that resume.
+    index('job_tasks_changes').on(t.jobId, t.changeSeq),
+    // A device's task in flight (reports, LAST_UPGRADE_IN_PROGRESS) and the timeout sweep.
+    index('job_tasks_active_device')
+      .on(t.deviceId)
+      .where(sql`status in ('PUSHED', 'IN_PROGRESS')`),
+    index('job_tasks_timeout')
+      .on(t.timeoutAt)
+      .where(sql`status in ('PUSHED', 'IN_PROGRESS')`),
+  ],
+);
+
+/**
+ * Tasks removed from a job (a narrowed scope drops tasks still To be Pushed). Kept so that a
+ * subscriber resuming from a change cursor also learns about rows that no longer exist.
+ */
+export const jobTaskRemovals = snakeCase.table(
+  'job_task_removals',
+  {
+    id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    jobId: uuid()
+      .notNull()
+      .references(() => otaJobs.id, { onDelete: 'cascade' }),
+    taskId: bigint({ mode: 'number' }).notNull(),
+    deviceKey: keyText().notNull(),
+    changeSeq: bigint({ mode: 'number' })
+      .notNull()
+      .default(sql`nextval('task_change_seq')`),
+    removedAt: createdAt(),
+  },
+  (t) => [index().on(t.jobId, t.changeSeq)],
+);
+
+/** Every accepted edit of a job: who, when, which fields, from what to what. */
+export const jobEdits = snakeCase.table(
+  'job_edits',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    ouId: uuid().notNull(),
+    jobId: uuid()
+      .notNull()
+      .references(() => otaJobs.id, { onDelete: 'cascade' }),
+    editedBy: uuid().references(() => users.id),
+    editedByName: text().notNull(),
+    editedAt: createdAt(),
+    changes: jsonb().$type<FieldChange[]>().notNull(),
+  },
+  (t) => [index().on(t.jobId, t.editedAt)],
+);

@@ -1,0 +1,26 @@
+/**
+ * The caller of a domain function: who acts, in which organisation unit, with which permissions.
+ * Every domain function takes one and scopes its reads and writes to `caller.ouId`.
+ */
+import type { Permission } from '../db/schema.js';
+import { PermissionDeniedError } from './errors.js';
+
+export interface Caller {
+  /** Null for a system actor (the engine, the seed). */
+  userId: string | null;
+  /** Shown in the job edit history. */
+  displayName: string;
+  ouId: string;
+  permissions: ReadonlySet<Permission>;
+}
+
+export function hasPermission(caller: Caller, permission: Permission): boolean {
+  return caller.permissions.has(permission);
+}
+
+/** Throws PermissionDeniedError naming the missing permission. */
+export function requirePermission(caller: Caller, ...permissions: Permission[]): void {
+  for (const permission of permissions) {
+    if (!caller.permissions.has(permission)) throw new PermissionDeniedError(permission);
+  }
+}

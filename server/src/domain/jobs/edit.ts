@@ -1,0 +1,152 @@
+/**
+ * editJob: applies the changes the edit rules accept, all or nothing, and records who changed what.
+ * Upgrade jobs: new settings apply to tasks not yet pushed; a new timeout also to tasks in flight;
+ * a widened scope adds tasks and a narrowed one removes tasks still To be Pushed.
+ */
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { jobEdits, jobTasks, otaJobs } from '../../db/schema.js';
+import { type Caller, requirePermission } from '../caller.js';
+import { JobNotEditableError } from '../errors.js';
+import { nextChangeSeq } from '../sql.js';
+import { IN_FLIGHT_STATUSES } from '../tasks/rules.js';
+import type { TransactionScope } from '../transaction.js';
+import { parseInput } from '../validation.js';
+import { hasUnfinishedTasks, lockJob } from './access.js';
+import { type EditRequest, planJobEdit } from './edit-rules.js';
+import { jobEvents, lastChangeSeq } from './events.js';
+import { materialiseTargets, removeUntargetedTasks } from './scope.js';
+import {
+  abortThreshold,
+  maxConcurrency,
+  policy,
+  pushRatePerMinute,
+  retryPolicy,
+  schedule,
+  srcVersions,
+  tagFilters,
+  timeoutMinutes,
+  upgradeDeviceKeys,
+  upgradeScope,
+  verificationDeviceKeys,
+} from './settings.js';
+import { type JobRow, type JobSettingsView, settingsColumns, settingsView } from './settings-view.js';
+
+/** Shape checks only; whether a field may change is the edit rules' business. */
+const editJobInput = z.object({
+  jobId: z.string(),
+  name: z.string().optional(),
+  firmwareId: z.string().optional(),
+  allDevices: z.boolean().optional(),
+  deviceKeys: upgradeDeviceKeys.optional(),
+  srcVersions: srcVersions.optional(),
+  tags: tagFilters.optional(),
+  timeoutMinutes: timeoutMinutes.optional(),
+  policy: policy.optional(),
+  maxConcurrency: maxConcurrency.optional(),
+  retry: retryPolicy.optional(),
+  schedule: schedule.nullable().optional(),
+  pushRatePerMinute: pushRatePerMinute.nullable().optional(),
+  abortThreshold: abortThreshold.nullable().optional(),
+});
+export type EditJobInput = z.input<typeof editJobInput>;
+
+export interface EditJobResult {
+  job: JobRow;
+  /** The fields that changed (empty when the edit asked for the values the job already had). */
+  changedFields: string[];
+  tasksAdded: number;
+  tasksRemoved: number;
+}
+
+const SCOPE_FIELDS = ['allDevices', 'deviceKeys', 'srcVersions', 'tags'];
+
+export async function editJob({ tx, emit }: TransactionScope, caller: Caller, input: EditJobInput): Promise<EditJobResult> {
+  requirePermission(caller, 'OTA_CONTROL');
+  const { jobId, ...requested } = parseInput(editJobInput, input);
+  const job = await lockJob(tx, caller, jobId);
+  const executing = await hasUnfinishedTasks(tx, job.id);
+  const request: EditRequest = {
+    ...requested,
+    schedule:
+      requested.schedule === undefined
+        ? undefined
+        : requested.schedule && {
+            startAt: requested.schedule.startAt ?? null,
+            endAt: requested.schedule.endAt ?? null,
+            dailyWindowStart: requested.schedule.dailyWindowStart ?? null,
+            dailyWindowEnd: requested.schedule.dailyWindowEnd ?? null,
+            timezone: requested.schedule.timezone,
+          },
+  };
+  const plan = planJobEdit(job, executing, request);
+  if (plan.refused.length > 0) throw new JobNotEditableError(plan.refused);
+  if (plan.changes.length === 0) return { job, changedFields: [], tasksAdded: 0, tasksRemoved: 0 };
+
+  const next: JobSettingsView = { ...settingsView(job) };
+  for (const change of plan.changes) (next as unknown as Record<string, unknown>)[change.field] = change.to;
+  if (job.type === 'VERIFICATION') {
+    parseInput(z.object({ deviceKeys: verificationDeviceKeys }), { deviceKeys: next.deviceKeys });
+  } else {
+    // Switching to all devices drops the key list it replaces.
+    if (plan.changes.some((c) => c.field === 'allDevices') && next.allDevices) next.deviceKeys = [];
+    parseInput(upgradeScope, {
+      allDevices: next.allDevices,
+      deviceKeys: next.deviceKeys,
+      srcVersions: next.srcVersions,
+      tags: next.tags,
+    });
+  }
+
+  const [updated] = await tx
+    .update(otaJobs)
+    .set({ ...settingsColumns(next), updatedAt: new Date() })
+    .where(eq(otaJobs.id, job.id))
+    .returning();
+
+  let tasksChanged = 0;
+  if (plan.changes.some((c) => c.field === 'timeoutMinutes')) {
+    // A new timeout applies to tasks in flight too, still counted from their push.
+    const inFlight = await tx
+      .update(jobTasks)
+      .set({
+        timeoutAt: sql`${jobTasks.pushedAt} + make_interval(mins => ${next.timeoutMinutes})`,
+        updatedAt: new Date(),
+        changeSeq: nextChangeSeq,
+      })
+      .where(and(eq(jobTasks.jobId, job.id), inArray(jobTasks.status, [...IN_FLIGHT_STATUSES])))
+      .returning({ id: jobTasks.id });
+    tasksChanged += inFlight.length;
+  }
+
+  let tasksAdded = 0;
+  let tasksRemoved = 0;
+  if (plan.changes.some((c) => SCOPE_FIELDS.includes(c.field))) {
+    tasksRemoved = await removeUntargetedTasks(tx, job.id);
+    const added = await materialiseTargets(tx, job.id);
+    tasksAdded = added.added + added.notFound;
+    tasksChanged += tasksAdded + tasksRemoved;
+  }
+
+  let current = updated;
+  if (updated.status === 'FINISHED' && tasksAdded > 0) {
+    // New targets reopen a finished job.
+    [current] = await tx
+      .update(otaJobs)
+      .set({ status: 'RUNNING', finishedAt: null })
+      .where(eq(otaJobs.id, job.id))
+      .returning();
+  }
+
+  await tx.insert(jobEdits).values({
+    ouId: job.ouId,
+    jobId: job.id,
+    editedBy: caller.userId,
+    editedByName: caller.displayName,
+    changes: plan.changes,
+  });
+  const seq = tasksChanged > 0 ? await lastChangeSeq(tx) : 0;
+  jobEvents(current, 'edited', { maxChangeSeq: seq, count: tasksChanged }).forEach(emit);
+  return { job: current, changedFields: plan.changes.map((c) => c.field), tasksAdded, tasksRemoved };
+}
+

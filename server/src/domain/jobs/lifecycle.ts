@@ -1,0 +1,53 @@
+/**
+ * When a job is done. Shared by the domain functions (a cancel can end the last task) and the
+ * rollout engine (a device report can).
+ *
+ * - A SNAPSHOT upgrade job or a verification job that is running or stopped becomes FINISHED once
+ *   every task is final. An INCREMENTAL job keeps waiting for devices that come to match, until
+ *   its schedule ends.
+ * - A verification job that finishes verifies its firmware when enough devices succeeded
+ *   (the firmware's minSuccessForVerified, or all of them).
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import type { Executor } from '../../db/client.js';
+import { firmwares, otaJobs } from '../../db/schema.js';
+import { loadStatusCounts } from '../loaders.js';
+import { isExecuting, totalTasks, type StatusCounts } from '../tasks/rules.js';
+import type { JobRow } from './settings-view.js';
+
+export function shouldFinish(job: Pick<JobRow, 'status' | 'policy' | 'type' | 'scheduleEndAt'>, counts: StatusCounts, now: Date): boolean {
+  if (job.status !== 'RUNNING' && job.status !== 'STOPPED') return false;
+  if (isExecuting(counts)) return false;
+  if (job.type === 'UPGRADE' && job.policy === 'INCREMENTAL') return !!job.scheduleEndAt && job.scheduleEndAt <= now;
+  return true;
+}
+
+export function verificationSucceeded(counts: StatusCounts, minSuccessForVerified: number | null): boolean {
+  const needed = minSuccessForVerified ?? totalTasks(counts);
+  return needed > 0 && counts.succeeded >= Math.min(needed, totalTasks(counts));
+}
+
+/** Marks the job FINISHED if it is done (and verifies its firmware). Returns the job as it now is. */
+export async function finishJobIfDone(tx: Executor, job: JobRow, now = new Date()): Promise<JobRow> {
+  const counts = (await loadStatusCounts(tx, [job.id])).get(job.id)!;
+  if (!shouldFinish(job, counts, now)) return job;
+  const [finished] = await tx
+    .update(otaJobs)
+    .set({ status: 'FINISHED', finishedAt: now, updatedAt: now })
+    .where(and(eq(otaJobs.id, job.id), sql`${otaJobs.status} in ('RUNNING', 'STOPPED')`))
+    .returning();
+  if (!finished) return job;
+  if (job.type === 'VERIFICATION') {
+    const [firmware] = await tx
+      .select({ minSuccessForVerified: firmwares.minSuccessForVerified })
+      .from(firmwares)
+      .where(eq(firmwares.id, job.firmwareId));
+    if (verificationSucceeded(counts, firmware.minSuccessForVerified)) {
+      await tx
+        .update(firmwares)
+        .set({ verified: true, verifiedAt: now })
+        .where(and(eq(firmwares.id, job.firmwareId), eq(firmwares.verified, false)));
+    }
+  }
+  return finished;
+}

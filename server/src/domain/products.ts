@@ -1,0 +1,67 @@
+/** Products: the kinds of device an organisation unit runs, each with its fleet and firmware. */
+import { and, asc, eq } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Executor } from '../db/client.js';
+import { products } from '../db/schema.js';
+import { type Caller, requirePermission } from './caller.js';
+import { AlreadyExistsError, NotFoundError, PermissionDeniedError } from './errors.js';
+import { isUniqueViolation } from './sql.js';
+import { parseInput } from './validation.js';
+
+export type Product = typeof products.$inferSelect;
+
+/** Product keys appear in MQTT client ids (`{productKey}.{deviceKey}`) and topics: no '.', '/', '+', '#', '&'. */
+export const productKey = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of letters, digits, _ and -');
+
+const createProductInput = z.object({
+  productKey,
+  name: z.string().trim().min(1, 'must not be empty').max(100),
+  description: z.string().max(2000).default(''),
+});
+export type CreateProductInput = z.input<typeof createProductInput>;
+
+export async function createProduct(db: Executor, caller: Caller, input: CreateProductInput): Promise<Product> {
+  requirePermission(caller, 'DEVICE_WRITE');
+  const values = parseInput(createProductInput, input);
+  try {
+    const [row] = await db
+      .insert(products)
+      .values({ ...values, ouId: caller.ouId })
+      .returning();
+    return row;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AlreadyExistsError('product', 'productKey', values.productKey);
+    throw error;
+  }
+}
+
+/** Anyone who may read devices, firmware or jobs may see which products exist. */
+export function requireProductReader(caller: Caller): void {
+  const readers = ['DEVICE_READ', 'FIRMWARE_READ', 'OTA_READ'] as const;
+  if (!readers.some((permission) => caller.permissions.has(permission))) throw new PermissionDeniedError('DEVICE_READ');
+}
+
+export async function listProducts(db: Executor, caller: Caller): Promise<Product[]> {
+  requireProductReader(caller);
+  return db.select().from(products).where(eq(products.ouId, caller.ouId)).orderBy(asc(products.productKey));
+}
+
+/** The product with this key in the caller's unit; NotFoundError otherwise. */
+export async function getProductByKey(db: Executor, caller: Caller, key: string): Promise<Product> {
+  const [row] = await db
+    .select()
+    .from(products)
+    .where(and(eq(products.ouId, caller.ouId), eq(products.productKey, key)));
+  if (!row) throw new NotFoundError('Product', key);
+  return row;
+}
+
+/** The product with this id in the caller's unit, or null (a foreign or unknown id alike). */
+export async function findProductId(db: Executor, caller: Caller, key: string | null | undefined): Promise<string | null | undefined> {
+  if (key === undefined || key === null) return undefined;
+  const [row] = await db
+    .select({ id: products.id })
+    .from(products)
+    .where(and(eq(products.ouId, caller.ouId), eq(products.productKey, key)));
+  return row?.id ?? null;
+}

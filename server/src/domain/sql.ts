@@ -1,0 +1,37 @@
+/** Small SQL helpers shared by domain queries. */
+import type { SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
+
+/** PostgreSQL's unique_violation, whichever driver raised it (postgres.js or PGlite, possibly wrapped by drizzle). */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  for (let e = error as { code?: string; constraint?: string; constraint_name?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === '23505') {
+      const name = e.constraint_name ?? e.constraint;
+      return constraint === undefined || name === constraint;
+    }
+  }
+  return false;
+}
+
+/** Escapes LIKE wildcards so that user text matches literally. */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => '\\' + c);
+}
+
+export type KeyMatch = 'EXACT' | 'PREFIX' | 'CONTAINS';
+
+/** A device-key search: exact, prefix (served by the btree on the "C"-collated key) or substring. */
+export function keyMatches(column: SQL | SQL.Aliased | unknown, text: string, match: KeyMatch): SQL {
+  if (match === 'EXACT') return sql`${column} = ${text}`;
+  const pattern = match === 'PREFIX' ? `${escapeLike(text)}%` : `%${escapeLike(text)}%`;
+  return sql`${column} like ${pattern}`;
+}
+
+/** The value of the task change sequence for an UPDATE's SET clause. */
+export const nextChangeSeq = sql`nextval('task_change_seq')`;
+
+/** Rows of a raw statement, whichever driver ran it (postgres.js returns an array, PGlite `{ rows }`). */
+export async function queryRows<T>(db: { execute: (query: SQL) => PromiseLike<unknown> }, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as T[] | { rows: T[] };
+  return Array.isArray(result) ? result : result.rows;
+}

@@ -1,0 +1,19 @@
+/** `pnpm start`: the whole system on one port (see README). */
+import { startServer } from './app.js';
+import { loadConfig } from './config.js';
+import { seedDemoIfEmpty } from './seed/demo.js';
+
+const config = loadConfig();
+const server = await startServer(config);
+if (config.seedDemo) await seedDemoIfEmpty(server.services, server.devCaller);
+console.log(`Updraft is running at ${server.url}  (GraphQL: ${server.graphqlUrl}, database: ${server.services.database.kind})`);
+
+let closing = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (closing) process.exit(1);
+    closing = true;
+    console.log(`${signal}: shutting down`);
+    void server.close().then(() => process.exit(0));
+  });
+}

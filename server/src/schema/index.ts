@@ -1,0 +1,21 @@
+/** Imports every type module and builds the schema. */
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from '../builder.js';
+import './scalars.js';
+import './errors.js';
+import './enums.js';
+import './product.js';
+import './device.js';
+import './firmware.js';
+import './job.js';
+import './job-device.js';
+
+builder.queryType({});
+builder.mutationType({});
+builder.subscriptionType({});
+
+/** The executable schema. */
+export const schema = builder.toSchema();
+
+/** The same schema with types and fields sorted, as printed to schema.graphql. */
+export const sortedSchema = lexicographicSortSchema(schema);

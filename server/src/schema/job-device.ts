@@ -1,0 +1,275 @@
+import { encodeGlobalID, resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
+import { GraphQLError } from 'graphql';
+import { builder } from '../builder.js';
+import { InvalidInputError, InvalidJobStateError, NotFoundError } from '../domain/errors.js';
+import { cancelUpgrade } from '../domain/jobs/cancel-upgrade.js';
+import { retryUpgrade } from '../domain/jobs/retry.js';
+import { effectiveWaitingReason, FAILURE_REASON_LABELS } from '../domain/tasks/rules.js';
+import { findJob } from '../domain/jobs/queries.js';
+import { changesSince, currentChangeSeq } from '../domain/tasks/changes.js';
+import { countTasks, normaliseTaskFilter, searchTasks, type Task, type TaskFilter } from '../domain/tasks/search.js';
+import { DeviceKeyMatch, FailureReason, NotCancelledReason, NotRetriedReason, UpgradeStatus, WaitingReason } from './enums.js';
+import { OtaJob } from './job.js';
+import { callerOf, decodeId, decodeIdOrNotFound, notFound, transact } from './support.js';
+
+export const JobDevice = builder.drizzleNode('jobTasks', {
+  name: 'JobDevice',
+  description: "One device's upgrade in one job: a row of the job details page.",
+  id: { column: (task) => task.id },
+  authScopes: { permission: 'OTA_READ' },
+  fields: (t) => ({
+    deviceKey: t.exposeString('deviceKey'),
+    device: t.relation('device', { nullable: true, description: 'Null when the device does not exist (any more).' }),
+    job: t.relation('job'),
+    status: t.expose('status', { type: UpgradeStatus }),
+    progress: t.exposeInt('progress', { description: 'Last reported progress, 0-100.' }),
+    failureReason: t.expose('failureReason', { type: FailureReason, nullable: true }),
+    failureReasonText: t.string({
+      nullable: true,
+      description: 'The failure reason in words, as the console shows it.',
+      select: { columns: { failureReason: true } },
+      resolve: (task) => (task.failureReason ? FAILURE_REASON_LABELS[task.failureReason] : null),
+    }),
+    failureDetail: t.exposeString('failureDetail', { nullable: true }),
+    waitingReason: t.field({
+      type: WaitingReason,
+      nullable: true,
+      description: 'Why a To be Pushed device waits.',
+      select: { columns: { status: true, waitingReason: true, jobId: true } },
+      resolve: async (task, _args, context) =>
+        effectiveWaitingReason((await context.loaders.jobStatus.load(task.jobId)) ?? 'RUNNING', task),
+    }),
+    srcVersion: t.exposeString('srcVersion', { nullable: true, description: 'The version the device had when the task was created.' }),
+    currentVersion: t.exposeString('currentVersion', { nullable: true, description: 'The version the device last reported.' }),
+    attempt: t.exposeInt('attempt'),
+    pushedAt: t.expose('pushedAt', { type: 'DateTime', nullable: true }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    failedAt: t.expose('failedAt', { type: 'DateTime', nullable: true }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+const jobDevicesArgs = builder.args((t) => ({
+  status: t.field({ type: UpgradeStatus, description: 'The tab.' }),
+  deviceKey: t.string({ description: 'Search text for the device key.' }),
+  deviceKeyMatch: t.field({ type: DeviceKeyMatch, description: 'How deviceKey matches; default CONTAINS.' }),
+  currentVersion: t.string({ description: 'Exact current firmware version.' }),
+  failureReason: t.field({ type: FailureReason, description: 'Upgrade Failed tab only.' }),
+  failedAfter: t.field({ type: 'DateTime', description: 'Failed at or after (inclusive). Upgrade Failed tab only.' }),
+  failedBefore: t.field({ type: 'DateTime', description: 'Failed before (exclusive). Upgrade Failed tab only.' }),
+}));
+
+builder.drizzleObjectField(OtaJob, 'devices', (t) =>
+  t.connection(
+    {
+      type: JobDevice,
+      description: "The job's devices in device-key order, filtered by tab and searches.",
+      args: jobDevicesArgs,
+      select: { columns: { id: true, status: true } },
+      resolve: async (job, args, context) => {
+        const filter: TaskFilter = args;
+        let normalised: TaskFilter;
+        try {
+          normalised = normaliseTaskFilter(filter);
+        } catch (error) {
+          throw asBadUserInput(error);
+        }
+        context.loaders.jobStatus.prime(job.id, job.status);
+        const connection = await resolveCursorConnection(
+          { args, toCursor: (task) => task.deviceKey, defaultSize: 50, maxSize: 500 },
+          (page: ResolveCursorConnectionArgs) => searchTasks(context.services.db, job.id, normalised, page),
+        );
+        return Object.assign(connection, { count: () => countTasks(context.services.db, job.id, normalised) });
+      },
+    },
+    {
+      name: 'JobDeviceConnection',
+      fields: (c) => ({
+        totalCount: c.int({
+          description: 'Devices matching the filters, across all pages.',
+          resolve: (connection) => (connection as unknown as { count: () => Promise<number> }).count(),
+        }),
+      }),
+    },
+    { name: 'JobDeviceEdge' },
+  ),
+);
+
+function asBadUserInput(error: unknown): unknown {
+  if (!(error instanceof InvalidInputError)) return error;
+  return Object.assign(new Error(error.message), { extensions: { code: 'BAD_USER_INPUT' } });
+}
+
+// ── Cancel and retry ────────────────────────────────────────────────────────────────────────────
+
+const CancelUpgradeInput = builder.inputType('CancelUpgradeInput', {
+  fields: (t) => ({
+    jobId: t.id({ required: true }),
+    deviceKeys: t.stringList({ required: true, description: 'Up to 10,000 devices.' }),
+  }),
+});
+
+const NotCancelledDevice = builder
+  .objectRef<{ deviceKey: string; reason: 'NOT_IN_JOB' | 'IN_PROGRESS' | 'ALREADY_FINISHED'; message: string }>('NotCancelledDevice')
+  .implement({
+    fields: (t) => ({
+      deviceKey: t.exposeString('deviceKey'),
+      reason: t.expose('reason', { type: NotCancelledReason }),
+      message: t.exposeString('message'),
+    }),
+  });
+
+const CancelUpgradeResult = builder.objectRef<Awaited<ReturnType<typeof cancelUpgrade>>>('CancelUpgradeResult').implement({
+  fields: (t) => ({
+    job: t.field({ type: OtaJob, resolve: (r) => r.job }),
+    cancelled: t.field({
+      type: [JobDevice],
+      description: 'Devices now in Upgrade Failed with reason CANCELLED_BY_USER.',
+      resolve: (r, _args, context) => loadTasks(context, r.cancelledTaskIds),
+    }),
+    notCancelled: t.field({ type: [NotCancelledDevice], resolve: (r) => r.notCancelled }),
+  }),
+});
+
+function loadTasks(context: { services: { db: import('../db/client.js').Database } }, ids: number[]) {
+  if (ids.length === 0) return [];
+  return context.services.db.query.jobTasks.findMany({ where: { id: { in: ids } }, orderBy: { deviceKey: 'asc' } });
+}
+
+builder.mutationField('cancelUpgrade', (t) =>
+  t.field({
+    type: CancelUpgradeResult,
+    description: 'Cancels the upgrade of To be Pushed and Pushed devices (Pushed devices are sent a cancel command).',
+    authScopes: { permission: 'OTA_CONTROL' },
+    args: { input: t.arg({ type: CancelUpgradeInput, required: true }) },
+    errors: { types: [InvalidInputError, NotFoundError, InvalidJobStateError] },
+    resolve: (_root, { input }, context) =>
+      transact(context, (scope) =>
+        cancelUpgrade(scope, callerOf(context), { jobId: decodeId(String(input.jobId), 'OtaJob'), deviceKeys: input.deviceKeys }),
+      ),
+  }),
+);
+
+const RetryUpgradeInput = builder.inputType('RetryUpgradeInput', {
+  fields: (t) => ({
+    jobId: t.id({ required: true }),
+    deviceKeys: t.stringList({ description: 'Omit to retry every failed device (of failureReason, if given).' }),
+    failureReason: t.field({ type: FailureReason }),
+  }),
+});
+
+const NotRetriedDevice = builder
+  .objectRef<{ deviceKey: string; reason: 'NOT_IN_JOB' | 'NOT_FAILED'; message: string }>('NotRetriedDevice')
+  .implement({
+    fields: (t) => ({
+      deviceKey: t.exposeString('deviceKey'),
+      reason: t.expose('reason', { type: NotRetriedReason }),
+      message: t.exposeString('message'),
+    }),
+  });
+
+const RetryUpgradeResult = builder.objectRef<Awaited<ReturnType<typeof retryUpgrade>>>('RetryUpgradeResult').implement({
+  fields: (t) => ({
+    job: t.field({ type: OtaJob, resolve: (r) => r.job }),
+    retriedCount: t.int({ resolve: (r) => r.retriedTaskIds.length }),
+    retried: t.field({
+      type: [JobDevice],
+      description: 'The retried devices (up to the first 500).',
+      resolve: (r, _args, context) => loadTasks(context, r.retriedTaskIds.slice(0, 500)),
+    }),
+    notRetried: t.field({ type: [NotRetriedDevice], resolve: (r) => r.notRetried }),
+  }),
+});
+
+builder.mutationField('retryUpgrade', (t) =>
+  t.field({
+    type: RetryUpgradeResult,
+    description: 'Starts a new attempt for failed devices: they go back to To be Pushed.',
+    authScopes: { permission: 'OTA_CONTROL' },
+    args: { input: t.arg({ type: RetryUpgradeInput, required: true }) },
+    errors: { types: [InvalidInputError, NotFoundError, InvalidJobStateError] },
+    resolve: (_root, { input }, context) =>
+      transact(context, (scope) =>
+        retryUpgrade(scope, callerOf(context), {
+          jobId: decodeId(String(input.jobId), 'OtaJob'),
+          deviceKeys: input.deviceKeys,
+          failureReason: input.failureReason,
+        }),
+      ),
+  }),
+);
+
+// ── Subscription ────────────────────────────────────────────────────────────────────────────────
+
+interface JobDeviceUpdateShape {
+  jobId: string;
+  cursor: number;
+  tasks: Task[];
+  otherDeviceKeys: string[];
+  removedDeviceKeys: string[];
+}
+
+const JobDeviceUpdate = builder.objectRef<JobDeviceUpdateShape>('JobDeviceUpdate').implement({
+  description: 'A batch of changed devices of one job.',
+  fields: (t) => ({
+    jobId: t.id({ resolve: (u) => encodeGlobalID('OtaJob', u.jobId) }),
+    cursor: t.string({ description: 'Pass as `after` when resubscribing to resume after this batch.', resolve: (u) => String(u.cursor) }),
+    devices: t.field({ type: [JobDevice], description: 'Changed devices matching the subscription filter, in their new state.', resolve: (u) => u.tasks }),
+    otherDeviceKeys: t.stringList({
+      description: 'Changed devices that do not match the filter (any more): remove them from a filtered view.',
+      resolve: (u) => u.otherDeviceKeys,
+    }),
+    removedDeviceKeys: t.stringList({ description: 'Devices removed from the job (narrowed scope).', resolve: (u) => u.removedDeviceKeys }),
+  }),
+});
+
+builder.subscriptionField('jobDeviceUpdates', (t) =>
+  t.field({
+    type: JobDeviceUpdate,
+    description: 'Batches of changed devices. With `after` (a cursor of an earlier batch), first every change since then.',
+    authScopes: { permission: 'OTA_READ' },
+    args: {
+      jobId: t.arg.id({ required: true }),
+      status: t.arg({ type: UpgradeStatus }),
+      failureReason: t.arg({ type: FailureReason }),
+      after: t.arg.string(),
+    },
+    subscribe: async function* (_root, args, context) {
+      const caller = callerOf(context);
+      const jobId = decodeIdOrNotFound(args.jobId);
+      const job = await findJob(context.services.db, caller, jobId);
+      if (!job) throw notFound('OtaJob', String(args.jobId));
+      const after = args.after === null || args.after === undefined ? null : Number(args.after);
+      if (after !== null && !Number.isSafeInteger(after)) {
+        throw new GraphQLError('after must be a cursor from an earlier JobDeviceUpdate', { extensions: { code: 'BAD_USER_INPUT' } });
+      }
+      const { events, db } = context.services;
+      const source = events.subscribe('job:tasks', jobId);
+      try {
+        let cursor = after ?? (await currentChangeSeq(db, jobId));
+        const matches = (task: Task) =>
+          (!args.status || task.status === args.status) && (!args.failureReason || task.failureReason === args.failureReason);
+        const drain = async function* () {
+          for (;;) {
+            const batch = await changesSince(db, jobId, cursor, 1000);
+            if (batch.cursor === cursor) return;
+            cursor = batch.cursor;
+            yield {
+              jobId,
+              cursor,
+              tasks: batch.tasks.filter(matches),
+              otherDeviceKeys: batch.tasks.filter((task) => !matches(task)).map((task) => task.deviceKey),
+              removedDeviceKeys: batch.removedDeviceKeys,
+            } satisfies JobDeviceUpdateShape;
+          }
+        };
+        if (after !== null) yield* drain();
+        for await (const _ of source) yield* drain();
+      } finally {
+        await source.return?.();
+      }
+    },
+    resolve: (update) => update,
+  }),
+);

@@ -1,0 +1,47 @@
+/** Small helpers the type modules share: the caller, global IDs, transactions. */
+import { decodeGlobalID } from '@pothos/plugin-relay';
+import { GraphQLError } from 'graphql';
+import type { GraphQLContext } from '../context.js';
+import type { Caller } from '../domain/caller.js';
+import { NotAuthenticatedError, NotFoundError } from '../domain/errors.js';
+import { inTransaction, type TransactionScope } from '../domain/transaction.js';
+
+/** The signed-in caller; scope-auth has already refused anonymous requests on every field. */
+export function callerOf(context: GraphQLContext): Caller {
+  if (!context.caller) throw new NotAuthenticatedError();
+  return context.caller;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The database id inside a global ID of the given type. A malformed ID, or one of another type,
+ * is reported like an unknown one: NotFoundError.
+ */
+export function decodeId(globalId: string, typename: string): string {
+  try {
+    const decoded = decodeGlobalID(globalId);
+    if (decoded.typename === typename && UUID.test(decoded.id)) return decoded.id;
+  } catch {
+    // fall through
+  }
+  throw new NotFoundError(typename, globalId);
+}
+
+export function transact<T>(context: GraphQLContext, work: (scope: TransactionScope) => Promise<T>): Promise<T> {
+  return inTransaction(context.services, work);
+}
+
+/** A GraphQL error for a lookup outside any typed result (subscriptions, connection args). */
+export function notFound(typename: string, id: string): GraphQLError {
+  return new GraphQLError(`${typename} ${JSON.stringify(id)} was not found`, { extensions: { code: 'NOT_FOUND' } });
+}
+
+/** decodeId for fields without typed results: a bad id is a NOT_FOUND GraphQL error. */
+export function decodeIdOrNotFound(globalId: string | number, typename = 'OtaJob'): string {
+  try {
+    return decodeId(String(globalId), typename);
+  } catch {
+    throw notFound(typename, String(globalId));
+  }
+}

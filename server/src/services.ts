@@ -1,0 +1,13 @@
+/** The long-lived parts of a running server that domain functions, the engine and resolvers share. */
+import type { ServerConfig } from './config.js';
+import type { Database, DatabaseHandle } from './db/client.js';
+import type { FirmwareStore } from './domain/firmware-store.js';
+import type { EventBus } from './events/bus.js';
+
+export interface AppServices {
+  db: Database;
+  database: DatabaseHandle;
+  config: ServerConfig;
+  events: EventBus;
+  firmwareStore: FirmwareStore;
+}
