@@ -18,6 +18,8 @@ export interface TestServer {
   server: RunningServer;
   database: TestDatabase;
   dataDir: string;
+  /** Headers every request of this test sends by default (credentials, once auth exists). */
+  defaultHeaders?: () => Record<string, string>;
   /** POST a GraphQL operation; resolves with the parsed response (any HTTP status). */
   gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;

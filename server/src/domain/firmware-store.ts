@@ -54,7 +54,7 @@ export function createFirmwareStore(dir: string): FirmwareStore {
           callback(null, chunk);
         },
       });
-      const input = source instanceof Readable ? source : Readable.fromWeb(source as never);
+      const input = source instanceof Readable ? source : Readable.from(readChunks(source));
       try {
         await pipeline(input, meter, createWriteStream(tempPath));
       } catch (error) {
@@ -84,4 +84,21 @@ export function createFirmwareStore(dir: string): FirmwareStore {
       return createReadStream(pathOf(storageKey), range ? { start: range.start, end: range.end } : undefined);
     },
   };
+}
+
+/**
+ * Chunks of a WHATWG stream, whichever implementation made it (yoga hands over its own ponyfill,
+ * which Node's Readable.fromWeb refuses).
+ */
+async function* readChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
 }
