@@ -164,3 +164,39 @@ export async function setTaskStates(t: TestServer, jobGlobalId: string, states: 
     if (rows.length !== 1) throw new Error(`no task for ${deviceKey} in job ${jobId}`);
   }
 }
+
+export const JOB_FIELDS = `id name type status progress deviceCount editable editableFields notEditableReason timeoutMinutes maxConcurrency srcVersions
+  policy pushRatePerMinute statusReason
+  scope { allDevices deviceKeys srcVersions tags { key value } }
+  retry { count intervalMinutes }
+  schedule { startAt endAt dailyWindowStart dailyWindowEnd timezone }
+  abortThreshold { percent minFinished }
+  statusCounts { toBePushed pushed inProgress succeeded failed }`;
+
+/** The job's settings, counts and every device's task, to compare before and after a refused change. */
+export async function jobSnapshot(t: TestServer, jobId: string) {
+  const result = await t.gql(
+    `query($id: ID!) { job(id: $id) { ${JOB_FIELDS} edits { editedAt } devices(first: 500) { totalCount nodes { deviceKey status progress failureReason attempt updatedAt } } } }`,
+    { id: jobId },
+  );
+  if (!result.data?.job) throw new Error(`job ${jobId}: ${JSON.stringify(result)}`);
+  return result.data.job;
+}
+
+export interface DeviceRow {
+  deviceKey: string;
+  status: string;
+  failureReason: string | null;
+  waitingReason?: string | null;
+  currentVersion?: string | null;
+  attempt?: number;
+}
+
+/** Every task of a job (all tabs), keyed by device key. */
+export async function jobTasksByKey(t: TestServer, jobId: string): Promise<Record<string, DeviceRow>> {
+  const result = await t.gql(
+    `query($id: ID!) { job(id: $id) { devices(first: 500) { nodes { deviceKey status failureReason waitingReason currentVersion attempt } } } }`,
+    { id: jobId },
+  );
+  return Object.fromEntries(result.data.job.devices.nodes.map((d: DeviceRow) => [d.deviceKey, d]));
+}
