@@ -98,7 +98,7 @@ builder.drizzleObjectField(OtaJob, 'devices', (t) =>
 
 function asBadUserInput(error: unknown): unknown {
   if (!(error instanceof InvalidInputError)) return error;
-  return Object.assign(new Error(error.message), { extensions: { code: 'BAD_USER_INPUT' } });
+  return new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', issues: error.issues } });
 }
 
 // ── Cancel and retry ────────────────────────────────────────────────────────────────────────────
