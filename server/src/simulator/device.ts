@@ -203,6 +203,8 @@ export class VirtualDevice {
       }
     });
     client.on('error', (error) => {
+      // A client being closed (reboot, stop) may still report the socket's end; that is not a fault.
+      if (this.client !== client) return;
       stats.connectionErrors++;
       this.context.log(`${this.deviceKey}: mqtt error: ${error.message}`);
     });

@@ -45,6 +45,8 @@ class AttemptFailed extends Error {
   }
 }
 
+class DownloadCancelled extends Error {}
+
 class StopDownload extends Error {
   constructor(
     readonly failure: 'download' | 'oversize',
@@ -61,14 +63,25 @@ function hashFor(method: SignMethod): Hash {
 function get(url: URL, headers: Record<string, string>, options: DownloadOptions): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const secure = url.protocol === 'https:';
-    const request = (secure ? https : http).get(url, {
-      headers,
-      signal: options.signal,
-      agent: secure ? options.httpsAgent : options.httpAgent,
-    });
+    const request = (secure ? https : http).get(url, { headers, agent: secure ? options.httpsAgent : options.httpAgent });
+    let response: IncomingMessage | undefined;
+    // Aborting by hand rather than with the `signal` option: once a response is complete its
+    // keep-alive socket already belongs to the agent's pool, and destroying it then raises an error
+    // nobody listens to. A complete response is left alone; the reader sees the abort itself.
+    const onAbort = () => {
+      if (!response?.complete) request.destroy(new Error('download cancelled'));
+    };
+    options.signal.addEventListener('abort', onAbort, { once: true });
+    request.on('close', () => options.signal.removeEventListener('abort', onAbort));
+    // Later errors land on a settled promise and are ignored; the reader sees them as a short body.
+    request.on('error', reject);
     request.setTimeout(options.idleTimeoutMs, () => request.destroy(new Error(`no data for ${options.idleTimeoutMs} ms`)));
-    request.once('response', resolve);
-    request.once('error', reject);
+    request.once('response', (incoming) => {
+      response = incoming;
+      incoming.on('error', () => {});
+      resolve(incoming);
+    });
+    if (options.signal.aborted) onAbort();
   });
 }
 
@@ -111,6 +124,8 @@ export async function downloadFirmware(options: DownloadOptions): Promise<Downlo
     hash.update(data);
     received += data.length;
     options.onProgress?.(received);
+    // The progress callback may have cancelled the download (the device hung, failed or was cancelled).
+    if (options.signal.aborted) throw new DownloadCancelled();
   };
 
   /** One HTTP exchange (following redirects); resolves when the body ended completely. */

@@ -86,15 +86,19 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const httpAgent = new http.Agent({ keepAlive: true });
   const httpsAgent = new https.Agent({ keepAlive: true });
 
-  // Connect-rate limiter: one queue and one ticking task, however many devices wait.
+  // Connect-rate limiter: one queue and one ticking task, however many devices wait. The budget
+  // (connections allowed now) refills at `connectRate` per second, capped so an idle spell does not
+  // save up a burst.
+  const unlimited = connectRate === 0 || !Number.isFinite(connectRate);
+  const burst = Math.max(1, connectRate / 10); // 100 ms worth
   const queue: VirtualDevice[] = [];
   let queueHead = 0;
   let ticking = false;
-  let budget = 0;
-  let lastTick = 0;
+  let budget = 1;
+  let lastTick = Date.now();
   const drain = () => {
     const now = Date.now();
-    budget = Math.min(budget + ((now - lastTick) * connectRate) / 1000, Math.max(1, connectRate));
+    budget = Math.min(budget + ((now - lastTick) * connectRate) / 1000, burst);
     lastTick = now;
     while (queueHead < queue.length && budget >= 1) {
       budget -= 1;
@@ -108,7 +112,6 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     }
     scheduler.after(CONNECT_TICK_MS, drain);
   };
-  const unlimited = connectRate === 0 || !Number.isFinite(connectRate);
 
   const context: DeviceContext = {
     settings,
@@ -121,10 +124,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       if (unlimited) return device.connect();
       queue.push(device);
       if (!ticking) {
+        // Drain on the next turn, not now: the fleet queues all its devices first.
         ticking = true;
-        lastTick = Date.now();
-        budget = 1; // the first device goes right away
-        drain();
+        scheduler.after(0, drain);
       }
     },
   };
