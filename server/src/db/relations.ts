@@ -4,10 +4,20 @@ import * as schema from './schema.js';
 export const relations = defineRelations(schema, (r) => ({
   organisationUnits: {
     users: r.many.users(),
+    roles: r.many.roles(),
     products: r.many.products(),
   },
   users: {
     ou: r.one.organisationUnits({ from: r.users.ouId, to: r.organisationUnits.id, optional: false }),
+    roles: r.many.roles({ from: r.users.id.through(r.userRoles.userId), to: r.roles.id.through(r.userRoles.roleId) }),
+    apiTokens: r.many.apiTokens(),
+  },
+  roles: {
+    ou: r.one.organisationUnits({ from: r.roles.ouId, to: r.organisationUnits.id, optional: false }),
+    users: r.many.users({ from: r.roles.id.through(r.userRoles.roleId), to: r.users.id.through(r.userRoles.userId) }),
+  },
+  apiTokens: {
+    user: r.one.users({ from: r.apiTokens.userId, to: r.users.id, optional: false }),
   },
   products: {
     ou: r.one.organisationUnits({ from: r.products.ouId, to: r.organisationUnits.id, optional: false }),

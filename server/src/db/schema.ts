@@ -7,6 +7,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   boolean,
   customType,
@@ -14,6 +15,7 @@ import {
   integer,
   jsonb,
   pgEnum,
+  primaryKey,
   pgSequence,
   smallint,
   snakeCase,
@@ -124,7 +126,10 @@ export const organisationUnits = snakeCase.table('organisation_units', {
   createdAt: createdAt(),
 });
 
-/** Users. The auth issue adds passwords, roles and tokens; until then a development user acts. */
+/**
+ * People (and integrations) that call the API. Usernames are global (sign-in names no unit) and
+ * stored lower-case. Users are disabled, never deleted: jobs and edits keep naming who made them.
+ */
 export const users = snakeCase.table(
   'users',
   {
@@ -134,10 +139,92 @@ export const users = snakeCase.table(
       .references(() => organisationUnits.id),
     username: text().notNull().unique(),
     displayName: text().notNull(),
+    /** `scrypt$N$r$p$salt$hash` (see auth/passwords.ts); null = this user signs in with tokens only. */
+    passwordHash: text(),
+    /** Set when an administrator disabled the user: every credential of theirs stops working. */
+    disabledAt: timestamp({ withTimezone: true }),
+    lastSignInAt: timestamp({ withTimezone: true }),
     createdAt: createdAt(),
   },
   (t) => [index().on(t.ouId)],
 );
+
+/** A named set of permissions in one organisation unit. A user's permissions are the union of their roles'. */
+export const roles = snakeCase.table(
+  'roles',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    ouId: uuid()
+      .notNull()
+      .references(() => organisationUnits.id),
+    name: text().notNull(),
+    description: text().notNull().default(''),
+    permissions: permissionEnum().array().notNull().default(sql`'{}'::permission[]`),
+    createdAt: createdAt(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [unique().on(t.ouId, t.name)],
+);
+
+export const userRoles = snakeCase.table(
+  'user_roles',
+  {
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    roleId: uuid()
+      .notNull()
+      .references(() => roles.id, { onDelete: 'cascade' }),
+    ouId: uuid().notNull(),
+    assignedAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.roleId] }), index().on(t.roleId)],
+);
+
+/** API_TOKEN: for integrations, sent as `Authorization: Bearer`. SESSION: the dashboard's, in an HttpOnly cookie. */
+export const CREDENTIAL_KINDS = ['API_TOKEN', 'SESSION'] as const;
+export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
+export const credentialKindEnum = pgEnum('credential_kind', CREDENTIAL_KINDS);
+
+/**
+ * API tokens and dashboard sessions. The token itself is shown once and only its SHA-256 is kept
+ * (it is a random 256-bit value, see domain/secrets.ts). A token acts with
+ * `permissions ∩ its user's current role permissions`; null permissions = all of the user's.
+ */
+export const apiTokens = snakeCase.table(
+  'api_tokens',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    ouId: uuid()
+      .notNull()
+      .references(() => organisationUnits.id),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id),
+    kind: credentialKindEnum().notNull(),
+    name: text().notNull(),
+    tokenHash: text().notNull().unique(),
+    permissions: permissionEnum().array(),
+    /** A session opened by exchanging an API token ends when that token is revoked. */
+    parentTokenId: uuid().references((): AnyPgColumn => apiTokens.id, { onDelete: 'cascade' }),
+    expiresAt: timestamp({ withTimezone: true }),
+    lastUsedAt: timestamp({ withTimezone: true }),
+    createdAt: createdAt(),
+    createdBy: uuid().references(() => users.id),
+    revokedAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [index().on(t.userId, t.kind), index().on(t.parentTokenId)],
+);
+
+/**
+ * Sign-in attempts per key (`user:<name>`, `address:<ip>`) in the current fixed window. In the
+ * database, not in memory, so that every instance counts the same attempts.
+ */
+export const signInThrottles = snakeCase.table('sign_in_throttles', {
+  key: text().primaryKey(),
+  attempts: integer().notNull(),
+  windowStartedAt: timestamp({ withTimezone: true }).notNull(),
+});
 
 // ── Products, devices, firmware ─────────────────────────────────────────────────────────────────
 
