@@ -35,6 +35,18 @@ export interface DeviceCancelEvent {
   deviceKeys: string[];
 }
 
+export interface CredentialsEndedEvent {
+  /** API tokens and sessions that stopped working (revoked, or their user was disabled). */
+  tokenIds: string[];
+  /** Users whose every credential is affected. */
+  userIds: string[];
+  /**
+   * REVOKED: the credentials no longer work. PERMISSIONS_REDUCED: they still work with fewer
+   * permissions, so what was opened with the old ones must be opened again.
+   */
+  reason: 'REVOKED' | 'PERMISSIONS_REDUCED';
+}
+
 export type DomainEvents = {
   /** A job's settings, status or counts changed. */
   'job:changed': [jobId: string, event: JobChangedEvent];
@@ -49,6 +61,8 @@ export type DomainEvents = {
    * change (never relayed to other instances) so that each cancel is sent once.
    */
   'device:cancel': [event: DeviceCancelEvent];
+  /** Credentials ended or lost permissions: every instance closes the subscriptions opened with them. */
+  'auth:revoked': [event: CredentialsEndedEvent];
 };
 
 /** Topics that must not travel to other instances. */
