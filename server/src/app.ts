@@ -35,23 +35,15 @@ export interface RunningServer {
 
 const webDist = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
-/** Domain errors that escape a typed result keep their message and carry their code. */
+/**
+ * Errors with a code (domain errors, GraphQL parse/validation errors, BAD_USER_INPUT) reach the
+ * client as they are; anything else is unexpected and masked (and logged by yoga).
+ */
 function maskError(error: unknown, message: string, isDev?: boolean): Error {
-  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  if (original instanceof DomainError) {
-    return new GraphQLError(original.message, {
-      nodes: error instanceof GraphQLError ? error.nodes : undefined,
-      path: error instanceof GraphQLError ? error.path : undefined,
-      extensions: { code: original.code },
-    });
-  }
-  const extensions = (original as { extensions?: { code?: string } } | null)?.extensions;
-  if (extensions?.code && original instanceof Error) {
-    return new GraphQLError(original.message, {
-      nodes: error instanceof GraphQLError ? error.nodes : undefined,
-      path: error instanceof GraphQLError ? error.path : undefined,
-      extensions,
-    });
+  if (error instanceof GraphQLError) {
+    const original = error.originalError;
+    if (!original || original instanceof GraphQLError || original instanceof DomainError) return error;
+    if ((original as { extensions?: { code?: unknown } }).extensions?.code) return error;
   }
   return defaultMaskError(error, message, isDev);
 }

@@ -63,6 +63,12 @@ function isWellFormedId(id: { typename: string; id: string }): boolean {
   return INTEGER_KEYED_TYPES.has(id.typename) ? /^[1-9][0-9]{0,15}$/.test(id.id) : UUID.test(id.id);
 }
 
+/** The drizzle plugin rejects a lookup of a row that does not exist; node() answers null for it. */
+function nullWhenMissing(error: unknown): null {
+  if (error instanceof Error && /not found/i.test(error.message)) return null;
+  throw error;
+}
+
 function sameOrganisationUnit<T>(context: GraphQLContext, node: T): T | null {
   if (!node || !context.caller) return null;
   return (node as { ouId?: string }).ouId === context.caller.ouId ? node : null;
@@ -95,13 +101,13 @@ export const builder = new SchemaBuilder<PothosTypes>({
     nodeQueryOptions: {
       authScopes: { authenticated: true },
       resolve: async (_root, { id }, context, _info, resolveNode) =>
-        isWellFormedId(id) ? sameOrganisationUnit(context, await resolveNode(id)) : null,
+        isWellFormedId(id) ? sameOrganisationUnit(context, await Promise.resolve(resolveNode(id)).catch(nullWhenMissing)) : null,
     },
     nodesQueryOptions: {
       authScopes: { authenticated: true },
       resolve: async (_root, { ids }, context, _info, resolveNodes) => {
         const wellFormed = ids.filter(isWellFormedId);
-        const loaded = wellFormed.length ? await resolveNodes(wellFormed) : [];
+        const loaded = await Promise.all(wellFormed.map((id) => Promise.resolve(resolveNodes([id])).then((nodes) => nodes[0], nullWhenMissing)));
         const byId = new Map(wellFormed.map((id, i) => [id, loaded[i]]));
         return ids.map((id) => sameOrganisationUnit(context, byId.get(id) ?? null));
       },

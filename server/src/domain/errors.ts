@@ -7,6 +7,10 @@ import type { Permission } from '../db/schema.js';
 
 export abstract class DomainError extends Error {
   abstract readonly code: string;
+  /** Carried into a GraphQL error's extensions when one of these escapes a typed result. */
+  get extensions(): Record<string, unknown> {
+    return { code: this.code };
+  }
 }
 
 export interface InputIssue {
@@ -120,5 +124,8 @@ export class PermissionDeniedError extends DomainError {
     super(
       `You lack the ${permission} permission. Ask your organisation unit's administrator to grant it to you.`,
     );
+  }
+  override get extensions(): Record<string, unknown> {
+    return { code: this.code, permission: this.permission };
   }
 }

@@ -2,7 +2,7 @@ import { builder } from '../builder.js';
 import { countDevices, deleteDevices, deviceCondition, registerDevices, type RegisteredDevice } from '../domain/devices.js';
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { findProductId } from '../domain/products.js';
-import { callerOf, transact } from './support.js';
+import { assertPageSize, callerOf, transact } from './support.js';
 
 /** Devices are read by fleet operators, and by OTA operators through the jobs that target them. */
 export const DEVICE_READERS = ['DEVICE_READ', 'OTA_READ'] as const;
@@ -47,6 +47,7 @@ builder.queryField('devices', (t) =>
       return countDevices(context.services.db, caller, { productId, search: args.search, online: args.online });
     },
     resolve: async (query, _root, args, context) => {
+      assertPageSize(args);
       const caller = callerOf(context);
       const productId = await findProductId(context.services.db, caller, args.productKey);
       const condition = deviceCondition(caller, { productId, search: args.search, online: args.online });

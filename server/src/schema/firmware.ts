@@ -10,7 +10,7 @@ import {
 import { countFirmwares, deleteFirmware, firmwareCondition, jobsUsingFirmware, uploadFirmware } from '../domain/firmware.js';
 import { findProductId } from '../domain/products.js';
 import { SignMethod } from './enums.js';
-import { callerOf, decodeId } from './support.js';
+import { assertPageSize, callerOf, decodeId } from './support.js';
 
 /** Firmware is read by firmware managers, and by OTA operators through the jobs that push it. */
 export const FIRMWARE_READERS = ['FIRMWARE_READ', 'OTA_READ'] as const;
@@ -57,6 +57,7 @@ builder.queryField('firmwares', (t) =>
       return countFirmwares(context.services.db, caller, { productId });
     },
     resolve: async (query, _root, args, context) => {
+      assertPageSize(args);
       const caller = callerOf(context);
       const productId = await findProductId(context.services.db, caller, args.productKey);
       const condition = firmwareCondition(caller, { productId });

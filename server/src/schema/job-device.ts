@@ -10,7 +10,7 @@ import { changesSince, currentChangeSeq } from '../domain/tasks/changes.js';
 import { countTasks, normaliseTaskFilter, searchTasks, type Task, type TaskFilter } from '../domain/tasks/search.js';
 import { DeviceKeyMatch, FailureReason, NotCancelledReason, NotRetriedReason, UpgradeStatus, WaitingReason } from './enums.js';
 import { OtaJob } from './job.js';
-import { callerOf, decodeId, decodeIdOrNotFound, notFound, transact } from './support.js';
+import { assertPageSize, MAX_PAGE_SIZE, callerOf, decodeId, decodeIdOrNotFound, notFound, transact } from './support.js';
 
 export const JobDevice = builder.drizzleNode('jobTasks', {
   name: 'JobDevice',
@@ -68,6 +68,7 @@ builder.drizzleObjectField(OtaJob, 'devices', (t) =>
       args: jobDevicesArgs,
       select: { columns: { id: true, status: true } },
       resolve: async (job, args, context) => {
+        assertPageSize(args);
         const filter: TaskFilter = args;
         let normalised: TaskFilter;
         try {
@@ -77,7 +78,7 @@ builder.drizzleObjectField(OtaJob, 'devices', (t) =>
         }
         context.loaders.jobStatus.prime(job.id, job.status);
         const connection = await resolveCursorConnection(
-          { args, toCursor: (task) => task.deviceKey, defaultSize: 50, maxSize: 500 },
+          { args, toCursor: (task) => task.deviceKey, defaultSize: 50, maxSize: MAX_PAGE_SIZE },
           (page: ResolveCursorConnectionArgs) => searchTasks(context.services.db, job.id, normalised, page),
         );
         return Object.assign(connection, { count: () => countTasks(context.services.db, job.id, normalised) });

@@ -18,7 +18,7 @@ import { findProductId } from '../domain/products.js';
 import { FAILURE_REASONS, type FailureReason as FailureReasonValue, type FieldChange } from '../db/schema.js';
 import { isExecuting, jobProgress, totalTasks, type StatusCounts } from '../domain/tasks/rules.js';
 import { FailureReason, JobField, JobPolicy, OtaJobStatus, OtaJobType } from './enums.js';
-import { callerOf, decodeId, decodeIdOrNotFound, notFound, transact } from './support.js';
+import { assertPageSize, callerOf, decodeId, decodeIdOrNotFound, notFound, transact } from './support.js';
 
 const UpgradeStatusCounts = builder.objectRef<StatusCounts>('UpgradeStatusCounts').implement({
   description: 'Devices per tab of the job details page.',
@@ -174,7 +174,8 @@ builder.queryField('jobs', (t) =>
         return countJobs(context.services.db, caller, { ...args, productId });
       },
       resolve: async (query, _root, args, context) => {
-        const caller = callerOf(context);
+        assertPageSize(args);
+      const caller = callerOf(context);
         const productId = await findProductId(context.services.db, caller, args.productKey);
         const condition = jobCondition(caller, { ...args, productId });
         return context.services.db.query.otaJobs.findMany(

@@ -45,3 +45,15 @@ export function decodeIdOrNotFound(globalId: string | number, typename = 'OtaJob
     throw notFound(typename, String(globalId));
   }
 }
+
+export const MAX_PAGE_SIZE = 500;
+
+/** Pages hold at most MAX_PAGE_SIZE items; asking for more is an error rather than a silent cut. */
+export function assertPageSize(args: { first?: number | null; last?: number | null }): void {
+  for (const name of ['first', 'last'] as const) {
+    const value = args[name];
+    if (value !== null && value !== undefined && (value < 0 || value > MAX_PAGE_SIZE)) {
+      throw new GraphQLError(`${name} must be between 0 and ${MAX_PAGE_SIZE}, got ${value}`, { extensions: { code: 'BAD_USER_INPUT' } });
+    }
+  }
+}
