@@ -435,6 +435,24 @@ export const jobTasks = snakeCase.table(
 );
 
 /**
+ * Tasks per job, status and failure reason, kept by a trigger on job_tasks (migration
+ * "task_counts") in the same transaction as every task change, whoever makes it. The counts of a
+ * job's tabs are then one tiny index range however large the job is. `reason` is '' when none.
+ */
+export const jobTaskCounts = snakeCase.table(
+  'job_task_counts',
+  {
+    jobId: uuid()
+      .notNull()
+      .references(() => otaJobs.id, { onDelete: 'cascade' }),
+    status: taskStatusEnum().notNull(),
+    reason: text().notNull().default(''),
+    n: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.status, t.reason] })],
+);
+
+/**
  * Tasks removed from a job (a narrowed scope drops tasks still To be Pushed). Kept so that a
  * subscriber resuming from a change cursor also learns about rows that no longer exist.
  */
