@@ -489,3 +489,13 @@ export const jobEdits = snakeCase.table(
   },
   (t) => [index().on(t.jobId, t.editedAt)],
 );
+
+/**
+ * Server-wide secret keys that every instance must share (e.g. the firmware download token key):
+ * generated once by whichever instance needs one first, unless configured in the environment.
+ */
+export const signingKeys = snakeCase.table('signing_keys', {
+  name: text().primaryKey(),
+  secret: text().notNull(),
+  createdAt: createdAt(),
+});
