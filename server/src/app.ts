@@ -9,8 +9,8 @@ import { execute, GraphQLError, subscribe } from 'graphql';
 import { createYoga, maskError as defaultMaskError, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { developmentAuthenticator, type Authenticator } from './auth/authenticate.js';
-import { ensureDevelopmentCaller } from './auth/bootstrap.js';
+import type { BootstrapOutcome } from './auth/bootstrap.js';
+import { type ConnectionExtra, type InitialContext, setUpAuthentication } from './auth/server-auth.js';
 import type { ServerConfig } from './config.js';
 import { createContext, type GraphQLContext } from './context.js';
 import { openDatabase, type DatabaseHandle } from './db/client.js';
@@ -19,6 +19,7 @@ import { DomainError } from './domain/errors.js';
 import { createFirmwareStore } from './domain/firmware-store.js';
 import { createEventBus } from './events/bus.js';
 import { createStaticHandler } from './http/static.js';
+import { createRollout, type Rollout } from './engine/rollout.js';
 import { schema } from './schema/index.js';
 import type { AppServices } from './services.js';
 
@@ -28,8 +29,15 @@ export interface RunningServer {
   wsUrl: string;
   port: number;
   services: AppServices;
-  /** The caller every request acts as until sign-in exists. */
-  devCaller: Caller;
+  /** The device gateway and the rollout engine (null parts when ENGINE=false). */
+  rollout: Rollout;
+  /**
+   * The first unit's administrator acting with every permission, for seeding demo data (requests
+   * act as whoever their credentials name).
+   */
+  adminCaller: Caller;
+  /** What the first-start bootstrap did (main.ts prints the generated admin token once). */
+  bootstrap: BootstrapOutcome;
   close(): Promise<void>;
 }
 
@@ -58,29 +66,30 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
     events: createEventBus(),
     firmwareStore: createFirmwareStore(config.firmwareDir),
   };
-  const devCaller = await ensureDevelopmentCaller(database.db);
-  const authenticator: Authenticator = developmentAuthenticator(devCaller);
+  const auth = await setUpAuthentication(services);
 
-  const yoga: YogaServerInstance<{ connectionParams?: Record<string, unknown> }, GraphQLContext> = createYoga({
+  const yoga: YogaServerInstance<InitialContext, GraphQLContext> = createYoga({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { title: 'Updraft GraphQL', subscriptionsProtocol: 'WS' },
     maskedErrors: { maskError },
-    context: async ({ request, connectionParams }) =>
-      createContext(
-        services,
-        connectionParams !== undefined
-          ? await authenticator.fromConnectionParams(connectionParams)
-          : await authenticator.fromRequest(request),
-      ),
+    cors: auth.cors,
+    plugins: auth.plugins,
+    context: async (initial) => createContext(services, await auth.requestAuth(initial)),
   });
 
+  const rollout = createRollout(services);
   const serveStatic = createStaticHandler(webDist);
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/graphql' || path.startsWith('/graphql/')) return void yoga.handle(req, res);
     if (path === '/healthz') return void healthz(database, res);
+    if (path.startsWith('/firmware/')) return void rollout.handleDownload(req, res).catch((error) => {
+      console.error('firmware download error', error);
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+    if (path === '/metrics') return void rollout.handleMetrics(req, res);
     return void serveStatic(req, res).catch((error) => {
       console.error('static file error', error);
       if (!res.headersSent) res.writeHead(500).end();
@@ -88,8 +97,10 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
   });
 
   const wsServer = new WebSocketServer({ server, path: '/graphql' });
-  useServer<Record<string, unknown>, { request: IncomingMessage }>(
+  useServer<Record<string, unknown>, ConnectionExtra>(
     {
+      onConnect: (ctx) => auth.onConnect(ctx),
+      onClose: (ctx) => auth.onClose(ctx),
       execute: (args) => (args.rootValue as { execute: typeof execute }).execute(args),
       subscribe: (args) => (args.rootValue as { subscribe: typeof subscribe }).subscribe(args),
       onSubscribe: async (ctx, _id, payload) => {
@@ -125,14 +136,19 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host}:${port}`;
+  await rollout.start(url);
   return {
     url,
     graphqlUrl: `${url}/graphql`,
     wsUrl: `ws://${host}:${port}/graphql`,
     port,
     services,
-    devCaller,
+    rollout,
+    adminCaller: auth.bootstrap.adminCaller,
+    bootstrap: auth.bootstrap,
     async close() {
+      await rollout.close();
+      await auth.close();
       for (const client of wsServer.clients) client.terminate();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
       server.closeAllConnections();

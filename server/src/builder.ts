@@ -15,7 +15,8 @@ import type { GraphQLContext } from './context.js';
 import type { Database } from './db/client.js';
 import { relations } from './db/relations.js';
 import type { Permission } from './db/schema.js';
-import { NotAuthenticatedError, PermissionDeniedError } from './domain/errors.js';
+import { notAuthenticated } from './auth/errors.js';
+import { PermissionDeniedError } from './domain/errors.js';
 
 export interface PothosTypes {
   Context: GraphQLContext;
@@ -27,6 +28,10 @@ export interface PothosTypes {
     permission: Permission;
     /** The caller holds at least one of these permissions. */
     anyPermission: readonly Permission[];
+    /** The caller is this user (people may read their own account and tokens). */
+    isUser: string;
+    /** The caller's user holds this role (people may read their own roles). */
+    holdsRole: string;
   };
   Scalars: {
     DateTime: { Input: Date; Output: Date };
@@ -83,9 +88,11 @@ export const builder = new SchemaBuilder<PothosTypes>({
       authenticated: context.caller !== null,
       permission: (permission) => context.caller?.permissions.has(permission) ?? false,
       anyPermission: (permissions) => permissions.some((p) => context.caller?.permissions.has(p) ?? false),
+      isUser: (userId) => !!context.caller && context.caller.userId === userId,
+      holdsRole: (roleId) => context.auth.identity?.roleIds.includes(roleId) ?? false,
     }),
     unauthorizedError: (_parent, context, _info, result) => {
-      if (!context.caller) return new NotAuthenticatedError();
+      if (!context.caller) return notAuthenticated(context.auth.problem);
       const permission = missingPermission(result.failure);
       return permission ? new PermissionDeniedError(permission) : new GraphQLError(result.message, { extensions: { code: 'FORBIDDEN' } });
     },

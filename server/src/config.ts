@@ -28,6 +28,16 @@ export interface ServerConfig {
   jobProgressIntervalMs: number;
   /** Public base URL devices use to download firmware (defaults to the listening address). */
   publicUrl: string | undefined;
+
+  // ── Authentication (docs/security.md) ──
+  /** ADMIN_TOKEN: the first administrator's API token; unset: one is generated at first start and printed once. */
+  adminToken: string | undefined;
+  /** ADMIN_PASSWORD: the first administrator's password, set at first start only. */
+  adminPassword: string | undefined;
+  /** Lifetime of a dashboard session, in minutes. */
+  sessionTtlMinutes: number;
+  /** Behind a reverse proxy: client address, scheme and host come from X-Forwarded-For/-Proto/-Host. */
+  trustProxy: boolean;
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -63,6 +73,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxQueryComplexity: intFromEnv(env, 'MAX_QUERY_COMPLEXITY', 5_000),
     jobProgressIntervalMs: intFromEnv(env, 'JOB_PROGRESS_INTERVAL_MS', 250),
     publicUrl: env.PUBLIC_URL || undefined,
+    adminToken: env.ADMIN_TOKEN || undefined,
+    adminPassword: env.ADMIN_PASSWORD || undefined,
+    sessionTtlMinutes: intFromEnv(env, 'SESSION_TTL_MINUTES', 12 * 60),
+    trustProxy: boolFromEnv(env, 'TRUST_PROXY', false),
     ...overrides,
   };
 }

@@ -1,0 +1,139 @@
+/**
+ * Dashboard sign-in: a username and password, or an API token, is exchanged for a session (a
+ * credential of kind SESSION that the HTTP layer puts in an HttpOnly cookie and never shows to the
+ * page). A session opened with an API token carries that token's permissions, ends when the token
+ * is revoked, and never outlives it.
+ */
+import { and, eq, lt, or, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Database } from '../db/client.js';
+import { apiTokens, users } from '../db/schema.js';
+import { InvalidInputError } from '../domain/errors.js';
+import { inTransaction } from '../domain/transaction.js';
+import type { EventBus } from '../events/bus.js';
+import { authenticateToken, type Credential, type Identity, issueCredential, revokeCredentials } from './credentials.js';
+import { SignInFailedError } from './errors.js';
+import { verifyPassword } from './passwords.js';
+import { addressKey, countAttempt, forgetOldAttempts, forgiveAttempt, usernameKey } from './throttle.js';
+
+export interface SignInInput {
+  username?: string | null;
+  password?: string | null;
+  token?: string | null;
+}
+
+export interface SignInContext {
+  /** Where the attempt comes from, for the per-address limit. */
+  clientAddress: string;
+  sessionTtlMinutes: number;
+  /** The session the browser had, ended by signing in again. */
+  previousSessionId?: string | null;
+}
+
+export interface SignedIn {
+  identity: Identity;
+  /** The session token: for the cookie only. */
+  sessionSecret: string;
+  expiresAt: Date;
+}
+
+type Deps = { db: Database; events: EventBus };
+
+/** Give the token, or the username and the password; the lengths only bound the work a request can cause. */
+const signInInput = z.union([
+  z.object({ token: z.string().min(1).max(512), username: z.null().optional(), password: z.null().optional() }),
+  z.object({ username: z.string().min(1).max(256), password: z.string().min(1).max(1024), token: z.null().optional() }),
+]);
+
+/** Kept for a day after they end so that "signed out" and "expired" can still be told apart. */
+const ENDED_SESSION_RETENTION = sql`interval '1 day'`;
+
+export async function signIn(deps: Deps, input: SignInInput, context: SignInContext, now = new Date()): Promise<SignedIn> {
+  const parsed = signInInput.safeParse(input);
+  if (!parsed.success) {
+    throw InvalidInputError.single(['input'], 'give a username and a password, or an API token');
+  }
+  const address = addressKey(context.clientAddress);
+  const username = parsed.data.username ? usernameKey(parsed.data.username) : undefined;
+  await countAttempt(deps.db, username ? [username, address] : [address]);
+
+  const grant = parsed.data.token !== undefined && parsed.data.token !== null
+    ? await grantOfToken(deps.db, parsed.data.token)
+    : await grantOfPassword(deps.db, parsed.data.username!, parsed.data.password!);
+  if (!grant) throw new SignInFailedError();
+
+  const ttlEnd = new Date(now.getTime() + context.sessionTtlMinutes * 60_000);
+  const expiresAt = grant.expiresAt && grant.expiresAt < ttlEnd ? grant.expiresAt : ttlEnd;
+  const { secret } = await inTransaction(deps, async (scope) => {
+    const issued = await issueCredential(scope.tx, {
+      kind: 'SESSION',
+      userId: grant.userId,
+      ouId: grant.ouId,
+      name: grant.sessionName,
+      permissions: grant.permissions,
+      parentTokenId: grant.parentTokenId,
+      expiresAt,
+      createdBy: grant.userId,
+    });
+    await scope.tx.update(users).set({ lastSignInAt: now }).where(eq(users.id, grant.userId));
+    if (context.previousSessionId) await revokeCredentials(scope, { tokenIds: [context.previousSessionId], kind: 'SESSION' });
+    await scope.tx
+      .delete(apiTokens)
+      .where(
+        and(
+          eq(apiTokens.userId, grant.userId),
+          eq(apiTokens.kind, 'SESSION'),
+          or(lt(apiTokens.expiresAt, sql`now() - ${ENDED_SESSION_RETENTION}`), lt(apiTokens.revokedAt, sql`now() - ${ENDED_SESSION_RETENTION}`)),
+        ),
+      );
+    return issued;
+  });
+  await forgiveAttempt(deps.db, { username, address });
+  await forgetOldAttempts(deps.db);
+
+  const session = await authenticateToken(deps.db, secret, 'SESSION', now);
+  if (!session.identity) throw new SignInFailedError();
+  return { identity: session.identity, sessionSecret: secret, expiresAt };
+}
+
+interface Grant {
+  userId: string;
+  ouId: string;
+  permissions: NonNullable<typeof apiTokens.$inferSelect.permissions> | null;
+  parentTokenId: string | null;
+  expiresAt: Date | null;
+  sessionName: string;
+}
+
+async function grantOfPassword(db: Database, username: string, password: string): Promise<Grant | null> {
+  const [user] = await db
+    .select()
+    .from(users)
+    .where(eq(users.username, username.trim().toLowerCase()));
+  // Verified even when there is no such user (against a dummy hash): the time does not tell.
+  const matches = await verifyPassword(password, user?.passwordHash);
+  if (!user || !matches || user.disabledAt) return null;
+  return { userId: user.id, ouId: user.ouId, permissions: null, parentTokenId: null, expiresAt: null, sessionName: 'Dashboard session' };
+}
+
+async function grantOfToken(db: Database, token: string): Promise<Grant | null> {
+  const authenticated = await authenticateToken(db, token, 'API_TOKEN');
+  if (!authenticated.identity) return null;
+  const { credential } = authenticated.identity;
+  const [row] = await db.select().from(apiTokens).where(eq(apiTokens.id, credential.tokenId));
+  return {
+    userId: credential.userId,
+    ouId: credential.ouId,
+    permissions: row.permissions,
+    parentTokenId: row.id,
+    expiresAt: row.expiresAt,
+    sessionName: `Dashboard session (token "${row.name}")`,
+  };
+}
+
+/** Ends the session the request came with; false when it came with none. */
+export async function signOut(deps: Deps, credential: Credential | null): Promise<boolean> {
+  if (credential?.kind !== 'SESSION') return false;
+  await inTransaction(deps, (scope) => revokeCredentials(scope, { tokenIds: [credential.tokenId] }));
+  return true;
+}
