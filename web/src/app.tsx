@@ -1,0 +1,59 @@
+/** Routes of the console. Each page checks the permission it needs and shows its own states. */
+import { Navigate, Route, Router, useLocation, type RouteSectionProps } from '@solidjs/router';
+import { Provider } from '@urql/solid';
+import { Match, Switch } from 'solid-js';
+import { client } from './api/client';
+import { Layout } from './components/Layout';
+import { Loading } from './components/States';
+import { DevicesPage } from './pages/devices/DevicesPage';
+import { FirmwarePage } from './pages/firmware/FirmwarePage';
+import { JobDetailsPage } from './pages/job/JobDetailsPage';
+import { JobsPage } from './pages/jobs/JobsPage';
+import { NotFoundPage } from './pages/NotFoundPage';
+import { RequirePermission } from './pages/PermissionPage';
+import { SignInPage } from './pages/SignInPage';
+import { SessionProvider, useSession } from './session';
+
+/** Signed-in pages inside the console frame; anyone else goes to sign-in and comes back. */
+function Shell(props: RouteSectionProps) {
+  const session = useSession();
+  const location = useLocation();
+  return (
+    <Switch>
+      <Match when={session.state().status === 'loading'}>
+        <Loading label="Loading your session…" />
+      </Match>
+      <Match when={session.state().status === 'signed-out'}>
+        <Navigate href={`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`} />
+      </Match>
+      <Match when={session.state().status === 'error'}>
+        <div class="state state-error">
+          The console could not load your session: {(session.state() as { message: string }).message}
+        </div>
+      </Match>
+      <Match when={session.state().status === 'signed-in'}>
+        <Layout>{props.children}</Layout>
+      </Match>
+    </Switch>
+  );
+}
+
+export function App() {
+  return (
+    <Provider value={client}>
+      <SessionProvider>
+        <Router>
+          <Route path="/sign-in" component={SignInPage} />
+          <Route path="/" component={Shell}>
+            <Route path="/" component={() => <Navigate href="/jobs" />} />
+            <Route path="/jobs" component={() => <RequirePermission permission="OTA_READ"><JobsPage /></RequirePermission>} />
+            <Route path="/jobs/:id" component={() => <RequirePermission permission="OTA_READ"><JobDetailsPage /></RequirePermission>} />
+            <Route path="/firmware" component={() => <RequirePermission permission="FIRMWARE_READ"><FirmwarePage /></RequirePermission>} />
+            <Route path="/devices" component={() => <RequirePermission permission="DEVICE_READ"><DevicesPage /></RequirePermission>} />
+            <Route path="*404" component={NotFoundPage} />
+          </Route>
+        </Router>
+      </SessionProvider>
+    </Provider>
+  );
+}

@@ -1,0 +1,107 @@
+/**
+ * Progress over time. The API has no history of a job's progress, so the console keeps the
+ * jobProgress events it receives (per job, in sessionStorage, so that moving between pages keeps
+ * them) and draws the start (0% when the job started) and, for an ended job, the end (its final
+ * progress when it finished). What happened between those and the samples is drawn dashed:
+ * interpolated, not observed.
+ */
+import { createMemo, For, Show } from 'solid-js';
+import { formatPercent, formatTime } from '../format';
+
+export interface ProgressSample {
+  t: number;
+  progress: number;
+  failedPercent: number;
+}
+
+const MAX_SAMPLES = 600;
+const key = (jobId: string) => `updraft.progress.${jobId}`;
+
+export function loadSamples(jobId: string): ProgressSample[] {
+  try {
+    const raw = sessionStorage.getItem(key(jobId));
+    return raw ? (JSON.parse(raw) as ProgressSample[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Appends a sample (skipping repeats of the last value) and keeps at most MAX_SAMPLES, thinning old ones. */
+export function recordSample(jobId: string, samples: ProgressSample[], sample: ProgressSample): ProgressSample[] {
+  const last = samples[samples.length - 1];
+  if (last && last.progress === sample.progress && last.failedPercent === sample.failedPercent && sample.t - last.t < 60_000) return samples;
+  let next = [...samples, sample];
+  if (next.length > MAX_SAMPLES) next = next.filter((_, i) => i % 2 === 0 || i >= next.length - MAX_SAMPLES / 2);
+  try {
+    sessionStorage.setItem(key(jobId), JSON.stringify(next));
+  } catch {
+    // Storage full or disabled: the chart still shows this page's samples.
+  }
+  return next;
+}
+
+const W = 560;
+const H = 150;
+const PAD = { left: 36, right: 10, top: 10, bottom: 22 };
+
+export function ProgressChart(props: { samples: ProgressSample[]; startedAt: string | null; finishedAt: string | null; finalProgress: number }) {
+  const geometry = createMemo(() => {
+    const observed = props.samples;
+    const start = props.startedAt ? Date.parse(props.startedAt) : observed[0]?.t;
+    const end = props.finishedAt ? Date.parse(props.finishedAt) : undefined;
+    const first = observed[0];
+    const last = observed[observed.length - 1];
+    const t0 = Math.min(start ?? Date.now(), first?.t ?? Infinity);
+    const t1 = Math.max(end ?? 0, last?.t ?? 0, props.finishedAt ? 0 : Date.now(), t0 + 60_000);
+    const x = (t: number) => PAD.left + ((t - t0) / (t1 - t0)) * (W - PAD.left - PAD.right);
+    const y = (p: number) => PAD.top + (1 - p / 100) * (H - PAD.top - PAD.bottom);
+    const line = (points: [number, number][]) => points.map(([t, p], i) => `${i ? 'L' : 'M'}${x(t).toFixed(1)},${y(p).toFixed(1)}`).join(' ');
+    const before: [number, number][] = start !== undefined && first && first.t > start ? [[start, 0], [first.t, first.progress]] : [];
+    const after: [number, number][] = end !== undefined && last && end > last.t ? [[last.t, last.progress], [end, props.finalProgress]] : [];
+    const unobserved: [number, number][] = !first && start !== undefined && end !== undefined ? [[start, 0], [end, props.finalProgress]] : [];
+    const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => t0 + f * (t1 - t0));
+    const lastPoint = last ? { cx: x(last.t), cy: y(last.progress) } : null;
+    return {
+      progress: line(observed.map((s) => [s.t, s.progress])),
+      failed: line(observed.map((s) => [s.t, s.failedPercent])),
+      dashed: [before, after, unobserved].filter((l) => l.length).map(line),
+      ticks: ticks.map((t, i) => ({ x: x(t), label: formatTime(t), anchor: i === 0 ? 'start' : i === ticks.length - 1 ? 'end' : 'middle' })),
+      lastPoint,
+      y,
+    };
+  });
+  const latest = () => props.samples[props.samples.length - 1];
+  return (
+    <figure class="chart" data-testid="progress-chart">
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Progress over time">
+        <For each={[0, 25, 50, 75, 100]}>
+          {(p) => (
+            <>
+              <line class="grid" x1={PAD.left} x2={W - PAD.right} y1={geometry().y(p)} y2={geometry().y(p)} />
+              <text class="axis" x={PAD.left - 6} y={geometry().y(p) + 3} text-anchor="end">
+                {p}%
+              </text>
+            </>
+          )}
+        </For>
+        <For each={geometry().ticks}>
+          {(tick) => (
+            <text class="axis" x={tick.x} y={H - 6} text-anchor={tick.anchor}>
+              {tick.label}
+            </text>
+          )}
+        </For>
+        <For each={geometry().dashed}>{(d) => <path class="series-dashed" d={d} />}</For>
+        <path class="series-progress" d={geometry().progress} />
+        <path class="series-failed" d={geometry().failed} />
+        <Show when={geometry().lastPoint}>{(p) => <circle class="series-point" cx={p().cx} cy={p().cy} r="3" />}</Show>
+      </svg>
+      <figcaption class="chart-legend">
+        <span class="legend-progress">Progress</span>
+        <span class="legend-failed">Failed</span>
+        <span class="legend-dashed">Not observed on this page</span>
+        <Show when={latest()}>{(s) => <span class="muted">Now {formatPercent(s().progress)}</span>}</Show>
+      </figcaption>
+    </figure>
+  );
+}

@@ -1,0 +1,126 @@
+/** Devices: the fleet with online state, current version and product; search by key or name. */
+import { createQuery } from '@urql/solid';
+import { For, Match, Show, Switch } from 'solid-js';
+import { graphql } from '../../api/graphql';
+import { problemOfError } from '../../api/outcome';
+import { OnlineDot } from '../../components/Badges';
+import { Pager } from '../../components/Pager';
+import { SearchInput } from '../../components/SearchInput';
+import { Empty, Loading, ProblemView } from '../../components/States';
+import { formatDateTime } from '../../format';
+import { pagerProps, pageVariables, param, useViewParams } from '../../url';
+
+const DevicesQuery = graphql(`
+  query Devices($productKey: String, $search: String, $online: Boolean, $first: Int, $after: String, $last: Int, $before: String) {
+    products { id productKey name }
+    devices(productKey: $productKey, search: $search, online: $online, first: $first, after: $after, last: $last, before: $before) {
+      totalCount
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      nodes {
+        id
+        deviceKey
+        name
+        online
+        lastSeenAt
+        firmwareVersion
+        product { id name productKey }
+        tags { key value }
+      }
+    }
+  }
+`);
+
+const PAGE_SIZE = 50;
+
+export function DevicesPage() {
+  const { params, setParams, setFilter } = useViewParams();
+  const online = () => ({ online: true, offline: false })[param(params, 'state') as 'online' | 'offline'] ?? null;
+  const [query, refetch] = createQuery({
+    query: DevicesQuery,
+    variables: () => ({ productKey: param(params, 'product') ?? null, search: param(params, 'q') ?? null, online: online(), ...pageVariables(params, PAGE_SIZE) }),
+  });
+  const connection = () => query.data?.devices;
+  return (
+    <section class="page">
+      <header class="page-header">
+        <div>
+          <div class="breadcrumb">Device Management</div>
+          <h1>Devices</h1>
+        </div>
+        <div class="page-actions">
+          <button class="btn" onClick={() => refetch({ requestPolicy: 'network-only' })}>
+            Refresh
+          </button>
+        </div>
+      </header>
+      <div class="toolbar" role="search">
+        <select class="input" aria-label="Product" value={param(params, 'product') ?? ''} onChange={(e) => setFilter({ product: e.currentTarget.value })}>
+          <option value="">All products</option>
+          <For each={query.data?.products ?? []}>{(p) => <option value={p.productKey}>{p.name}</option>}</For>
+        </select>
+        <select class="input" aria-label="Online state" value={param(params, 'state') ?? ''} onChange={(e) => setFilter({ state: e.currentTarget.value })}>
+          <option value="">Online and offline</option>
+          <option value="online">Online</option>
+          <option value="offline">Offline</option>
+        </select>
+        <SearchInput label="Device key or name" placeholder="Search device key or name" value={param(params, 'q')} onSearch={(q) => setFilter({ q })} />
+      </div>
+      <Switch>
+        <Match when={query.error && !connection()}>
+          <ProblemView problem={problemOfError(query.error!)} onRetry={() => refetch({ requestPolicy: 'network-only' })} />
+        </Match>
+        <Match when={!connection()}>
+          <Loading label="Loading devices…" />
+        </Match>
+        <Match when={connection()!.nodes.length === 0}>
+          <Empty title="No devices match">Change or clear the search and filters.</Empty>
+        </Match>
+        <Match when={connection()}>
+          {(c) => (
+            <div class="card" classList={{ stale: query.fetching }}>
+              <table class="table table-dense" data-testid="devices-table">
+                <thead>
+                  <tr>
+                    <th>Device key</th>
+                    <th>Name</th>
+                    <th>Product</th>
+                    <th>State</th>
+                    <th>Current version</th>
+                    <th>Tags</th>
+                    <th>Last seen</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  <For each={c().nodes}>
+                    {(d) => (
+                      <tr data-testid="fleet-device-row">
+                        <td class="mono">{d.deviceKey}</td>
+                        <td>{d.name}</td>
+                        <td>{d.product.name}</td>
+                        <td>
+                          <OnlineDot online={d.online} />
+                        </td>
+                        <td class="mono">{d.firmwareVersion ?? '—'}</td>
+                        <td>
+                          <For each={d.tags}>
+                            {(t) => (
+                              <span class="tag">
+                                {t.key}={t.value}
+                              </span>
+                            )}
+                          </For>
+                        </td>
+                        <td class="nowrap">{formatDateTime(d.lastSeenAt)}</td>
+                      </tr>
+                    )}
+                  </For>
+                </tbody>
+              </table>
+              <Pager {...pagerProps(params, setParams, { pageInfo: c().pageInfo, shown: c().nodes.length, total: c().totalCount }, PAGE_SIZE)} />
+            </div>
+          )}
+        </Match>
+      </Switch>
+    </section>
+  );
+}

@@ -1,0 +1,65 @@
+/**
+ * Searches of the device table: device key in every tab; in Upgrade Failed also current version,
+ * failure reason and the time range of the failure (failedAfter inclusive, failedBefore exclusive).
+ */
+import { For, Show } from 'solid-js';
+import { SearchInput } from '../../components/SearchInput';
+import { fromLocalInput, toLocalInput } from '../../format';
+import { FAILURE_REASON_LABELS, FAILURE_REASONS } from '../../labels';
+import { param, type Params } from '../../url';
+
+export function DeviceSearch(props: { failedTab: boolean; params: Params; setFilter: (p: Params) => void; pageSize: number; pageSizes: number[] }) {
+  const hasSearch = () => ['q', 'version', 'reason', 'failedAfter', 'failedBefore'].some((k) => param(props.params, k));
+  return (
+    <div class="toolbar toolbar-inset" role="search" data-testid="device-search">
+      <SearchInput label="Device key" placeholder="Search device key" testId="search-device-key" value={param(props.params, 'q')} onSearch={(q) => props.setFilter({ q })} />
+      <Show when={props.failedTab}>
+        <SearchInput
+          label="Current version"
+          placeholder="Current version"
+          testId="search-version"
+          value={param(props.params, 'version')}
+          onSearch={(version) => props.setFilter({ version })}
+        />
+        <select class="input" aria-label="Failure reason" data-testid="search-reason" value={param(props.params, 'reason') ?? ''} onChange={(e) => props.setFilter({ reason: e.currentTarget.value })}>
+          <option value="">All failure reasons</option>
+          <For each={FAILURE_REASONS}>{(r) => <option value={r}>{FAILURE_REASON_LABELS[r]}</option>}</For>
+        </select>
+        <label class="inline-label">
+          Failed from
+          <input
+            class="input"
+            type="datetime-local"
+            aria-label="Failed from"
+            data-testid="search-failed-after"
+            value={toLocalInput(param(props.params, 'failedAfter'))}
+            onChange={(e) => props.setFilter({ failedAfter: fromLocalInput(e.currentTarget.value) ?? undefined })}
+          />
+        </label>
+        <label class="inline-label">
+          to
+          <input
+            class="input"
+            type="datetime-local"
+            aria-label="Failed before"
+            data-testid="search-failed-before"
+            value={toLocalInput(param(props.params, 'failedBefore'))}
+            onChange={(e) => props.setFilter({ failedBefore: fromLocalInput(e.currentTarget.value) ?? undefined })}
+          />
+        </label>
+      </Show>
+      <Show when={hasSearch()}>
+        <button class="link-btn" onClick={() => props.setFilter({ q: undefined, version: undefined, reason: undefined, failedAfter: undefined, failedBefore: undefined })}>
+          Clear search
+        </button>
+      </Show>
+      <span class="spacer" />
+      <label class="inline-label">
+        Rows
+        <select class="input input-small" aria-label="Rows per page" value={String(props.pageSize)} onChange={(e) => props.setFilter({ size: e.currentTarget.value })}>
+          <For each={props.pageSizes}>{(n) => <option value={n}>{n}</option>}</For>
+        </select>
+      </label>
+    </div>
+  );
+}

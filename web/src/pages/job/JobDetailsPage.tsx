@@ -1,0 +1,302 @@
+/**
+ * Job details (the EnOS "Viewing OTA Job Details" page): header with the job's facts and live
+ * progress, the edit button of the job's type, stop / start / cancel, progress over time, failure
+ * reasons, and the five tabs with live counts over the device table. Tab, searches and page are in
+ * the URL.
+ */
+import { A, useParams } from '@solidjs/router';
+import { createQuery, createSubscription } from '@urql/solid';
+import { createEffect, createMemo, createSignal, For, Match, on, Show, Switch } from 'solid-js';
+import { client } from '../../api/client';
+import { readFragment, type FragmentOf } from '../../api/graphql';
+import { outcomeOf, problemOfError } from '../../api/outcome';
+import { JobStatusBadge, JobTypeTag } from '../../components/Badges';
+import { ConfirmDialog } from '../../components/Dialog';
+import { FailureBreakdown } from '../../components/FailureBreakdown';
+import { loadSamples, ProgressChart, recordSample, type ProgressSample } from '../../components/ProgressChart';
+import { ProgressBar } from '../../components/ProgressBar';
+import { Banner, Loading, ProblemView } from '../../components/States';
+import { formatCount, formatDateTime } from '../../format';
+import { TABS, type JobStatus } from '../../labels';
+import { type DeviceView } from '../../live/device-rows';
+import { useSession } from '../../session';
+import { param, useViewParams } from '../../url';
+import { JobLiveFields } from '../jobs/documents';
+import { DeviceSearch } from './DeviceSearch';
+import { DeviceTable } from './DeviceTable';
+import { CancelJobMutation, JobDetailFields, JobDetailsQuery, JobDetailsSubscription, StartJobMutation, StopJobMutation } from './documents';
+import { JobEditDialog } from './JobEditDialog';
+import { JobSettingsSummary } from './JobSettingsSummary';
+
+const PAGE_SIZES = [50, 100, 200, 500];
+
+export function JobDetailsPage() {
+  const routeParams = useParams<{ id: string }>();
+  const jobId = () => decodeURIComponent(routeParams.id);
+  const session = useSession();
+  const { params, setParams, setFilter } = useViewParams();
+
+  const [query, refetch] = createQuery({ query: JobDetailsQuery, variables: () => ({ id: jobId() }), requestPolicy: 'network-only' });
+  const [live] = createSubscription({ query: JobDetailsSubscription, variables: () => ({ jobId: jobId() }) });
+  const job = createMemo(() => {
+    const data = live.data?.jobProgress ?? query.data?.job;
+    return data ? readFragment(JobDetailFields, data) : null;
+  });
+  const liveFields = () => {
+    const j = job();
+    return j ? readFragment(JobLiveFields, j as unknown as FragmentOf<typeof JobLiveFields>) : null;
+  };
+
+  // Progress over time: one sample per live state.
+  const [samples, setSamples] = createSignal<ProgressSample[]>([]);
+  createEffect(on(jobId, (id) => setSamples(loadSamples(id))));
+  createEffect(() => {
+    const l = liveFields();
+    if (!l) return;
+    const failedPercent = l.deviceCount ? Math.round((l.statusCounts.failed / l.deviceCount) * 10_000) / 100 : 0;
+    setSamples((current) => recordSample(jobId(), current, { t: Date.now(), progress: l.progress, failedPercent }));
+  });
+
+  // ── view state from the URL ───────────────────────────────────────────────────────────────
+  const tab = () => TABS.find((t) => t.slug === param(params, 'tab')) ?? TABS[0];
+  const pageSize = () => {
+    const size = Number(param(params, 'size'));
+    return PAGE_SIZES.includes(size) ? size : 100;
+  };
+  const view = createMemo<DeviceView>(() => {
+    const failed = tab().status === 'FAILED';
+    return {
+      status: tab().status,
+      deviceKey: param(params, 'q'),
+      currentVersion: failed ? param(params, 'version') : undefined,
+      failureReason: failed ? param(params, 'reason') : undefined,
+      failedAfter: failed ? param(params, 'failedAfter') : undefined,
+      failedBefore: failed ? param(params, 'failedBefore') : undefined,
+    };
+  });
+  const filtered = () => Object.entries(view()).some(([k, v]) => k !== 'status' && v);
+  const paging = createMemo(() => {
+    const before = param(params, 'before');
+    return before ? { first: null, after: null, last: pageSize(), before } : { first: pageSize(), after: param(params, 'after') ?? null, last: null, before: null };
+  });
+  const from = () => Math.max(1, Number(param(params, 'from') ?? 1) || 1);
+  const pager = {
+    get from() {
+      return from();
+    },
+    onFirst: () => setParams({ after: undefined, before: undefined, from: undefined }),
+    onPrevious: (startCursor: string | null) =>
+      from() - pageSize() <= 1
+        ? setParams({ after: undefined, before: undefined, from: undefined })
+        : setParams({ before: startCursor ?? undefined, after: undefined, from: String(from() - pageSize()) }),
+    onNext: (endCursor: string | null, shown: number) => setParams({ after: endCursor ?? undefined, before: undefined, from: String(from() + shown) }),
+  };
+  const selectTab = (slug: string) =>
+    setParams({ tab: slug, after: undefined, before: undefined, from: undefined, version: undefined, reason: undefined, failedAfter: undefined, failedBefore: undefined });
+
+  // ── job actions ───────────────────────────────────────────────────────────────────────────
+  const canControl = () => session.can('OTA_CONTROL');
+  const [editing, setEditing] = createSignal(false);
+  const [confirmCancel, setConfirmCancel] = createSignal(false);
+  const [busy, setBusy] = createSignal(false);
+  const [notice, setNotice] = createSignal<{ kind: 'success' | 'error'; text: string; details?: string[] } | null>(null);
+
+  const control = async (action: 'stop' | 'start' | 'cancel') => {
+    setBusy(true);
+    setNotice(null);
+    const id = jobId();
+    const outcome =
+      action === 'stop'
+        ? await client.mutation(StopJobMutation, { id }).toPromise().then((r) => outcomeOf(r.error, r.data?.stopJob))
+        : action === 'start'
+          ? await client.mutation(StartJobMutation, { id }).toPromise().then((r) => outcomeOf(r.error, r.data?.startJob))
+          : await client.mutation(CancelJobMutation, { id }).toPromise().then((r) => outcomeOf(r.error, r.data?.cancelJob));
+    setBusy(false);
+    setConfirmCancel(false);
+    if (!outcome.ok) setNotice({ kind: 'error', text: outcome.problem.message, details: outcome.problem.details });
+    else setNotice({ kind: 'success', text: { stop: 'The job is stopped: nothing new is pushed.', start: 'The job is running.', cancel: 'The job is cancelled.' }[action] });
+  };
+
+  const deviceWord = () => (job()?.type === 'VERIFICATION' ? 'Devices to be verified' : 'Devices to be upgraded');
+  const status = () => (liveFields()?.status ?? 'RUNNING') as JobStatus;
+
+  return (
+    <section class="page">
+      <Switch>
+        <Match when={query.error && !job()}>
+          <ProblemView problem={problemOfError(query.error!)} onRetry={() => refetch({ requestPolicy: 'network-only' })} />
+        </Match>
+        <Match when={query.data && !query.data.job && !live.data}>
+          <div class="state state-empty">
+            <div class="state-title">OTA job not found</div>
+            <div class="state-text">
+              No job with this id exists in your organisation unit. <A href="/jobs">Back to OTA Jobs</A>
+            </div>
+          </div>
+        </Match>
+        <Match when={!job()}>
+          <Loading label="Loading the job…" />
+        </Match>
+        <Match when={job()}>
+          {(j) => (
+            <>
+              <header class="page-header">
+                <div>
+                  <div class="breadcrumb">
+                    <A href="/jobs">OTA Jobs</A> / Job details
+                  </div>
+                  <h1 data-testid="job-name">
+                    {j().name} <JobTypeTag type={j().type} /> <JobStatusBadge status={status()} />
+                  </h1>
+                </div>
+                <div class="page-actions">
+                  <Show when={status() === 'RUNNING' || status() === 'SCHEDULED'}>
+                    <button class="btn" disabled={!canControl() || busy()} title={canControl() ? undefined : 'Needs OTA_CONTROL'} onClick={() => void control('stop')}>
+                      Stop
+                    </button>
+                  </Show>
+                  <Show when={status() === 'STOPPED' || status() === 'SCHEDULED'}>
+                    <button class="btn" disabled={!canControl() || busy()} title={canControl() ? undefined : 'Needs OTA_CONTROL'} onClick={() => void control('start')}>
+                      {status() === 'SCHEDULED' ? 'Start now' : 'Start'}
+                    </button>
+                  </Show>
+                  <Show when={status() !== 'FINISHED' && status() !== 'CANCELLED'}>
+                    <button class="btn btn-danger-outline" disabled={!canControl() || busy()} title={canControl() ? undefined : 'Needs OTA_CONTROL'} onClick={() => setConfirmCancel(true)}>
+                      Cancel job
+                    </button>
+                  </Show>
+                  <button class="btn btn-primary" data-testid="edit-job" onClick={() => setEditing(true)}>
+                    {j().type === 'VERIFICATION' ? 'Verification Job' : 'Upgrade Job'}
+                  </button>
+                </div>
+              </header>
+
+              <Show when={notice()}>
+                {(n) => (
+                  <Banner kind={n().kind} onClose={() => setNotice(null)}>
+                    {n().text}
+                    <Show when={n().details?.length}>
+                      <ul class="problem-details">
+                        <For each={n().details}>{(d) => <li>{d}</li>}</For>
+                      </ul>
+                    </Show>
+                  </Banner>
+                )}
+              </Show>
+              <Show when={liveFields()?.statusReason}>
+                <Banner kind="warning">{liveFields()!.statusReason}</Banner>
+              </Show>
+
+              <div class="card facts" data-testid="job-facts">
+                <Fact label="Product">{j().product.name}</Fact>
+                <Fact label="Firmware">
+                  {j().firmware.name} <span class="muted">{j().firmware.version}</span>
+                </Fact>
+                <Fact label="Job type">{j().type === 'VERIFICATION' ? 'Verification' : 'Upgrade'}</Fact>
+                <Fact label="Creation date">{formatDateTime(j().createdAt)}</Fact>
+                <Fact label={deviceWord()}>
+                  <span data-testid="device-count">{formatCount(liveFields()!.deviceCount)}</span>
+                </Fact>
+                <Fact label={j().type === 'VERIFICATION' ? 'Verification progress' : 'Upgrade progress'} wide>
+                  <div data-testid="job-progress" data-progress={liveFields()!.progress}>
+                    <ProgressBar value={liveFields()!.progress} tone={status() === 'FINISHED' ? 'success' : 'default'} label="Job progress" />
+                  </div>
+                </Fact>
+              </div>
+
+              <div class="panels">
+                <div class="card panel">
+                  <h2 class="card-title">Progress over time</h2>
+                  <ProgressChart samples={samples()} startedAt={j().startedAt ?? null} finishedAt={j().finishedAt ?? null} finalProgress={liveFields()!.progress} />
+                </div>
+                <div class="card panel">
+                  <h2 class="card-title">
+                    Failure reasons <span class="muted">({formatCount(liveFields()!.statusCounts.failed)} failed)</span>
+                  </h2>
+                  <FailureBreakdown counts={j().failureReasonCounts} onSelect={(reason) => setParams({ tab: 'failed', reason, after: undefined, before: undefined, from: undefined })} />
+                </div>
+              </div>
+
+              <div class="card">
+                <nav class="tabs" role="tablist" aria-label="Device status">
+                  <For each={TABS}>
+                    {(t) => (
+                      <button
+                        role="tab"
+                        class="tab"
+                        classList={{ active: tab().slug === t.slug }}
+                        aria-selected={tab().slug === t.slug}
+                        data-testid={`tab-${t.slug}`}
+                        onClick={() => selectTab(t.slug)}
+                      >
+                        {t.label}
+                        <span class="tab-count" data-testid={`count-${t.slug}`}>
+                          {formatCount(liveFields()!.statusCounts[t.countKey])}
+                        </span>
+                      </button>
+                    )}
+                  </For>
+                </nav>
+                <DeviceSearch
+                  failedTab={tab().status === 'FAILED'}
+                  params={params}
+                  setFilter={setFilter}
+                  pageSize={pageSize()}
+                  pageSizes={PAGE_SIZES}
+                />
+                <DeviceTable
+                  jobId={j().id}
+                  view={view()}
+                  paging={paging()}
+                  pageSize={pageSize()}
+                  pager={pager}
+                  canControl={canControl()}
+                  filtered={filtered()}
+                  tabCount={liveFields()!.statusCounts[tab().countKey]}
+                />
+              </div>
+
+              <JobSettingsSummary job={j()} />
+
+              <JobEditDialog
+                job={j()}
+                open={editing()}
+                canControl={canControl()}
+                onClose={() => setEditing(false)}
+                onSaved={(text) => {
+                  setEditing(false);
+                  setNotice({ kind: 'success', text });
+                  refetch({ requestPolicy: 'network-only' });
+                }}
+              />
+              <ConfirmDialog
+                open={confirmCancel()}
+                title="Cancel job"
+                confirmLabel="Cancel job"
+                danger
+                busy={busy()}
+                onConfirm={() => void control('cancel')}
+                onClose={() => setConfirmCancel(false)}
+              >
+                <p>
+                  Cancel “{j().name}”? Devices not yet upgrading (To be Pushed and Pushed) move to Upgrade Failed as <strong>Cancelled by user</strong>.
+                  Devices already In Progress finish or time out. A cancelled job cannot be started again.
+                </p>
+              </ConfirmDialog>
+            </>
+          )}
+        </Match>
+      </Switch>
+    </section>
+  );
+}
+
+function Fact(props: { label: string; children: import('solid-js').JSX.Element; wide?: boolean }) {
+  return (
+    <div class="fact" classList={{ 'fact-wide': props.wide }}>
+      <div class="fact-label">{props.label}</div>
+      <div class="fact-value">{props.children}</div>
+    </div>
+  );
+}
+

@@ -1,0 +1,67 @@
+/**
+ * Who is signed in and what they may do. Pages hide or disable the controls the caller may not use
+ * with `can(permission)`; the server checks again and answers FORBIDDEN naming the permission.
+ */
+import { createContext, createSignal, useContext, type Accessor, type JSX } from 'solid-js';
+import { client } from './api/client';
+import { AUTH_AVAILABLE, DEV_ME, MeQuery, type Me } from './session-documents';
+
+export type Permission =
+  | 'FIRMWARE_READ'
+  | 'FIRMWARE_WRITE'
+  | 'FIRMWARE_DELETE'
+  | 'OTA_READ'
+  | 'OTA_CREATE'
+  | 'OTA_CONTROL'
+  | 'DEVICE_READ'
+  | 'DEVICE_WRITE'
+  | 'OU_ADMIN';
+
+export type { Me };
+
+export type SessionState = { status: 'loading' } | { status: 'signed-out' } | { status: 'signed-in'; me: Me } | { status: 'error'; message: string };
+
+interface SessionApi {
+  state: Accessor<SessionState>;
+  me: Accessor<Me | null>;
+  can: (permission: Permission) => boolean;
+  /** False while the server has no sign-in (every request is the development user). */
+  authAvailable: Accessor<boolean>;
+  reload: () => Promise<void>;
+}
+
+const SessionContext = createContext<SessionApi>();
+
+export function SessionProvider(props: { children: JSX.Element }) {
+  const [state, setState] = createSignal<SessionState>({ status: 'loading' });
+  const reload = async () => {
+    const result = await client.query(MeQuery, {}, { requestPolicy: 'network-only' }).toPromise();
+    if (result.error) {
+      const code = result.error.graphQLErrors[0]?.extensions?.code;
+      if (code === 'UNAUTHENTICATED') setState({ status: 'signed-out' });
+      else setState({ status: 'error', message: result.error.message });
+      return;
+    }
+    const me = result.data?.me ?? (result.data ? DEV_ME : null);
+    setState(me ? { status: 'signed-in', me } : { status: 'signed-out' });
+  };
+  void reload();
+  const me = () => {
+    const s = state();
+    return s.status === 'signed-in' ? s.me : null;
+  };
+  const api: SessionApi = {
+    state,
+    me,
+    can: (permission) => me()?.permissions.includes(permission) ?? false,
+    reload,
+    authAvailable: () => AUTH_AVAILABLE,
+  };
+  return <SessionContext.Provider value={api}>{props.children}</SessionContext.Provider>;
+}
+
+export function useSession(): SessionApi {
+  const session = useContext(SessionContext);
+  if (!session) throw new Error('useSession outside SessionProvider');
+  return session;
+}
