@@ -38,6 +38,40 @@ export interface ServerConfig {
   sessionTtlMinutes: number;
   /** Behind a reverse proxy: client address, scheme and host come from X-Forwarded-For/-Proto/-Host. */
   trustProxy: boolean;
+
+  // ── Device gateway and rollout engine (docs/engine.md) ──
+  /** External MQTT broker; when absent the server embeds an aedes broker on `mqttPort`. */
+  mqttUrl: string | undefined;
+  /** Port of the embedded broker; when taken, a free port is used instead (and logged). */
+  mqttPort: number;
+  /** Host the embedded broker listens on. */
+  mqttHost: string;
+  /** Shared-subscription group on an external broker: instances in one group split the device traffic. */
+  mqttShareGroup: string;
+  /** Identity of this instance towards an external broker (persistent session across restarts). */
+  instanceId: string | undefined;
+  /** Start the device gateway and the rollout engine with the server. */
+  engineEnabled: boolean;
+  /** Period of the engine's sweep (timeouts, schedules, waiting devices), in milliseconds. */
+  engineSweepMs: number;
+  /** Length of one "minute" of job settings (timeouts, retry intervals, push rate), for tests and demos. */
+  engineMinuteMs: number;
+  /** A Pushed device that has not answered is sent its push again after this many milliseconds. */
+  repushAfterMs: number;
+  /** Device reports written per transaction, at most. */
+  reportBatchSize: number;
+  /** How long the first report of a batch waits for others, in milliseconds. */
+  reportBatchMs: number;
+  /** External broker: a presence will is ignored when the device was heard from this recently. */
+  presenceGraceMs: number;
+  /** Lifetime of the download token in a push, in seconds. */
+  downloadTokenTtlSeconds: number;
+  /** Key for download tokens; unset: one is generated once and kept in the database. */
+  downloadTokenSecret: string | undefined;
+  /** `pnpm start` runs the demo fleet simulator next to the server. */
+  demoFleet: boolean;
+  /** Behaviour mix of the demo fleet (simulator `--behaviour` syntax). */
+  demoFleetBehaviour: string;
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -77,6 +111,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     adminPassword: env.ADMIN_PASSWORD || undefined,
     sessionTtlMinutes: intFromEnv(env, 'SESSION_TTL_MINUTES', 12 * 60),
     trustProxy: boolFromEnv(env, 'TRUST_PROXY', false),
+    mqttUrl: env.MQTT_URL || undefined,
+    mqttPort: intFromEnv(env, 'MQTT_PORT', 1883),
+    mqttHost: env.MQTT_HOST ?? '0.0.0.0',
+    mqttShareGroup: env.MQTT_SHARE_GROUP || 'updraft',
+    instanceId: env.INSTANCE_ID || undefined,
+    engineEnabled: boolFromEnv(env, 'ENGINE', true),
+    engineSweepMs: intFromEnv(env, 'ENGINE_SWEEP_MS', 1000),
+    engineMinuteMs: intFromEnv(env, 'ENGINE_MINUTE_MS', 60_000),
+    repushAfterMs: intFromEnv(env, 'REPUSH_AFTER_MS', 30_000),
+    reportBatchSize: intFromEnv(env, 'REPORT_BATCH_SIZE', 500),
+    reportBatchMs: intFromEnv(env, 'REPORT_BATCH_MS', 20),
+    presenceGraceMs: intFromEnv(env, 'PRESENCE_GRACE_MS', 1000),
+    downloadTokenTtlSeconds: intFromEnv(env, 'DOWNLOAD_TOKEN_TTL_SECONDS', 3600),
+    downloadTokenSecret: env.DOWNLOAD_TOKEN_SECRET || undefined,
+    demoFleet: boolFromEnv(env, 'DEMO_FLEET', true),
+    demoFleetBehaviour:
+      env.DEMO_FLEET_BEHAVIOUR ?? 'offline=0.05,decline=0.02,downloadFail=0.02,corrupt=0.01,writeFail=0.01,undefinedFail=0.01,hang=0.01,slow=0.1',
     ...overrides,
   };
 }

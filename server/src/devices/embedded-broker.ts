@@ -1,0 +1,193 @@
+/**
+ * The embedded MQTT broker (aedes, MQTT 3.1.1) used when MQTT_URL is not set: one server instance
+ * is then also the fleet's broker.
+ *
+ * - CONNECT: client id `{pk}.{dk}`, username `{pk}&{dk}` naming the same device, password = its
+ *   secret (checked against the stored hash). Anything else is refused (return code 4 or 5).
+ * - A device may publish and subscribe only under its own `/sys/{pk}/{dk}/`; a publish outside it
+ *   closes the connection, a subscription outside it is refused in the SUBACK (0x80).
+ * - Acknowledgement: aedes sends the PUBACK of a QoS 1 publish right after `authorizePublish`
+ *   returns, so the gateway does its work inside that hook and lets it return only once the
+ *   report's batch has committed. An acknowledged report is therefore in the database, also when
+ *   the process dies right after; an unacknowledged one is re-sent by the device (QoS 1).
+ * - Presence is exact here, because the broker sees connections: a will (or a disconnect) of a
+ *   connection that has already been replaced by a newer one of the same device is dropped, and
+ *   every disconnect is turned into the same offline event as a will, in arrival order with the
+ *   device's other messages.
+ */
+import net from 'node:net';
+import { Aedes, type Client } from 'aedes';
+import { and, eq } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { devices, products } from '../db/schema.js';
+import { secretMatches } from '../domain/secrets.js';
+import type { Counters } from './counters.js';
+import { encodePresence, isInDeviceNamespace, otaTopic, parseDeviceClientId, parseDeviceUsername, type DeviceAddress } from './protocol.js';
+import type { DeviceTransport, InboundHandler } from './transport.js';
+
+export interface EmbeddedBrokerOptions {
+  db: Database;
+  host: string;
+  /** Preferred port; when it is taken a free one is used and logged. */
+  port: number;
+  counters: Counters;
+  onMessage: InboundHandler;
+  log: (line: string) => void;
+}
+
+export interface EmbeddedBroker extends DeviceTransport {
+  readonly port: number;
+}
+
+class AuthError extends Error {
+  constructor(
+    message: string,
+    readonly returnCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const { db, counters, log } = options;
+  const addressOf = new WeakMap<Client, DeviceAddress>();
+  const broker = new Aedes({
+    // Client ids are `{productKey}.{deviceKey}`: up to 129 characters.
+    maxClientsIdLength: 200,
+    // Deliveries held while reports commit must not starve the broker's message pipeline.
+    concurrency: 10_000,
+    heartbeatInterval: 3_600_000,
+  });
+  const clients = () => (broker as unknown as { clients: Record<string, Client | undefined> }).clients;
+
+  broker.authenticate = (client, username, password, callback) => {
+    const fromId = parseDeviceClientId(client.id);
+    const fromUser = username ? parseDeviceUsername(username) : null;
+    if (!fromId || !fromUser || fromId.productKey !== fromUser.productKey || fromId.deviceKey !== fromUser.deviceKey || !password) {
+      counters.add('updraft_mqtt_connect_refused_total{reason="bad_identity"}');
+      return callback(new AuthError('client id and username must name the same device', 4), false);
+    }
+    db.select({ secretHash: devices.secretHash })
+      .from(devices)
+      .innerJoin(products, eq(products.id, devices.productId))
+      .where(and(eq(products.productKey, fromId.productKey), eq(devices.deviceKey, fromId.deviceKey)))
+      .then(([device]) => {
+        if (!device || !secretMatches(password.toString('utf8'), device.secretHash)) {
+          counters.add(`updraft_mqtt_connect_refused_total{reason="${device ? 'bad_secret' : 'unknown_device'}"}`);
+          return callback(new AuthError('unknown device or wrong secret', 4), false);
+        }
+        addressOf.set(client, fromId);
+        counters.add('updraft_mqtt_connects_total');
+        callback(null, true);
+      })
+      .catch((error: Error) => {
+        log(`embedded broker: authentication failed on a database error: ${error.message}`);
+        callback(new AuthError('server unavailable', 3), false);
+      });
+  };
+
+  broker.authorizeSubscribe = (client, subscription, callback) => {
+    const address = client ? addressOf.get(client) : undefined;
+    if (!address || !isInDeviceNamespace(subscription.topic, address.productKey, address.deviceKey)) {
+      counters.add('updraft_mqtt_acl_denied_total{action="subscribe"}');
+      return callback(null, null as never);
+    }
+    callback(null, subscription);
+  };
+
+  /** A will or disconnect of a connection that a newer connection of the same device replaced. */
+  const isSuperseded = (client: Client) => {
+    const current = clients()[client.id];
+    return current !== undefined && current !== client;
+  };
+
+  broker.authorizePublish = (client, packet, callback) => {
+    // Our own commands to devices (published through broker.publish) come without a client.
+    if (!client) return callback(null);
+    const address = addressOf.get(client);
+    if (!address || !isInDeviceNamespace(packet.topic, address.productKey, address.deviceKey)) {
+      counters.add('updraft_mqtt_acl_denied_total{action="publish"}');
+      return callback(new Error(`publish outside the device's namespace: ${packet.topic.slice(0, 200)}`));
+    }
+    const isWill = packet === (client as unknown as { will?: unknown }).will;
+    if (isWill && isSuperseded(client)) {
+      counters.add('updraft_device_presence_ignored_total{why="superseded"}');
+      return callback(null);
+    }
+    options.onMessage({
+      topic: packet.topic,
+      payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+      receivedAt: new Date(),
+      ack: () => callback(null),
+    });
+  };
+
+  // A connection that ends without a will (a clean DISCONNECT) still means the device is offline.
+  broker.on('clientDisconnect', (client) => {
+    const address = addressOf.get(client);
+    if (!address || isSuperseded(client)) return;
+    options.onMessage({
+      topic: otaTopic(address.productKey, address.deviceKey, 'presence'),
+      payload: encodePresence(),
+      receivedAt: new Date(),
+      ack: () => {},
+    });
+  });
+  broker.on('clientError', (client, error) => {
+    counters.add('updraft_mqtt_client_errors_total');
+    if (!/ECONNRESET|EPIPE|connection closed/.test(error.message)) log(`embedded broker: client ${client.id.slice(0, 130)}: ${error.message}`);
+  });
+
+  await broker.listen();
+  const server = net.createServer(broker.handle as (socket: net.Socket) => void);
+  const port = await listenWithFallback(server, options.host, options.port, log);
+  const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+
+  return {
+    mode: 'embedded',
+    port,
+    deviceUrl: `mqtt://${host}:${port}`,
+    publish(topic, payload) {
+      if (broker.closed) return;
+      broker.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (error) => {
+        if (error) {
+          counters.add('updraft_mqtt_publish_errors_total');
+          log(`embedded broker: publish to ${topic} failed: ${error.message}`);
+        }
+      });
+    },
+    async close() {
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Listens on `port`; if another process holds it (Mosquitto on 1883, say), on a free port instead. */
+async function listenWithFallback(server: net.Server, host: string, port: number, log: (line: string) => void): Promise<number> {
+  const attempt = (p: number) =>
+    new Promise<number>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => {
+        server.off('listening', onListening);
+        reject(error);
+      };
+      const onListening = () => {
+        server.off('error', onError);
+        resolve((server.address() as net.AddressInfo).port);
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen(p, host);
+    });
+  try {
+    return await attempt(port);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw error;
+    const actual = await attempt(0);
+    log(
+      `\n*** MQTT_PORT ${port} is already in use (another broker?): the embedded MQTT broker listens on port ${actual} instead. ***\n` +
+        `*** Devices must connect to mqtt://<this host>:${actual}, or set MQTT_URL to use the other broker. ***\n`,
+    );
+    return actual;
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The gateway as a client of an external broker (MQTT_URL: Mosquitto, EMQX…), for one or many
+ * server instances.
+ *
+ * - Subscriptions are shared (`$share/updraft/…`, MQTT 5): the broker hands each device message to
+ *   one instance of the group, so instances split the device traffic.
+ * - Acknowledgement: our PUBACK to the broker is sent only once the report's batch has committed.
+ *   mqtt.js sends the PUBACK when `handleMessage` calls back, but it also waits for that callback
+ *   before it reads the next packet, which would allow one report per transaction. So
+ *   `handleMessage` calls back at once with a marker error (mqtt.js then sends no PUBACK and reads
+ *   on) and the PUBACK is sent by hand after the commit, on the same connection only: after a
+ *   reconnect the broker re-delivers what was not acknowledged (persistent session), and the
+ *   gateway's writes are idempotent.
+ * - With INSTANCE_ID set, the session is persistent (clean start off, expiry 10 minutes) under the
+ *   client id `updraft-{INSTANCE_ID}`: a restarted instance gets the reports that were in flight
+ *   to it when it died. Without it, each process has a fresh session.
+ * - Presence: the broker publishes a device's will when its connection drops. The gateway cannot
+ *   see connections here, and instances may process a will and the device's next inform in either
+ *   order; a will therefore counts only when the device has not been heard from in the last
+ *   PRESENCE_GRACE_MS before it arrived (see docs/engine.md).
+ */
+import { randomBytes } from 'node:crypto';
+import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Counters } from './counters.js';
+import { otaTopicFilter } from './protocol.js';
+import type { DeviceTransport, InboundHandler } from './transport.js';
+
+/** Device → cloud topics the gateway consumes. */
+const INBOUND_TOPICS = [
+  otaTopicFilter('inform'),
+  otaTopicFilter('progress'),
+  otaTopicFilter('getversion'),
+  otaTopicFilter('presence'),
+  otaTopicFilter('upgrade', true),
+  otaTopicFilter('cancel', true),
+];
+
+export interface ExternalBrokerOptions {
+  url: string;
+  /** Instances of one deployment use the same group. */
+  shareGroup: string;
+  instanceId: string | undefined;
+  counters: Counters;
+  onMessage: InboundHandler;
+  log: (line: string) => void;
+}
+
+class DeferredAck extends Error {
+  constructor() {
+    super('acknowledged after the commit');
+  }
+}
+
+export async function connectExternalBroker(options: ExternalBrokerOptions): Promise<DeviceTransport> {
+  const { counters, log } = options;
+  const persistent = !!options.instanceId;
+  const filters = INBOUND_TOPICS.map((filter) => `$share/${options.shareGroup}/${filter}`);
+  const clientId = `updraft-${options.instanceId ?? randomBytes(6).toString('hex')}`;
+  const client: MqttClient = mqtt.connect(options.url, {
+    clientId,
+    protocolVersion: 5,
+    clean: !persistent,
+    properties: persistent ? { sessionExpiryInterval: 600 } : undefined,
+    reconnectPeriod: 1000,
+    connectTimeout: 10_000,
+    resubscribe: false,
+  });
+  /** Bumped on every (re)connect: a PUBACK belongs to the connection that received the message. */
+  let connection = 0;
+
+  client.handleMessage = (packet, callback) => {
+    const publish = packet as IPublishPacket;
+    const received = connection;
+    const messageId = publish.messageId;
+    options.onMessage({
+      topic: publish.topic,
+      payload: Buffer.isBuffer(publish.payload) ? publish.payload : Buffer.from(publish.payload),
+      receivedAt: new Date(),
+      ack: () => {
+        if (publish.qos !== 1 || messageId === undefined || received !== connection || !client.connected) return;
+        (client as unknown as { _sendPacket(packet: object, cb: () => void): void })._sendPacket({ cmd: 'puback', messageId }, () => {});
+      },
+    });
+    callback(publish.qos === 1 ? new DeferredAck() : undefined);
+  };
+
+  const subscribe = () =>
+    client.subscribeAsync(filters, { qos: 1 }).then((granted) => {
+      const refused = granted.filter((g) => g.qos > 2);
+      if (refused.length > 0) throw new Error(`broker refused ${refused.map((g) => g.topic).join(', ')}`);
+    });
+
+  let subscribed: Promise<void> = new Promise(() => {});
+  client.on('connect', () => {
+    connection++;
+    subscribed = subscribe();
+    subscribed.catch((error: Error) => log(`mqtt: subscribe failed: ${error.message}`));
+  });
+  client.on('error', (error) => {
+    counters.add('updraft_mqtt_client_errors_total');
+    log(`mqtt: ${error.message}`);
+  });
+  client.on('offline', () => log(`mqtt: connection to ${options.url} lost, reconnecting`));
+
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cannot connect to the MQTT broker at ${options.url}`)), 15_000);
+    client.once('connect', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  })
+    .then(() => subscribed)
+    .catch(async (error) => {
+      await client.endAsync(true);
+      throw error;
+    });
+
+  return {
+    mode: 'external',
+    deviceUrl: options.url,
+    publish(topic, payload) {
+      client.publish(topic, payload, { qos: 1 }, (error) => {
+        if (error) {
+          counters.add('updraft_mqtt_publish_errors_total');
+          log(`mqtt: publish to ${topic} failed: ${error.message}`);
+        }
+      });
+    },
+    async close() {
+      await client.endAsync(false).catch(() => client.endAsync(true));
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * The device gateway: the broker connection (embedded or external), the report ingestion, the
+ * commands to devices, and the cancel commands that domain functions ask for ('device:cancel').
+ */
+import type { AppServices } from '../services.js';
+import { DeviceCommands } from './commands.js';
+import type { Counters } from './counters.js';
+import type { DownloadTokens } from './download-token.js';
+import { startEmbeddedBroker } from './embedded-broker.js';
+import { connectExternalBroker } from './external-broker.js';
+import { ReportIngestor } from './ingest.js';
+import type { DeviceTransport } from './transport.js';
+
+export interface DeviceGateway {
+  readonly transport: DeviceTransport;
+  readonly commands: DeviceCommands;
+  /** Where devices connect: the embedded broker's actual port, or MQTT_URL. */
+  readonly deviceUrl: string;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  tokens: DownloadTokens;
+  /** Base of the firmware download URLs put into pushes. */
+  downloadBaseUrl: string;
+  counters: Counters;
+  log: (line: string) => void;
+}
+
+export async function startDeviceGateway(services: AppServices, options: GatewayOptions): Promise<DeviceGateway> {
+  const { config } = services;
+  const { counters, log } = options;
+  const ingestor = new ReportIngestor(
+    services,
+    counters,
+    {
+      batchSize: Math.max(1, config.reportBatchSize),
+      batchMs: config.reportBatchMs,
+      minuteMs: config.engineMinuteMs,
+      presenceGraceMs: config.mqttUrl ? config.presenceGraceMs : null,
+    },
+    log,
+  );
+  const onMessage = (message: Parameters<ReportIngestor['accept']>[0]) => ingestor.accept(message);
+  const transport: DeviceTransport = config.mqttUrl
+    ? await connectExternalBroker({ url: config.mqttUrl, shareGroup: config.mqttShareGroup, instanceId: config.instanceId, counters, onMessage, log })
+    : await startEmbeddedBroker({ db: services.db, host: config.mqttHost, port: config.mqttPort, counters, onMessage, log });
+  const commands = new DeviceCommands(transport, options.tokens, options.downloadBaseUrl, counters);
+  ingestor.attach(transport, commands);
+
+  const cancels = services.events.subscribe('device:cancel');
+  void (async () => {
+    for await (const event of cancels) {
+      for (const deviceKey of event.deviceKeys) commands.cancel(event.productKey, deviceKey, event.jobId);
+    }
+  })().catch((error: Error) => log(`device gateway: cancel loop ended: ${error.message}`));
+
+  return {
+    transport,
+    commands,
+    deviceUrl: transport.deviceUrl,
+    async close() {
+      await cancels.return?.();
+      // The broker first, so that no report arrives after the last batch.
+      await transport.close();
+      await ingestor.close();
+    },
+  };
+}

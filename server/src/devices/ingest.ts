@@ -1,0 +1,191 @@
+/**
+ * The gateway's inbound side: every device message from the broker comes through `accept`.
+ *
+ * - Decoding happens at once. A malformed message is logged (at most a few lines a second),
+ *   counted, answered with 400 where its id can be read, and acknowledged: re-delivering it
+ *   could not make it valid. Nothing malformed reaches the database.
+ * - Valid reports queue up and are written in batches (REPORT_BATCH_SIZE, or whatever arrived
+ *   within REPORT_BATCH_MS of the first): one transaction per batch, never one per message.
+ *   Batches run one at a time, so a device's messages are applied in the order they arrived.
+ * - A report is acknowledged (MQTT) and answered (200 …) only after its batch committed. A batch
+ *   that fails is retried; one that keeps failing is split so that one poisonous report cannot
+ *   hold back the others (that one is then dropped, logged and counted).
+ */
+import type { AppServices } from '../services.js';
+import { inTransaction } from '../domain/transaction.js';
+import type { DeviceCommands } from './commands.js';
+import type { Counters } from './counters.js';
+import { decodeOtaMessage, encodeReply, otaReplyTopic, REPLY_CODE, type OtaDecodeError } from './protocol.js';
+import { applyReportBatch, type OutgoingReply, type ReportItem } from './report-batch.js';
+import type { DeviceTransport, InboundMessage } from './transport.js';
+
+interface Queued extends ReportItem {
+  ack(): void;
+}
+
+export interface IngestorSettings {
+  batchSize: number;
+  batchMs: number;
+  minuteMs: number;
+  presenceGraceMs: number | null;
+}
+
+const RETRIES = 4;
+
+export class ReportIngestor {
+  private queue: Queued[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private closed = false;
+  private logBudget = { second: 0, lines: 0 };
+  private transport: DeviceTransport | null = null;
+  private commands: DeviceCommands | null = null;
+
+  constructor(
+    private readonly services: AppServices,
+    private readonly counters: Counters,
+    private readonly settings: IngestorSettings,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** The transport and commands exist only once the broker runs; messages wait for them. */
+  attach(transport: DeviceTransport, commands: DeviceCommands): void {
+    this.transport = transport;
+    this.commands = commands;
+    this.schedule();
+  }
+
+  accept(inbound: InboundMessage): void {
+    this.counters.add('updraft_device_messages_total');
+    const decoded = decodeOtaMessage(inbound.topic, inbound.payload);
+    if (!decoded.ok) {
+      this.rejectMalformed(decoded.error, inbound);
+      return;
+    }
+    const message = decoded.message;
+    this.counters.add(`updraft_device_messages_total{kind="${message.kind}${message.isReply ? '_reply' : ''}"}`);
+    const relevant =
+      ((message.kind === 'inform' || message.kind === 'progress' || message.kind === 'getversion') && !message.isReply) ||
+      message.kind === 'presence' ||
+      (message.kind === 'upgrade' && message.isReply && message.reply.code !== REPLY_CODE.OK);
+    if (this.closed) {
+      // Shutting down: not acknowledged, so the broker or the device delivers it again later.
+      this.counters.add('updraft_device_messages_unprocessed_total');
+      return;
+    }
+    if (!relevant) {
+      // Accepted pushes, cancel replies, and commands a device sent itself change nothing.
+      inbound.ack();
+      return;
+    }
+    this.queue.push({ message, receivedAt: inbound.receivedAt, ack: inbound.ack });
+    this.schedule();
+  }
+
+  /** Writes what is queued and stops taking reports (later ones are left unacknowledged). */
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    while (this.flushing || (this.queue.length > 0 && this.transport)) {
+      if (!this.flushing) this.flushing = this.flushLoop();
+      await this.flushing;
+    }
+    this.closed = true;
+  }
+
+  private rejectMalformed(error: OtaDecodeError, inbound: InboundMessage): void {
+    this.counters.add(`updraft_device_malformed_total{code="${error.code}"}`);
+    const now = Math.floor(Date.now() / 1000);
+    if (this.logBudget.second !== now) this.logBudget = { second: now, lines: 0 };
+    if (++this.logBudget.lines <= 5) this.log(`device gateway: malformed message on ${inbound.topic.slice(0, 200)}: ${error.code}: ${error.message}`);
+    const topic = error.topic;
+    const answerable = topic && !topic.isReply && (topic.kind === 'inform' || topic.kind === 'progress' || topic.kind === 'getversion');
+    if (answerable && error.id !== null && this.transport) {
+      this.counters.add('updraft_device_bad_request_replies_total');
+      this.transport.publish(
+        otaReplyTopic(topic.productKey, topic.deviceKey, topic.kind as 'inform'),
+        encodeReply(error.id, REPLY_CODE.BAD_REQUEST, { code: error.code, message: error.message }),
+      );
+    }
+    inbound.ack();
+  }
+
+  private schedule(): void {
+    if (this.flushing || !this.transport || this.queue.length === 0) return;
+    if (this.queue.length >= this.settings.batchSize) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      this.flushing = this.flushLoop();
+      return;
+    }
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      if (!this.flushing) this.flushing = this.flushLoop();
+    }, this.settings.batchMs);
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.settings.batchSize);
+        await this.writeBatch(batch);
+      }
+    } finally {
+      this.flushing = null;
+      this.schedule();
+    }
+  }
+
+  private async writeBatch(batch: Queued[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const started = performance.now();
+        const result = await inTransaction(this.services, (scope) => applyReportBatch(scope, batch, { ...this.settings, commands: this.commands! }));
+        this.counters.add('updraft_report_batches_total');
+        this.counters.add('updraft_reports_written_total', batch.length);
+        this.counters.add('updraft_report_batch_ms_total', Math.round(performance.now() - started));
+        for (const [name, n] of result.counts) this.counters.add(name, n);
+        this.send(result.replies);
+        for (const item of batch) item.ack();
+        return;
+      } catch (error) {
+        this.counters.add('updraft_report_batch_errors_total');
+        if (isTransient(error) && !this.closed) {
+          // The database is unreachable or the batch lost a lock race: wait, never drop.
+          if (attempt % 10 === 1) this.log(`device gateway: batch of ${batch.length} reports waits for the database: ${(error as Error).message}`);
+          await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** Math.min(attempt, 6))));
+          continue;
+        }
+        if (attempt < RETRIES) {
+          this.log(`device gateway: batch of ${batch.length} reports failed (attempt ${attempt}), retrying: ${(error as Error).message}`);
+          await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+          continue;
+        }
+        if (batch.length > 1) {
+          // Find the report that cannot be written; the others go through.
+          const half = Math.ceil(batch.length / 2);
+          await this.writeBatch(batch.slice(0, half));
+          await this.writeBatch(batch.slice(half));
+          return;
+        }
+        this.counters.add('updraft_reports_dropped_total');
+        this.log(`device gateway: dropping a report that cannot be written: ${(error as Error).message}`);
+        batch[0].ack();
+        return;
+      }
+    }
+  }
+
+  private send(replies: OutgoingReply[]): void {
+    for (const r of replies) this.transport!.publish(r.topic, r.payload);
+  }
+}
+
+/** Errors that say nothing about the reports themselves: connection loss, deadlock, serialization. */
+export function isTransient(error: unknown): boolean {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    if (/^(08|57P0|40001|40P01)/.test(code) || /^(ECONN|EPIPE|ETIMEDOUT|CONNECTION_|CONNECT_TIMEOUT)/.test(code)) return true;
+  }
+  return false;
+}
