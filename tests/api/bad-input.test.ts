@@ -6,7 +6,8 @@ let t: TestServer;
 let jobId: string;
 
 beforeAll(async () => {
-  t = await startTestServer();
+  // The engine stays off: these tests are about the API's rules, and pin task states themselves.
+  t = await startTestServer({ engineEnabled: false });
   await seedProduct(t, 'meter', 3);
   const firmwareId = (await uploadFirmware(t, { productKey: 'meter', name: 'Two', version: '2.0' })).id;
   jobId = await createUpgradeJob(t, { firmwareId, scope: { allDevices: true } });

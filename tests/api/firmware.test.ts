@@ -9,7 +9,7 @@ let t: TestServer;
 const MAX = 64 * 1024;
 
 beforeAll(async () => {
-  t = await startTestServer({ maxFirmwareBytes: MAX });
+  t = await startTestServer({ maxFirmwareBytes: MAX, engineEnabled: false });
   await createProduct(t, 'fw-product');
   await createProduct(t, 'other-product');
 });

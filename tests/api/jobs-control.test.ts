@@ -8,7 +8,8 @@ let firmwareId: string;
 const keys = (n: number[]) => n.map((i) => `dev-${String(i + 1).padStart(4, '0')}`);
 
 beforeAll(async () => {
-  t = await startTestServer();
+  // The engine stays off: these tests are about the API's rules, and pin task states themselves.
+  t = await startTestServer({ engineEnabled: false });
   await seedProduct(t, 'meter', 8);
   firmwareId = (await uploadFirmware(t, { productKey: 'meter', name: 'Two', version: '2.0' })).id;
 });

@@ -24,7 +24,8 @@ async function jobCount(): Promise<number> {
 }
 
 beforeAll(async () => {
-  t = await startTestServer();
+  // The engine stays off: these tests are about the API's rules, and pin task states themselves.
+  t = await startTestServer({ engineEnabled: false });
   // 12 devices: versions 1.0 (0-5), 1.1 (6-9), 2.0 (10-11: already on the target); regions alternate.
   await seedProduct(t, 'meter', 12, (i) => ({
     firmwareVersion: i < 6 ? '1.0' : i < 10 ? '1.1' : '2.0',
