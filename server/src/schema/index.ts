@@ -9,6 +9,11 @@ import './device.js';
 import './firmware.js';
 import './job.js';
 import './job-device.js';
+import './auth-errors.js';
+import './role.js';
+import './api-token.js';
+import './user.js';
+import './me.js';
 
 builder.queryType({});
 builder.mutationType({});
