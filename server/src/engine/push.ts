@@ -24,7 +24,7 @@ import { pushWindowOpen } from './schedule-window.js';
 import { changesByJob, writeTaskChanges, type TaskChange } from './task-changes.js';
 
 /** Advisory lock namespace of the per-unit push lock (the second key is the unit's hash). */
-const PUSH_LOCK_SPACE = 727_002;
+const PUSH_LOCK_SPACE = 727_010;
 /** Tasks pushed per transaction at most, so a big job does not hold its locks for long. */
 export const PUSH_CHUNK = 500;
 

@@ -82,6 +82,15 @@ export async function writeTaskChanges(tx: Executor, changes: readonly TaskChang
     waiting: c.kind === 'requeued' ? c.waitingReason : null,
     next_attempt_at: c.kind === 'requeued' ? c.nextAttemptAt.toISOString() : null,
   }));
+  // The task trigger takes each job's change-order lock (727002, see drizzle/*task_change_order);
+  // taking them here first, in one order, keeps two batches that span the same jobs from deadlocking.
+  await queryRows(
+    tx,
+    sql`select pg_advisory_xact_lock(727002, hashtext(j.job_id::text))
+        from (select distinct job_id from job_tasks
+              where id in (select jsonb_array_elements_text(${JSON.stringify(changes.map((c) => c.id))}::jsonb)::bigint)
+              order by job_id) j`,
+  );
   const written = await queryRows<{ id: number | string; job_id: string; status: TaskStatus; change_seq: number | string; kind: TaskChange['kind'] }>(
     tx,
     sql`update job_tasks t set
