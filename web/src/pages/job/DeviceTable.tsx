@@ -143,11 +143,16 @@ export function DeviceTable(props: {
     );
   };
 
-  const load = async () => {
+  /** `fresh`: another view or page, so the old rows go at once; otherwise they stay (dimmed) until the new read. */
+  const load = async (fresh = false) => {
     const gen = ++generation;
     cursor = null;
     held = [];
     setLoaded(false);
+    if (fresh) {
+      page = new Map();
+      setRows({ keys: [], byKey: {} });
+    }
     setProblem(null);
     startLive(gen, null);
     const view = props.view;
@@ -196,7 +201,7 @@ export function DeviceTable(props: {
       () => {
         setSelected(new Set<string>());
         setMessage(null);
-        void load();
+        void load(true);
       },
     ),
   );
