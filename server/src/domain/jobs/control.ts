@@ -30,7 +30,7 @@ export async function startJob({ tx, emit }: TransactionScope, caller: Caller, j
   const now = new Date();
   const [started] = await tx
     .update(otaJobs)
-    .set({ status: 'RUNNING', statusReason: null, startedAt: sql`coalesce(${otaJobs.startedAt}, ${now})`, updatedAt: now })
+    .set({ status: 'RUNNING', statusReason: null, startedAt: sql`coalesce(${otaJobs.startedAt}, now())`, updatedAt: now })
     .where(eq(otaJobs.id, job.id))
     .returning();
   jobEvents(started, 'started').forEach(emit);
