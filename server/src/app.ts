@@ -19,6 +19,8 @@ import { DomainError } from './domain/errors.js';
 import { createFirmwareStore } from './domain/firmware-store.js';
 import { createEventBus } from './events/bus.js';
 import { createStaticHandler } from './http/static.js';
+import { createLiveHubs } from './live/index.js';
+import { keepWebSocketsAlive } from './live/keepalive.js';
 import { createRollout, type Rollout } from './engine/rollout.js';
 import { schema } from './schema/index.js';
 import type { AppServices } from './services.js';
@@ -59,11 +61,13 @@ function maskError(error: unknown, message: string, isDev?: boolean): Error {
 export async function startServer(config: ServerConfig, existingDatabase?: DatabaseHandle): Promise<RunningServer> {
   const database =
     existingDatabase ?? (await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: `${config.dataDir}/pglite` }));
+  const events = createEventBus({ redisUrl: config.redisUrl });
   const services: AppServices = {
     db: database.db,
     database,
     config,
-    events: createEventBus(),
+    events,
+    live: createLiveHubs({ db: database.db, events, config }),
     firmwareStore: createFirmwareStore(config.firmwareDir),
   };
   const auth = await setUpAuthentication(services);
@@ -97,6 +101,7 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
   });
 
   const wsServer = new WebSocketServer({ server, path: '/graphql' });
+  const keepAlive = keepWebSocketsAlive(wsServer, config.wsKeepAliveMs);
   useServer<Record<string, unknown>, ConnectionExtra>(
     {
       onConnect: (ctx) => auth.onConnect(ctx),
@@ -149,8 +154,11 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
     async close() {
       await rollout.close();
       await auth.close();
+      keepAlive.stop();
       for (const client of wsServer.clients) client.terminate();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+      await services.live.close();
+      await services.events.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (!existingDatabase) await database.close();

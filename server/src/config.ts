@@ -26,6 +26,14 @@ export interface ServerConfig {
   maxQueryComplexity: number;
   /** jobProgress subscriptions send at most one event per this many milliseconds. */
   jobProgressIntervalMs: number;
+  /** jobDeviceUpdates batches changes for at most this many milliseconds. */
+  jobDeviceUpdatesIntervalMs: number;
+  /** Live readers also look for changes this often, in case an event was lost on the way. */
+  liveSafetyPollMs: number;
+  /** Redis for the event bus across instances; unset: in-process only (one instance). */
+  redisUrl: string | undefined;
+  /** graphql-ws: ping every client this often and drop those that did not answer the last ping. */
+  wsKeepAliveMs: number;
   /** Public base URL devices use to download firmware (defaults to the listening address). */
   publicUrl: string | undefined;
 
@@ -106,6 +114,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxQueryDepth: intFromEnv(env, 'MAX_QUERY_DEPTH', 12),
     maxQueryComplexity: intFromEnv(env, 'MAX_QUERY_COMPLEXITY', 5_000),
     jobProgressIntervalMs: intFromEnv(env, 'JOB_PROGRESS_INTERVAL_MS', 250),
+    jobDeviceUpdatesIntervalMs: intFromEnv(env, 'JOB_DEVICE_UPDATES_INTERVAL_MS', 100),
+    liveSafetyPollMs: intFromEnv(env, 'LIVE_SAFETY_POLL_MS', 5000),
+    redisUrl: env.REDIS_URL || undefined,
+    wsKeepAliveMs: intFromEnv(env, 'WS_KEEPALIVE_MS', 15_000),
     publicUrl: env.PUBLIC_URL || undefined,
     adminToken: env.ADMIN_TOKEN || undefined,
     adminPassword: env.ADMIN_PASSWORD || undefined,

@@ -3,6 +3,7 @@ import type { ServerConfig } from './config.js';
 import type { Database, DatabaseHandle } from './db/client.js';
 import type { FirmwareStore } from './domain/firmware-store.js';
 import type { EventBus } from './events/bus.js';
+import type { LiveHubs } from './live/index.js';
 
 export interface AppServices {
   db: Database;
@@ -10,4 +11,6 @@ export interface AppServices {
   config: ServerConfig;
   events: EventBus;
   firmwareStore: FirmwareStore;
+  /** Shared readers behind the live subscriptions. */
+  live: LiveHubs;
 }

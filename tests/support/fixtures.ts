@@ -87,7 +87,7 @@ export async function uploadFirmwareRaw(t: TestServer, options: UploadOptions, s
     }),
   );
   form.append('map', JSON.stringify({ 0: ['variables.input.file'] }));
-  form.append('0', new Blob([content]), `${options.name}.bin`);
+  form.append('0', new Blob([new Uint8Array(content)]), `${options.name}.bin`);
   const response = await fetch(t.server.graphqlUrl, {
     method: 'POST',
     body: form,

@@ -1,10 +1,13 @@
 /**
  * The domain event bus: one typed pub/sub with keyed topics. Events are published only after the
  * transaction that caused them commits (see domain/transaction.ts), so a subscriber that reads the
- * database on an event always sees the change. In-process by default; the subscriptions issue
- * plugs a Redis event target in so that every instance sees every event.
+ * database on an event always sees the change. In-process by default; with REDIS_URL every topic
+ * but the LOCAL_TOPICS goes through Redis pub/sub, so a subscriber on one instance sees what
+ * another instance ingested.
  */
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';
+import { Redis } from 'ioredis';
 
 export interface JobChangedEvent {
   jobId: string;
@@ -68,13 +71,42 @@ export type DomainEvents = {
 /** Topics that must not travel to other instances. */
 export const LOCAL_TOPICS: ReadonlySet<keyof DomainEvents> = new Set(['device:cancel']);
 
-export type EventBus = PubSub<DomainEvents>;
+export interface EventBus extends PubSub<DomainEvents> {
+  /** 'local' or 'redis': where the shared topics travel. */
+  readonly kind: 'local' | 'redis';
+  close(): Promise<void>;
+}
 export type DomainEvent = {
   [K in keyof DomainEvents]: { topic: K; args: DomainEvents[K] };
 }[keyof DomainEvents];
 
-export function createEventBus(): EventBus {
-  return createPubSub<DomainEvents>();
+export function createEventBus(options: { redisUrl?: string } = {}): EventBus {
+  const local = createPubSub<DomainEvents>();
+  if (!options.redisUrl) return Object.assign(local, { kind: 'local' as const, close: async () => {} });
+
+  const connect = (role: string) => {
+    const client = new Redis(options.redisUrl!, { lazyConnect: false, maxRetriesPerRequest: 3 });
+    // ioredis reconnects on its own; an event lost while Redis is down is caught up by subscribers
+    // from the database (cursors), so log and carry on rather than crash.
+    client.on('error', (error) => console.error(`event bus: redis ${role} client: ${error.message}`));
+    return client;
+  };
+  const publishClient = connect('publish');
+  const subscribeClient = connect('subscribe');
+  const shared = createPubSub<DomainEvents>({
+    eventTarget: createRedisEventTarget({ publishClient, subscribeClient }),
+  });
+  const route = (topic: keyof DomainEvents) => (LOCAL_TOPICS.has(topic) ? local : shared);
+  return {
+    kind: 'redis',
+    publish: ((topic: keyof DomainEvents, ...args: unknown[]) =>
+      (route(topic).publish as (t: string, ...a: unknown[]) => void)(topic, ...args)) as EventBus['publish'],
+    subscribe: ((topic: keyof DomainEvents, ...args: unknown[]) =>
+      (route(topic).subscribe as (t: string, ...a: unknown[]) => unknown)(topic, ...args)) as EventBus['subscribe'],
+    async close() {
+      await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
+    },
+  };
 }
 
 export function publishAll(bus: EventBus, events: readonly DomainEvent[]): void {

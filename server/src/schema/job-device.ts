@@ -6,7 +6,7 @@ import { cancelUpgrade } from '../domain/jobs/cancel-upgrade.js';
 import { retryUpgrade } from '../domain/jobs/retry.js';
 import { effectiveWaitingReason, FAILURE_REASON_LABELS } from '../domain/tasks/rules.js';
 import { findJob } from '../domain/jobs/queries.js';
-import { changesSince, currentChangeSeq } from '../domain/tasks/changes.js';
+import { abortable } from '../live/abortable.js';
 import { countTasks, normaliseTaskFilter, searchTasks, type Task, type TaskFilter } from '../domain/tasks/search.js';
 import { DeviceKeyMatch, FailureReason, NotCancelledReason, NotRetriedReason, UpgradeStatus, WaitingReason } from './enums.js';
 import { OtaJob } from './job.js';
@@ -215,62 +215,53 @@ const JobDeviceUpdate = builder.objectRef<JobDeviceUpdateShape>('JobDeviceUpdate
   description: 'A batch of changed devices of one job.',
   fields: (t) => ({
     jobId: t.id({ resolve: (u) => encodeGlobalID('OtaJob', u.jobId) }),
-    cursor: t.string({ description: 'Pass as `after` when resubscribing to resume after this batch.', resolve: (u) => String(u.cursor) }),
-    devices: t.field({ type: [JobDevice], description: 'Changed devices matching the subscription filter, in their new state.', resolve: (u) => u.tasks }),
+    cursor: t.string({
+      description: 'Resubscribe with `after: cursor` to receive every change after this batch first (at least once, none missed).',
+      resolve: (u) => String(u.cursor),
+    }),
+    devices: t.field({ type: [JobDevice], description: 'Changed devices matching the filter, in their new state.', resolve: (u) => u.tasks }),
     otherDeviceKeys: t.stringList({
       description: 'Changed devices that do not match the filter (any more): remove them from a filtered view.',
       resolve: (u) => u.otherDeviceKeys,
     }),
-    removedDeviceKeys: t.stringList({ description: 'Devices removed from the job (narrowed scope).', resolve: (u) => u.removedDeviceKeys }),
+    removedDeviceKeys: t.stringList({ description: 'Devices removed from the job (a narrowed scope).', resolve: (u) => u.removedDeviceKeys }),
   }),
 });
 
 builder.subscriptionField('jobDeviceUpdates', (t) =>
   t.field({
     type: JobDeviceUpdate,
-    description: 'Batches of changed devices. With `after` (a cursor of an earlier batch), first every change since then.',
+    description:
+      'Batches of changed devices of a job, each with a cursor. With `after` (the cursor of a batch received earlier, also on another connection or server instance), first every change since then, read from the database, then live ones: no gap, duplicates only at the seam.',
     authScopes: { permission: 'OTA_READ' },
     args: {
       jobId: t.arg.id({ required: true }),
-      status: t.arg({ type: UpgradeStatus }),
-      failureReason: t.arg({ type: FailureReason }),
-      after: t.arg.string(),
+      status: t.arg({ type: UpgradeStatus, description: 'Only devices now in this tab (others come as otherDeviceKeys).' }),
+      failureReason: t.arg({ type: FailureReason, description: 'Only devices now failed for this reason.' }),
+      after: t.arg.string({ description: 'Resume after this cursor.' }),
     },
-    subscribe: async function* (_root, args, context) {
-      const caller = callerOf(context);
+    subscribe: async (_root, args, context) => {
       const jobId = decodeIdOrNotFound(args.jobId);
-      const job = await findJob(context.services.db, caller, jobId);
-      if (!job) throw notFound('OtaJob', String(args.jobId));
+      if (!(await findJob(context.services.db, callerOf(context), jobId))) throw notFound('OtaJob', String(args.jobId));
       const after = args.after === null || args.after === undefined ? null : Number(args.after);
-      if (after !== null && !Number.isSafeInteger(after)) {
+      if (after !== null && !(Number.isSafeInteger(after) && after >= 0)) {
         throw new GraphQLError('after must be a cursor from an earlier JobDeviceUpdate', { extensions: { code: 'BAD_USER_INPUT' } });
       }
-      const { events, db } = context.services;
-      const source = events.subscribe('job:tasks', jobId);
-      try {
-        let cursor = after ?? (await currentChangeSeq(db, jobId));
-        const matches = (task: Task) =>
-          (!args.status || task.status === args.status) && (!args.failureReason || task.failureReason === args.failureReason);
-        const drain = async function* () {
-          for (;;) {
-            const batch = await changesSince(db, jobId, cursor, 1000);
-            if (batch.cursor === cursor) return;
-            cursor = batch.cursor;
-            yield {
-              jobId,
-              cursor,
-              tasks: batch.tasks.filter(matches),
-              otherDeviceKeys: batch.tasks.filter((task) => !matches(task)).map((task) => task.deviceKey),
-              removedDeviceKeys: batch.removedDeviceKeys,
-            } satisfies JobDeviceUpdateShape;
-          }
-        };
-        if (after !== null) yield* drain();
-        for await (const _ of source) yield* drain();
-      } finally {
-        await source.return?.();
-      }
+      const matches = (task: Task) =>
+        (!args.status || task.status === args.status) && (!args.failureReason || task.failureReason === args.failureReason);
+      return abortable(async function* (signal) {
+        for await (const batch of context.services.live.jobChanges.follow(jobId, after, signal)) {
+          context.loaders.jobStatus.clear(jobId);
+          yield {
+            jobId,
+            cursor: batch.cursor,
+            tasks: batch.tasks.filter(matches),
+            otherDeviceKeys: batch.tasks.filter((task) => !matches(task)).map((task) => task.deviceKey),
+            removedDeviceKeys: batch.removals.map((r) => r.deviceKey),
+          } satisfies JobDeviceUpdateShape;
+        }
+      });
     },
-    resolve: (update) => update,
+    resolve: (update: JobDeviceUpdateShape) => update,
   }),
 );

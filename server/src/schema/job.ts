@@ -11,9 +11,11 @@ import { createUpgradeJob, createVerificationJob } from '../domain/jobs/create.j
 import { editJob } from '../domain/jobs/edit.js';
 import { jobEditability } from '../domain/jobs/edit-rules.js';
 import { countJobs, findJob, jobCondition } from '../domain/jobs/queries.js';
-import { coalesce } from '../events/coalesce.js';
-import { Repeater } from 'graphql-yoga';
-import { scheduleView, settingsView } from '../domain/jobs/settings-view.js';
+import { abortable } from '../live/abortable.js';
+import { changedJobs } from '../live/changed-jobs.js';
+import type { JobSnapshot } from '../live/job-progress-hub.js';
+import type { GraphQLContext } from '../context.js';
+import { type JobRow, scheduleView, settingsView } from '../domain/jobs/settings-view.js';
 import { findProductId } from '../domain/products.js';
 import { FAILURE_REASONS, type FailureReason as FailureReasonValue, type FieldChange } from '../db/schema.js';
 import { isExecuting, jobProgress, totalTasks, type StatusCounts } from '../domain/tasks/rules.js';
@@ -422,34 +424,47 @@ for (const [name, action, description] of [
   );
 }
 
-// ── Subscription ────────────────────────────────────────────────────────────────────────────────
+// ── Subscriptions ───────────────────────────────────────────────────────────────────────────────
+
+/** A snapshot's counts stand in for the per-request loaders, so its fields need no further reads. */
+function primeCounts(context: GraphQLContext, snapshot: JobSnapshot): JobRow {
+  const id = snapshot.job.id;
+  context.loaders.statusCounts.clear(id).prime(id, snapshot.counts);
+  context.loaders.failureReasonCounts.clear(id).prime(id, snapshot.failureReasons);
+  context.loaders.jobStatus.clear(id).prime(id, snapshot.job.status);
+  return snapshot.job;
+}
 
 builder.subscriptionField('jobProgress', (t) =>
   t.field({
     type: OtaJob,
     description:
-      "The job's current state first, then its state after each change, at most one event per JOB_PROGRESS_INTERVAL_MS (the last state is never dropped).",
+      "The job's current state first, then its state after changes: at most one event per JOB_PROGRESS_INTERVAL_MS (250 ms by default); the last state is never dropped, and a slow client simply gets the newest state when it is ready.",
     authScopes: { permission: 'OTA_READ' },
     args: { jobId: t.arg.id({ required: true }) },
-    subscribe: async function* (_root, { jobId }, context) {
-      const caller = callerOf(context);
+    subscribe: async (_root, { jobId }, context) => {
       const id = decodeIdOrNotFound(jobId);
-      const first = await findJob(context.services.db, caller, id);
-      if (!first) throw notFound('OtaJob', String(jobId));
-      const { events, config } = context.services;
-      const ticks = coalesce(Repeater.merge([events.subscribe('job:changed', id), events.subscribe('job:tasks', id)]), config.jobProgressIntervalMs);
-      try {
-        yield first;
-        for await (const _ of ticks) {
-          context.loaders.statusCounts.clear(id);
-          context.loaders.failureReasonCounts.clear(id);
-          const job = await findJob(context.services.db, caller, id);
-          if (job) yield job;
-        }
-      } finally {
-        await ticks.return?.();
-      }
+      if (!(await findJob(context.services.db, callerOf(context), id))) throw notFound('OtaJob', String(jobId));
+      return abortable(() => context.services.live.jobProgress.watch(id));
     },
-    resolve: (job) => job,
+    resolve: (snapshot: JobSnapshot, _args, context) => primeCounts(context, snapshot),
+  }),
+);
+
+builder.subscriptionField('jobsUpdated', (t) =>
+  t.field({
+    type: OtaJob,
+    description:
+      'Jobs of your organisation unit (of one product, if given) as they are created or change status or progress: one event per changed job, at most one per job per JOB_PROGRESS_INTERVAL_MS.',
+    authScopes: { permission: 'OTA_READ' },
+    args: { productKey: t.arg.string() },
+    subscribe: async (_root, { productKey }, context) => {
+      const caller = callerOf(context);
+      const { db, events, config } = context.services;
+      const productId = await findProductId(db, caller, productKey);
+      if (productId === null) throw notFound('Product', String(productKey));
+      return abortable((signal) => changedJobs(db, events.subscribe('ou:jobs', caller.ouId), productId, config.jobProgressIntervalMs, signal));
+    },
+    resolve: (snapshot: JobSnapshot, _args, context) => primeCounts(context, snapshot),
   }),
 );

@@ -13,9 +13,14 @@ export async function currentChangeSeq(db: Executor, jobId: string): Promise<num
   return Math.max(Number(tasks?.seq ?? 0), Number(removals?.seq ?? 0));
 }
 
+export interface TaskRemoval {
+  deviceKey: string;
+  changeSeq: number;
+}
+
 export interface ChangeBatch {
   tasks: Task[];
-  removedDeviceKeys: string[];
+  removals: TaskRemoval[];
   /** The highest sequence number covered; equal to the input cursor when nothing changed. */
   cursor: number;
 }
@@ -36,5 +41,5 @@ export async function changesSince(db: Executor, jobId: string, cursor: number, 
     .orderBy(asc(jobTaskRemovals.changeSeq));
   const inRange = removals.filter((r) => r.changeSeq <= upTo);
   const next = Math.max(cursor, ...tasks.map((t) => t.changeSeq), ...inRange.map((r) => r.changeSeq));
-  return { tasks, removedDeviceKeys: inRange.map((r) => r.deviceKey), cursor: next };
+  return { tasks, removals: inRange, cursor: next };
 }

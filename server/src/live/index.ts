@@ -1,0 +1,31 @@
+/** The shared readers behind subscriptions, one set per server instance. */
+import type { ServerConfig } from '../config.js';
+import type { Executor } from '../db/client.js';
+import type { EventBus } from '../events/bus.js';
+import { JobChangesHub } from './job-changes-hub.js';
+import { JobProgressHub } from './job-progress-hub.js';
+
+export interface LiveHubs {
+  jobProgress: JobProgressHub;
+  jobChanges: JobChangesHub;
+  close(): Promise<void>;
+}
+
+export function createLiveHubs(deps: { db: Executor; events: EventBus; config: ServerConfig }): LiveHubs {
+  const { db, events, config } = deps;
+  const jobProgress = new JobProgressHub({ db, events, intervalMs: config.jobProgressIntervalMs });
+  const jobChanges = new JobChangesHub({
+    db,
+    events,
+    intervalMs: config.jobDeviceUpdatesIntervalMs,
+    ringTasks: 5000,
+    pollMs: config.liveSafetyPollMs,
+  });
+  return {
+    jobProgress,
+    jobChanges,
+    close: async () => {
+      await Promise.all([jobProgress.close(), jobChanges.close()]);
+    },
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * jobDeviceUpdates, shared: per job and instance one reader follows the job's change sequence
+ * (once per interval, whatever the number of clients) and keeps the latest batches in a small
+ * ring. Each client keeps only its cursor: it takes the next batch from the ring when the ring
+ * has it, and reads from the database when it is behind the ring (a reconnect with an old cursor,
+ * or a client too slow to keep up). Nothing queues up per client, so a slow client costs no memory
+ * and never holds back the others.
+ *
+ * Numbers are drawn in commit order per job (migration task_change_order), so "changes after my
+ * cursor" never skips a change that committed late.
+ */
+import type { Executor } from '../db/client.js';
+import { changesSince, currentChangeSeq, type TaskRemoval } from '../domain/tasks/changes.js';
+import type { Task } from '../domain/tasks/search.js';
+import type { EventBus } from '../events/bus.js';
+import { coalesce } from '../events/coalesce.js';
+import { Repeater } from 'graphql-yoga';
+
+function every(ms: number): Repeater<number> {
+  return new Repeater<number>(async (push, stop) => {
+    const timer = setInterval(() => void push(Date.now()), ms);
+    await stop;
+    clearInterval(timer);
+  });
+}
+
+/** Changes with sequence numbers in (after, cursor]. */
+export interface ChangeBatch {
+  after: number;
+  cursor: number;
+  tasks: Task[];
+  removals: TaskRemoval[];
+}
+
+const READ_LIMIT = 1000;
+
+interface Watch {
+  /** Everything up to here has been read into the ring. */
+  cursor: number;
+  ring: ChangeBatch[];
+  ringTasks: number;
+  ready: Promise<void>;
+  clients: number;
+  wakers: Set<() => void>;
+  stop: () => Promise<void>;
+}
+
+export class JobChangesHub {
+  private readonly watches = new Map<string, Watch>();
+
+  constructor(
+    private readonly deps: {
+      db: Executor;
+      events: EventBus;
+      intervalMs: number;
+      /** Most tasks the ring of one job holds. */
+      ringTasks: number;
+      /** Read at least this often while clients follow the job, events or not. */
+      pollMs: number;
+    },
+  ) {}
+
+  /**
+   * Batches of the job's changes after `after` (null: from now on). Every batch starts where the
+   * previous one ended. The caller has checked the job is the client's to see.
+   */
+  async *follow(jobId: string, after: number | null, signal?: AbortSignal): AsyncGenerator<ChangeBatch> {
+    const watch = this.watches.get(jobId) ?? this.start(jobId);
+    watch.clients++;
+    try {
+      await watch.ready;
+      let cursor = after ?? watch.cursor;
+      while (!signal?.aborted) {
+        const batch = this.fromRing(watch, cursor) ?? (cursor < watch.cursor ? await this.read(jobId, cursor) : null);
+        if (batch && (batch.tasks.length > 0 || batch.removals.length > 0 || batch.cursor > cursor)) {
+          cursor = batch.cursor;
+          yield batch;
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            watch.wakers.delete(wake);
+            resolve();
+          };
+          watch.wakers.add(wake);
+          signal?.addEventListener('abort', wake, { once: true });
+        });
+      }
+    } finally {
+      watch.clients--;
+      if (watch.clients === 0 && this.watches.get(jobId) === watch) {
+        this.watches.delete(jobId);
+        await watch.stop();
+      }
+    }
+  }
+
+  get watchedJobs(): number {
+    return this.watches.size;
+  }
+
+  async close(): Promise<void> {
+    const watches = [...this.watches.values()];
+    this.watches.clear();
+    await Promise.all(watches.map((w) => w.stop()));
+  }
+
+  /** The ring's changes after `cursor`, if the ring reaches back that far. */
+  private fromRing(watch: Watch, cursor: number): ChangeBatch | null {
+    if (watch.ring.length === 0 || cursor < watch.ring[0].after || cursor >= watch.cursor) return null;
+    const batches = watch.ring.filter((b) => b.cursor > cursor);
+    return {
+      after: cursor,
+      cursor: batches[batches.length - 1].cursor,
+      tasks: batches.flatMap((b) => b.tasks.filter((t) => t.changeSeq > cursor)),
+      removals: batches.flatMap((b) => b.removals.filter((r) => r.changeSeq > cursor)),
+    };
+  }
+
+  private async read(jobId: string, cursor: number): Promise<ChangeBatch> {
+    const batch = await changesSince(this.deps.db, jobId, cursor, READ_LIMIT);
+    return { after: cursor, cursor: batch.cursor, tasks: batch.tasks, removals: batch.removals };
+  }
+
+  private start(jobId: string): Watch {
+    const { events, intervalMs, ringTasks, pollMs } = this.deps;
+    // Events say when to read; a slow poll also reads, in case an event was lost on the way.
+    const ticks = coalesce(Repeater.merge([events.subscribe('job:tasks', jobId), every(pollMs)]), intervalMs);
+    let stopped = false;
+    const watch: Watch = {
+      cursor: 0,
+      ring: [],
+      ringTasks: 0,
+      clients: 0,
+      wakers: new Set(),
+      ready: currentChangeSeq(this.deps.db, jobId).then((seq) => {
+        watch.cursor = seq;
+      }),
+      stop: async () => {
+        stopped = true;
+        for (const wake of [...watch.wakers]) wake();
+        await ticks.return?.();
+        await pump.catch(() => {});
+      },
+    };
+    const pump = (async () => {
+      await watch.ready;
+      for await (const _ of ticks) {
+        try {
+          // Read until caught up; each read is one bounded batch in the ring.
+          for (;;) {
+            const batch = await this.read(jobId, watch.cursor);
+            if (batch.cursor === watch.cursor || stopped) break;
+            watch.ring.push(batch);
+            watch.ringTasks += batch.tasks.length;
+            watch.cursor = batch.cursor;
+            while (watch.ring.length > 1 && watch.ringTasks > ringTasks) watch.ringTasks -= watch.ring.shift()!.tasks.length;
+            for (const wake of [...watch.wakers]) wake();
+            if (batch.tasks.length < READ_LIMIT) break;
+          }
+        } catch (error) {
+          // Clients behind the ring read from the database themselves; the next change retries.
+          console.error(`jobDeviceUpdates: reading changes of job ${jobId} failed: ${(error as Error).message}`);
+        }
+      }
+    })();
+    this.watches.set(jobId, watch);
+    return watch;
+  }
+}

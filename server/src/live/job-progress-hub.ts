@@ -1,0 +1,103 @@
+/**
+ * jobProgress, shared: however many clients watch a job on this instance, its state is read once
+ * per interval (not once per client), and each client gets the newest state when it is ready to
+ * take it. The first state a client sees is read after it joined, so no change can fall between
+ * its initial state and the live ones.
+ */
+import { eq } from 'drizzle-orm';
+import { Repeater } from 'graphql-yoga';
+import type { Executor } from '../db/client.js';
+import { type FailureReason, otaJobs } from '../db/schema.js';
+import type { JobRow } from '../domain/jobs/settings-view.js';
+import { loadFailureReasonCounts, loadStatusCounts } from '../domain/loaders.js';
+import type { StatusCounts } from '../domain/tasks/rules.js';
+import type { EventBus } from '../events/bus.js';
+import { coalesce } from '../events/coalesce.js';
+import { LatestChannel } from './latest-channel.js';
+
+export interface JobSnapshot {
+  job: JobRow;
+  counts: StatusCounts;
+  failureReasons: Map<FailureReason, number>;
+}
+
+interface Watch {
+  channels: Set<LatestChannel<JobSnapshot>>;
+  stop: () => Promise<void>;
+}
+
+export class JobProgressHub {
+  private readonly watches = new Map<string, Watch>();
+  /** Orders snapshots by when their read started, so a slow older read never replaces a newer one. */
+  private reads = 0;
+
+  constructor(private readonly deps: { db: Executor; events: EventBus; intervalMs: number }) {}
+
+  /** The job's state now and after each change. The caller has checked the job is the client's to see. */
+  watch(jobId: string): AsyncIterableIterator<JobSnapshot> {
+    const watch = this.watches.get(jobId) ?? this.start(jobId);
+    const channel: LatestChannel<JobSnapshot> = new LatestChannel(() => this.leave(jobId, channel));
+    watch.channels.add(channel);
+    void this.read(jobId).then((snapshot) => snapshot && channel.push(snapshot.value, snapshot.version));
+    return channel;
+  }
+
+  get watchedJobs(): number {
+    return this.watches.size;
+  }
+
+  async close(): Promise<void> {
+    const watches = [...this.watches.values()];
+    this.watches.clear();
+    await Promise.all(watches.map(async (w) => {
+      for (const channel of w.channels) await channel.return();
+      await w.stop();
+    }));
+  }
+
+  private start(jobId: string): Watch {
+    const { events, intervalMs } = this.deps;
+    const ticks = coalesce(Repeater.merge([events.subscribe('job:changed', jobId), events.subscribe('job:tasks', jobId)]), intervalMs);
+    const channels = new Set<LatestChannel<JobSnapshot>>();
+    const pump = (async () => {
+      for await (const _ of ticks) {
+        const snapshot = await this.read(jobId);
+        if (snapshot) for (const channel of channels) channel.push(snapshot.value, snapshot.version);
+      }
+    })();
+    const watch: Watch = {
+      channels,
+      stop: async () => {
+        await ticks.return?.();
+        await pump.catch(() => {});
+      },
+    };
+    this.watches.set(jobId, watch);
+    return watch;
+  }
+
+  private leave(jobId: string, channel: LatestChannel<JobSnapshot>): void {
+    const watch = this.watches.get(jobId);
+    if (!watch) return;
+    watch.channels.delete(channel);
+    if (watch.channels.size === 0) {
+      this.watches.delete(jobId);
+      void watch.stop();
+    }
+  }
+
+  private async read(jobId: string): Promise<{ value: JobSnapshot; version: number } | null> {
+    const version = ++this.reads;
+    try {
+      const { db } = this.deps;
+      const [job] = await db.select().from(otaJobs).where(eq(otaJobs.id, jobId));
+      if (!job) return null;
+      const [counts, failureReasons] = await Promise.all([loadStatusCounts(db, [jobId]), loadFailureReasonCounts(db, [jobId])]);
+      return { value: { job, counts: counts.get(jobId)!, failureReasons: failureReasons.get(jobId)! }, version };
+    } catch (error) {
+      // A failed read (database restarting) skips one state; the next change reads again.
+      console.error(`jobProgress: reading job ${jobId} failed: ${(error as Error).message}`);
+      return null;
+    }
+  }
+}

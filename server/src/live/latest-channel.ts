@@ -1,0 +1,44 @@
+/**
+ * A one-slot channel between a producer and one slow or fast consumer: the producer overwrites the
+ * slot, the consumer takes whatever is newest when it is ready. Memory per consumer is one value,
+ * however slow it reads, and it never receives an older value after a newer one (values carry a
+ * version; a late-arriving older one is ignored).
+ */
+export class LatestChannel<T> implements AsyncIterableIterator<T> {
+  private value: T | undefined;
+  private version = -1;
+  private pending = false;
+  private closed = false;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly onClose: () => void = () => {}) {}
+
+  push(value: T, version: number): void {
+    if (this.closed || version <= this.version) return;
+    this.value = value;
+    this.version = version;
+    this.pending = true;
+    this.wake?.();
+  }
+
+  async next(): Promise<IteratorResult<T>> {
+    while (!this.pending && !this.closed) await new Promise<void>((resolve) => (this.wake = resolve));
+    this.wake = null;
+    if (this.closed) return { done: true, value: undefined };
+    this.pending = false;
+    return { done: false, value: this.value as T };
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    if (!this.closed) {
+      this.closed = true;
+      this.wake?.();
+      this.onClose();
+    }
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+}
