@@ -1,18 +1,41 @@
-/**
- * The caller's identity. Until the auth API lands every request acts as the development user with
- * every permission, so this stands in for `query me`.
- */
-import { graphql } from './api/graphql';
+/** The caller's identity, signing in and out (the auth API: an HttpOnly session cookie, never seen by the page). */
+import { ErrorFields } from './api/error-fields';
+import { graphql, type ResultOf } from './api/graphql';
 
-export interface Me {
-  user: { id: string; username: string; displayName: string };
-  organisationUnit: { id: string; name: string };
-  permissions: readonly string[];
-}
+export const MeFields = graphql(`
+  fragment MeFields on Me {
+    user { id username displayName }
+    organisationUnit { id name }
+    permissions
+  }
+`);
 
-const ALL = ['FIRMWARE_READ', 'FIRMWARE_WRITE', 'FIRMWARE_DELETE', 'OTA_READ', 'OTA_CREATE', 'OTA_CONTROL', 'DEVICE_READ', 'DEVICE_WRITE', 'OU_ADMIN'];
+export const MeQuery = graphql(
+  `
+  query Me {
+    me { ...MeFields }
+  }
+`,
+  [MeFields],
+);
 
-const Probe = graphql(`query MeProbe { __typename }`);
-export const MeQuery = Probe as unknown as import('@urql/core').TypedDocumentNode<{ me: Me | null }, Record<string, never>>;
-export const DEV_ME: Me = { user: { id: 'dev', username: 'dev', displayName: 'Developer' }, organisationUnit: { id: 'dev', name: 'Demo' }, permissions: ALL };
-export const AUTH_AVAILABLE = false;
+export const SignInMutation = graphql(
+  `
+  mutation SignIn($input: SignInInput!) {
+    signIn(input: $input) {
+      ... on MutationSignInSuccess { data { ...MeFields } }
+      ... on TooManyAttemptsError { retryAfterSeconds }
+      ...ErrorFields
+    }
+  }
+`,
+  [MeFields, ErrorFields],
+);
+
+export const SignOutMutation = graphql(`
+  mutation SignOut {
+    signOut
+  }
+`);
+
+export type Me = ResultOf<typeof MeFields>;

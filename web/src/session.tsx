@@ -2,9 +2,10 @@
  * Who is signed in and what they may do. Pages hide or disable the controls the caller may not use
  * with `can(permission)`; the server checks again and answers FORBIDDEN naming the permission.
  */
-import { createContext, createSignal, useContext, type Accessor, type JSX } from 'solid-js';
-import { client } from './api/client';
-import { AUTH_AVAILABLE, DEV_ME, MeQuery, type Me } from './session-documents';
+import { createContext, createEffect, createSignal, on, useContext, type Accessor, type JSX } from 'solid-js';
+import { client, sessionEnded } from './api/client';
+import { readFragment } from './api/graphql';
+import { MeFields, MeQuery, type Me } from './session-documents';
 
 export type Permission =
   | 'FIRMWARE_READ'
@@ -25,8 +26,7 @@ interface SessionApi {
   state: Accessor<SessionState>;
   me: Accessor<Me | null>;
   can: (permission: Permission) => boolean;
-  /** False while the server has no sign-in (every request is the development user). */
-  authAvailable: Accessor<boolean>;
+
   reload: () => Promise<void>;
 }
 
@@ -42,10 +42,13 @@ export function SessionProvider(props: { children: JSX.Element }) {
       else setState({ status: 'error', message: result.error.message });
       return;
     }
-    const me = result.data?.me ?? (result.data ? DEV_ME : null);
-    setState(me ? { status: 'signed-in', me } : { status: 'signed-out' });
+    const me = result.data?.me;
+    setState(me ? { status: 'signed-in', me: readFragment(MeFields, me) } : { status: 'signed-out' });
   };
   void reload();
+  // A session that ends while the console is open (expired, signed out elsewhere, revoked) sends
+  // the operator to sign in again instead of showing errors everywhere.
+  createEffect(on(sessionEnded, (ended) => ended && state().status === 'signed-in' && setState({ status: 'signed-out' }), { defer: true }));
   const me = () => {
     const s = state();
     return s.status === 'signed-in' ? s.me : null;
@@ -55,7 +58,6 @@ export function SessionProvider(props: { children: JSX.Element }) {
     me,
     can: (permission) => me()?.permissions.includes(permission) ?? false,
     reload,
-    authAvailable: () => AUTH_AVAILABLE,
   };
   return <SessionContext.Provider value={api}>{props.children}</SessionContext.Provider>;
 }

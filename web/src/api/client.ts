@@ -3,7 +3,7 @@
  * so that yoga's CSRF prevention sees a non-simple request), subscriptions over one graphql-ws
  * WebSocket. The session is an HttpOnly cookie: both transports send it, the page never holds it.
  */
-import { Client, cacheExchange, fetchExchange, subscriptionExchange } from '@urql/core';
+import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange } from '@urql/core';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { createSignal } from 'solid-js';
 
@@ -13,6 +13,10 @@ const [liveState, setLiveState] = createSignal<LiveState>('connecting');
 /** Counts reconnections: live views resubscribe from their cursor when it changes. */
 const [liveEpoch, setLiveEpoch] = createSignal(0);
 export { liveEpoch, liveState };
+
+/** Set when the server says the request is not signed in (any more). */
+const [sessionEnded, setSessionEnded] = createSignal(false);
+export { sessionEnded };
 
 /** A dropped connection that the browser has not noticed yet is found by an unanswered ping. */
 const PING_INTERVAL_MS = 10_000;
@@ -71,6 +75,13 @@ export const client = new Client({
   requestPolicy: 'cache-and-network',
   fetchOptions: () => ({ headers: { 'x-graphql-yoga-csrf': 'updraft' }, credentials: 'same-origin' }),
   exchanges: [
+    mapExchange({
+      onResult(result) {
+        if (result.error?.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED') && result.operation.kind !== 'mutation') {
+          setSessionEnded(true);
+        }
+      },
+    }),
     cacheExchange,
     fetchExchange,
     subscriptionExchange({
