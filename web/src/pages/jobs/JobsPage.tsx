@@ -1,10 +1,11 @@
 /**
  * OTA Jobs: every job of the organisation unit, newest first, filtered by product, type, status and
- * name; active jobs' progress bars move live (one jobProgress subscription per visible active job).
+ * name; progress bars and statuses move live (one jobsUpdated subscription for the list). A job
+ * that changes but is not on the page (a new one, say) is counted so the operator can refresh.
  */
 import { A } from '@solidjs/router';
 import { createQuery, createSubscription } from '@urql/solid';
-import { For, Match, Show, Switch } from 'solid-js';
+import { createSignal, For, Match, Show, Switch } from 'solid-js';
 import { readFragment, type ResultOf } from '../../api/graphql';
 import { problemOfError } from '../../api/outcome';
 import { JobStatusBadge, JobTypeTag } from '../../components/Badges';
@@ -13,9 +14,9 @@ import { ProgressBar } from '../../components/ProgressBar';
 import { SearchInput } from '../../components/SearchInput';
 import { Empty, Loading, ProblemView } from '../../components/States';
 import { formatCount, formatDateTime } from '../../format';
-import { isActiveJob, JOB_STATUS_LABELS, JOB_STATUSES, JOB_TYPE_LABELS, type JobStatus, type JobType } from '../../labels';
+import { JOB_STATUS_LABELS, JOB_STATUSES, JOB_TYPE_LABELS, type JobStatus, type JobType } from '../../labels';
 import { pagerProps, pageVariables, param, useViewParams } from '../../url';
-import { JobLiveFields, JobProgressSubscription, JobsQuery } from './documents';
+import { JobLiveFields, JobsQuery, JobsUpdatedSubscription } from './documents';
 
 const PAGE_SIZE = 25;
 
@@ -32,6 +33,21 @@ export function JobsPage() {
     }),
   });
   const connection = () => jobs.data?.jobs;
+
+  // Live states by job id, newer than the list's; jobs not on the page are only counted.
+  const [liveJobs, setLiveJobs] = createSignal<ReadonlyMap<string, LiveJob>>(new Map());
+  const [elsewhere, setElsewhere] = createSignal<ReadonlySet<string>>(new Set());
+  createSubscription({ query: JobsUpdatedSubscription, variables: () => ({ productKey: param(params, 'product') ?? null }) }, (_previous, data) => {
+    const job = readFragment(JobLiveFields, data.jobsUpdated);
+    if (connection()?.nodes.some((n) => n.id === job.id)) setLiveJobs((m) => new Map(m).set(job.id, job));
+    else setElsewhere((s) => new Set(s).add(job.id));
+    return data;
+  });
+  const refresh = () => {
+    setElsewhere(new Set<string>());
+    setLiveJobs(new Map());
+    refetch({ requestPolicy: 'network-only' });
+  };
   return (
     <section class="page">
       <header class="page-header">
@@ -40,7 +56,12 @@ export function JobsPage() {
           <h1>OTA Jobs</h1>
         </div>
         <div class="page-actions">
-          <button class="btn" onClick={() => refetch({ requestPolicy: 'network-only' })}>
+          <Show when={elsewhere().size > 0}>
+            <span class="live-note" data-testid="jobs-elsewhere">
+              {elsewhere().size} {elsewhere().size === 1 ? 'job' : 'jobs'} changed or added beyond this page
+            </span>
+          </Show>
+          <button class="btn" onClick={refresh}>
             Refresh
           </button>
           <A class="btn btn-primary" href="/firmware">
@@ -67,7 +88,7 @@ export function JobsPage() {
 
       <Switch>
         <Match when={jobs.error && !connection()}>
-          <ProblemView problem={problemOfError(jobs.error!)} onRetry={() => refetch({ requestPolicy: 'network-only' })} />
+          <ProblemView problem={problemOfError(jobs.error!)} onRetry={refresh} />
         </Match>
         <Match when={!connection()}>
           <Loading label="Loading OTA jobs…" />
@@ -97,7 +118,7 @@ export function JobsPage() {
                   </tr>
                 </thead>
                 <tbody>
-                  <For each={c().nodes}>{(job) => <JobRow job={job} />}</For>
+                  <For each={c().nodes}>{(job) => <JobRow job={job} live={liveJobs().get(job.id)} />}</For>
                 </tbody>
               </table>
               <Pager {...pagerProps(params, setParams, { pageInfo: c().pageInfo, shown: c().nodes.length, total: c().totalCount }, PAGE_SIZE)} />
@@ -110,15 +131,15 @@ export function JobsPage() {
 }
 
 type JobNode = ResultOf<typeof JobsQuery>['jobs']['nodes'][number];
+type LiveJob = ResultOf<typeof JobLiveFields>;
 
-function JobRow(props: { job: JobNode }) {
-  const initial = () => readFragment(JobLiveFields, props.job);
-  const [live] = createSubscription({
-    query: JobProgressSubscription,
-    variables: () => ({ jobId: props.job.id }),
-    pause: () => !isActiveJob(initial().status),
-  });
-  const state = () => (live.data ? readFragment(JobLiveFields, live.data.jobProgress) : initial());
+/** The newer of the list's state and the live one (a refetch can be newer than the last event). */
+function newest(a: LiveJob, b: LiveJob | undefined): LiveJob {
+  return b && Date.parse(b.updatedAt) >= Date.parse(a.updatedAt) ? b : a;
+}
+
+function JobRow(props: { job: JobNode; live: LiveJob | undefined }) {
+  const state = () => newest(readFragment(JobLiveFields, props.job), props.live);
   return (
     <tr data-testid="job-row" data-job-id={props.job.id}>
       <td>

@@ -44,10 +44,11 @@ export const JobsQuery = graphql(
   [JobLiveFields],
 );
 
-export const JobProgressSubscription = graphql(
+/** Every change of status or progress of the unit's jobs: keeps the list's progress bars live. */
+export const JobsUpdatedSubscription = graphql(
   `
-  subscription JobProgress($jobId: ID!) {
-    jobProgress(jobId: $jobId) { ...JobLiveFields }
+  subscription JobsUpdated($productKey: String) {
+    jobsUpdated(productKey: $productKey) { ...JobLiveFields }
   }
 `,
   [JobLiveFields],
