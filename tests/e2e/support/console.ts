@@ -37,7 +37,7 @@ export interface ConsoleSession {
 export async function openConsole(
   browser: Browser,
   ts: TestServer,
-  options: { permissions: readonly Permission[]; viewport?: { width: number; height: number } },
+  options: { permissions: readonly Permission[]; viewport?: { width: number; height: number }; timezoneId?: string },
 ): Promise<ConsoleSession> {
   const user = await ts.createUser({ permissions: options.permissions });
   const { secret } = await inTransaction(ts.server.services, (scope) =>
@@ -51,7 +51,7 @@ export async function openConsole(
       createdBy: user.userId,
     }),
   );
-  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1440, height: 900 } });
+  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1440, height: 900 }, timezoneId: options.timezoneId ?? 'UTC' });
   await context.addCookies([{ name: 'updraft_session', value: secret, url: ts.server.url, httpOnly: true, sameSite: 'Strict' }]);
   const page = await context.newPage();
   const pageErrors: string[] = [];
