@@ -6,11 +6,11 @@ import SchemaBuilder from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import DrizzlePlugin from '@pothos/plugin-drizzle';
 import ErrorsPlugin from '@pothos/plugin-errors';
-import RelayPlugin from '@pothos/plugin-relay';
+import RelayPlugin, { resolveNodes } from '@pothos/plugin-relay';
 import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import { getTableConfig } from 'drizzle-orm/pg-core';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
 import type { GraphQLContext } from './context.js';
 import type { Database } from './db/client.js';
 import { relations } from './db/relations.js';
@@ -74,6 +74,11 @@ function nullWhenMissing(error: unknown): null {
   throw error;
 }
 
+/** One node by its parsed global ID; null when no such row exists. */
+function loadNode(context: GraphQLContext, info: GraphQLResolveInfo, id: { typename: string; id: string }): Promise<unknown> {
+  return resolveNodes(builder as never, context, info, [id]).then((nodes) => nodes[0], nullWhenMissing);
+}
+
 function sameOrganisationUnit<T>(context: GraphQLContext, node: T): T | null {
   if (!node || !context.caller) return null;
   return (node as { ouId?: string }).ouId === context.caller.ouId ? node : null;
@@ -112,9 +117,11 @@ export const builder = new SchemaBuilder<PothosTypes>({
     },
     nodesQueryOptions: {
       authScopes: { authenticated: true },
-      resolve: async (_root, { ids }, context, _info, resolveNodes) => {
+      // The resolveNodes callback Pothos passes in loads all of `ids` whatever it is given, so each
+      // ID is loaded through the plugin's own resolveNodes: one unknown ID must not fail the others.
+      resolve: async (_root, { ids }, context, info) => {
         const wellFormed = ids.filter(isWellFormedId);
-        const loaded = await Promise.all(wellFormed.map((id) => Promise.resolve(resolveNodes([id])).then((nodes) => nodes[0], nullWhenMissing)));
+        const loaded = await Promise.all(wellFormed.map((id) => loadNode(context, info, id)));
         const byId = new Map(wellFormed.map((id, i) => [id, loaded[i]]));
         return ids.map((id) => sameOrganisationUnit(context, byId.get(id) ?? null));
       },
