@@ -17,7 +17,6 @@ export const CredentialKind = builder.enumType('CredentialKind', {
 export const ApiToken = builder.drizzleNode('apiTokens', {
   name: 'ApiToken',
   id: { column: (token) => token.id },
-  select: { columns: { userId: true } },
   description: 'An API token (or a dashboard session). The secret itself is shown once, when the token is created.',
   authScopes: (token) => ({ permission: 'OU_ADMIN', isUser: token.userId }),
   fields: (t) => ({

@@ -9,7 +9,6 @@ import { callerOf, decodeId, transact } from './support.js';
 export const Role = builder.drizzleNode('roles', {
   name: 'Role',
   id: { column: (r) => r.id },
-  select: { columns: { id: true } },
   description: 'A named set of permissions. A user has the permissions of all their roles.',
   // Administrators see every role of their unit; a user sees the roles they hold.
   authScopes: (role) => ({ permission: 'OU_ADMIN', holdsRole: role.id }),

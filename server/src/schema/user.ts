@@ -11,7 +11,6 @@ import { callerOf, decodeId, transact } from './support.js';
 export const User = builder.drizzleNode('users', {
   name: 'User',
   id: { column: (u) => u.id },
-  select: { columns: { id: true } },
   // Administrators see every user of their unit; a user sees their own account.
   authScopes: (user) => ({ permission: 'OU_ADMIN', isUser: user.id }),
   fields: (t) => ({
