@@ -1,0 +1,74 @@
+/**
+ * When the live connection drops the page says so, and when it returns the device table catches up
+ * from its subscription cursor: a change made while the page was disconnected shows on its row
+ * without a reload.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, WebSocketRoute } from 'playwright-core';
+import type { TestServer } from '../support/server.js';
+import { mqttUrlOf, setUpFleet, startEngineServer, tasksOf, uniqueProductKey, upgradeJob, waitFor } from '../engine/support.js';
+import { globalId, jobUrl, launchChromium, openConsole, OPERATOR, tabCount } from './support/console.js';
+import { connectSilentDevice, type SilentDevice } from './support/silent-device.js';
+
+let browser: Browser;
+let ts: TestServer;
+const devices: SilentDevice[] = [];
+beforeAll(async () => {
+  [browser, ts] = await Promise.all([launchChromium(), startEngineServer({ engineMinuteMs: 60_000 })]);
+});
+afterAll(async () => {
+  await Promise.all(devices.map((d) => d.stop()));
+  await browser?.close();
+  await ts?.close();
+});
+
+describe('a dropped live connection', () => {
+  it('shows the reconnect indicator and catches up from the cursor when the connection returns', async () => {
+    const services = ts.server.services;
+    const setup = await setUpFleet(services, { productKey: uniqueProductKey('e2e-reconnect'), count: 4 });
+    for (const spec of setup.devices) devices.push(await connectSilentDevice(mqttUrlOf(ts), spec));
+    const job = await upgradeJob(services, setup, { scope: { allDevices: true } });
+    await waitFor(async () => [...(await tasksOf(services, job.id)).values()].every((t) => t.status === 'PUSHED'), { what: 'all devices pushed' });
+    const jobId = globalId('OtaJob', job.id);
+    const [first, second] = setup.devices.map((d) => d.deviceKey);
+
+    const { page, pageErrors } = await openConsole(browser, ts, { permissions: OPERATOR });
+    // The page's WebSocket goes through this route, so the test can cut it and refuse new ones.
+    let online = true;
+    const sockets: WebSocketRoute[] = [];
+    await page.routeWebSocket(/\/graphql$/, (ws) => {
+      if (!online) return void ws.close({ code: 1012, reason: 'test: server unreachable' });
+      sockets.push(ws);
+      ws.connectToServer();
+    });
+    await page.goto(jobUrl(ts, jobId, 'tab=pushed'));
+    await page.getByTestId('live-indicator').and(page.locator('[data-state="live"]')).waitFor();
+    await page.locator(`[data-device-key="${second}"]`).waitFor();
+
+    // A first change while connected gives the table a cursor.
+    const cancel = (key: string) =>
+      ts.gql(`mutation($input: CancelUpgradeInput!) { cancelUpgrade(input: $input) { __typename } }`, { input: { jobId, deviceKeys: [key] } });
+    expect((await cancel(first)).data.cancelUpgrade.__typename).toBe('MutationCancelUpgradeSuccess');
+    await page.locator(`[data-device-key="${first}"]`).getByTestId('left-note').waitFor();
+
+    // Cut the connection and refuse reconnects: the page says it is reconnecting.
+    online = false;
+    for (const ws of sockets.splice(0)) await ws.close({ code: 1006 }).catch(() => {});
+    await page.getByTestId('reconnect-banner').waitFor();
+    expect(await page.getByTestId('live-indicator').getAttribute('data-state')).toBe('reconnecting');
+
+    // A change the page cannot hear about now.
+    expect((await cancel(second)).data.cancelUpgrade.__typename).toBe('MutationCancelUpgradeSuccess');
+    await page.waitForTimeout(500);
+    expect(await page.locator(`[data-device-key="${second}"]`).getByTestId('left-note').count()).toBe(0);
+
+    // Back online: the row catches up (a fresh read would have dropped it; the cursor marks it instead).
+    online = true;
+    await page.getByTestId('live-indicator').and(page.locator('[data-state="live"]')).waitFor({ timeout: 30_000 });
+    await page.locator(`[data-device-key="${second}"]`).getByTestId('left-note').getByText('Left this tab').waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid="count-failed"]')?.textContent === '2');
+    expect(await tabCount(page, 'pushed')).toBe(2);
+    expect(await page.getByTestId('reconnect-banner').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+});
