@@ -85,7 +85,10 @@ export function createEventBus(options: { redisUrl?: string } = {}): EventBus {
   if (!options.redisUrl) return Object.assign(local, { kind: 'local' as const, close: async () => {} });
 
   const connect = (role: string) => {
-    const client = new Redis(options.redisUrl!, { lazyConnect: false, maxRetriesPerRequest: 3 });
+    // No ready check (an INFO command): a SUBSCRIBE made while the client is still connecting (the
+    // credential watch subscribes at start) puts the connection in subscriber mode, INFO then fails,
+    // and ioredis reconnects over and over.
+    const client = new Redis(options.redisUrl!, { lazyConnect: false, maxRetriesPerRequest: 3, enableReadyCheck: false });
     // ioredis reconnects on its own; an event lost while Redis is down is caught up by subscribers
     // from the database (cursors), so log and carry on rather than crash.
     client.on('error', (error) => console.error(`event bus: redis ${role} client: ${error.message}`));
