@@ -56,6 +56,8 @@ export interface ServerConfig {
   mqttHost: string;
   /** Shared-subscription group on an external broker: instances in one group split the device traffic. */
   mqttShareGroup: string;
+  /** Connections (shared-subscription members) this instance opens to an external broker. */
+  mqttConnections: number;
   /** Identity of this instance towards an external broker (persistent session across restarts). */
   instanceId: string | undefined;
   /** Start the device gateway and the rollout engine with the server. */
@@ -127,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     mqttPort: intFromEnv(env, 'MQTT_PORT', 1883),
     mqttHost: env.MQTT_HOST ?? '0.0.0.0',
     mqttShareGroup: env.MQTT_SHARE_GROUP || 'updraft',
+    mqttConnections: intFromEnv(env, 'MQTT_CONNECTIONS', 4),
     instanceId: env.INSTANCE_ID || undefined,
     engineEnabled: boolFromEnv(env, 'ENGINE', true),
     engineSweepMs: intFromEnv(env, 'ENGINE_SWEEP_MS', 1000),

@@ -7,7 +7,7 @@ describe.each(brokerModes())('a rollout through the %s', (_name, overrides) => {
   let ts: TestServer;
   let fleet: Fleet | undefined;
   beforeAll(async () => {
-    ts = await startEngineServer(overrides());
+    ts = await startEngineServer({ ...overrides(), ...(process.env.SMOKE_INSTANCE ? { instanceId: process.env.SMOKE_INSTANCE } : {}) });
   });
   afterAll(async () => {
     await fleet?.stop();

@@ -11,9 +11,11 @@
  *   on) and the PUBACK is sent by hand after the commit, on the same connection only: after a
  *   reconnect the broker re-delivers what was not acknowledged (persistent session), and the
  *   gateway's writes are idempotent.
- * - With INSTANCE_ID set, the session is persistent (clean start off, expiry 10 minutes) under the
- *   client id `updraft-{INSTANCE_ID}`: a restarted instance gets the reports that were in flight
- *   to it when it died. Without it, each process has a fresh session.
+ * - Brokers let a subscriber hold only a few unacknowledged messages (Mosquitto: 20), which bounds
+ *   a batch; so an instance opens MQTT_CONNECTIONS members of the group (default 4).
+ * - With INSTANCE_ID set, the sessions are persistent (clean start off, expiry 10 minutes) under
+ *   the client ids `updraft-{INSTANCE_ID}-{n}`: a restarted instance gets the reports that were in
+ *   flight or queued for it when it died. Without it, each process has fresh sessions.
  * - Presence: the broker publishes a device's will when its connection drops. The gateway cannot
  *   see connections here, and instances may process a will and the device's next inform in either
  *   order; a will therefore counts only when the device has not been heard from in the last
@@ -39,6 +41,8 @@ export interface ExternalBrokerOptions {
   url: string;
   /** Instances of one deployment use the same group. */
   shareGroup: string;
+  /** Members of the group this instance opens (each may hold the broker's in-flight window of messages). */
+  connections: number;
   instanceId: string | undefined;
   counters: Counters;
   onMessage: InboundHandler;
@@ -52,10 +56,33 @@ class DeferredAck extends Error {
 }
 
 export async function connectExternalBroker(options: ExternalBrokerOptions): Promise<DeviceTransport> {
+  const clients = await Promise.all(Array.from({ length: Math.max(1, options.connections) }, (_, i) => connectOne(options, i)));
+  let next = 0;
+  return {
+    mode: 'external',
+    deviceUrl: options.url,
+    publish(topic, payload) {
+      // Commands and replies go out over the connections in turn.
+      const client = clients[next++ % clients.length];
+      client.publish(topic, payload, { qos: 1 }, (error) => {
+        if (error) {
+          options.counters.add('updraft_mqtt_publish_errors_total');
+          options.log(`mqtt: publish to ${topic} failed: ${error.message}`);
+        }
+      });
+    },
+    async close() {
+      await Promise.all(clients.map((client) => client.endAsync(false).catch(() => client.endAsync(true))));
+    },
+  };
+}
+
+/** One member of the shared-subscription group, with the deferred PUBACKs described above. */
+async function connectOne(options: ExternalBrokerOptions, index: number): Promise<MqttClient> {
   const { counters, log } = options;
   const persistent = !!options.instanceId;
   const filters = INBOUND_TOPICS.map((filter) => `$share/${options.shareGroup}/${filter}`);
-  const clientId = `updraft-${options.instanceId ?? randomBytes(6).toString('hex')}`;
+  const clientId = `updraft-${options.instanceId ?? randomBytes(6).toString('hex')}-${index}`;
   const client: MqttClient = mqtt.connect(options.url, {
     clientId,
     protocolVersion: 5,
@@ -100,7 +127,7 @@ export async function connectExternalBroker(options: ExternalBrokerOptions): Pro
     counters.add('updraft_mqtt_client_errors_total');
     log(`mqtt: ${error.message}`);
   });
-  client.on('offline', () => log(`mqtt: connection to ${options.url} lost, reconnecting`));
+  client.on('offline', () => log(`mqtt: connection ${index} to ${options.url} lost, reconnecting`));
 
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`cannot connect to the MQTT broker at ${options.url}`)), 15_000);
@@ -114,20 +141,5 @@ export async function connectExternalBroker(options: ExternalBrokerOptions): Pro
       await client.endAsync(true);
       throw error;
     });
-
-  return {
-    mode: 'external',
-    deviceUrl: options.url,
-    publish(topic, payload) {
-      client.publish(topic, payload, { qos: 1 }, (error) => {
-        if (error) {
-          counters.add('updraft_mqtt_publish_errors_total');
-          log(`mqtt: publish to ${topic} failed: ${error.message}`);
-        }
-      });
-    },
-    async close() {
-      await client.endAsync(false).catch(() => client.endAsync(true));
-    },
-  };
+  return client;
 }

@@ -1,10 +1,12 @@
 /**
- * A push can be lost: the upgrade command is sent after its transaction commits, so a crash in
- * between, a broker restart or a device that reconnected with a clean session leaves a task
- * Pushed that its device never heard of. Devices ask with getversion on every connect; for those
- * that stay connected, the engine sends the same push again (same message id, fresh download URL)
- * to online devices whose task is still Pushed after REPUSH_AFTER_MS. Devices treat a push of the
- * job they are already on as a duplicate, so a repeat is harmless.
+ * A push or a report can be lost: the upgrade command is sent after its transaction commits, so a
+ * crash in between, a broker restart, a device that reconnected with a clean session, or a broker
+ * that dropped queued messages while the server was down can leave a task in flight that nothing
+ * will move until its timeout. Devices ask with getversion on every connect; for those that stay
+ * connected, the engine sends the same push again (same message id, fresh download URL) to online
+ * devices whose task has been Pushed or In Progress without any report for REPUSH_AFTER_MS.
+ * A device treats a push of the job it is already on as a duplicate, and one whose version it
+ * already runs by informing that version, which completes a task whose final inform was lost.
  */
 import { sql } from 'drizzle-orm';
 import type { SignMethod } from '../db/schema.js';
@@ -45,9 +47,9 @@ export class PushResender {
           join ota_jobs j on j.id = t.job_id
           join firmwares f on f.id = j.firmware_id
           join products p on p.id = j.product_id
-          where t.status = 'PUSHED' and d.online and t.push_message_id is not null
-            and t.pushed_at < now() - make_interval(secs => ${this.afterMs / 1000})
-          order by t.pushed_at
+          where t.status in ('PUSHED', 'IN_PROGRESS') and d.online and t.push_message_id is not null
+            and t.updated_at < now() - make_interval(secs => ${this.afterMs / 1000})
+          order by t.updated_at
           limit 1000`,
     );
     const now = Date.now();
