@@ -4,35 +4,15 @@
  * (a 200 reply) is in the database. The server runs as a child process (tsx server/src/main.ts)
  * against PostgreSQL and Mosquitto; a watcher on the broker records every request and reply.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '@updraft/server/app.js';
-import { loadConfig } from '@updraft/server/config.js';
 import { interpretProgressStep, parseOtaTopic } from '@updraft/server/devices/protocol.js';
 import { startFleet, type Fleet } from '@updraft/server/simulator/index.js';
-import { createTestDatabase, usingPostgres, type TestDatabase } from '../support/database.js';
-import { allFinal, countByStatus, externalMqttUrl, setUpFleet, tasksOf, uniqueProductKey, upgradeJob, waitFor } from './support.js';
+import { usingPostgres } from '../support/database.js';
+import { allFinal, countByStatus, externalMqttUrl, freePort, processWorkspace, serverProcess, setUpFleet, tasksOf, uniqueProductKey, upgradeJob, waitFor } from './support.js';
 
 const DEVICES = Number(process.env.CRASH_DEVICES ?? 2000);
-const serverMain = fileURLToPath(new URL('../../server/src/main.ts', import.meta.url));
-// The loader in the server's own process (not the tsx CLI, which runs the server in a child that a
-// SIGKILL of the CLI would leave running).
-const tsxLoader = import.meta.resolve('tsx');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface Watched {
   kind: string;
@@ -47,17 +27,9 @@ describe.runIf(usingPostgres && externalMqttUrl)('crash recovery', () => {
   });
 
   it('kill -9 mid-rollout of 2,000 devices, restart: every task ends once, no acknowledged report is lost', { timeout: 420_000 }, async () => {
-    const database: TestDatabase = await createTestDatabase();
-    cleanup.push(() => database.drop());
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'updraft-crash-'));
-    cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
-    // An in-process instance without engine or gateway, to set up the data and read it back.
-    const admin: RunningServer = await startServer(
-      loadConfig({}, { dataDir, firmwareDir: path.join(dataDir, 'firmware'), host: '127.0.0.1', port: 0, seedDemo: false, engineEnabled: false }),
-      database.handle,
-    );
-    cleanup.push(() => admin.close());
-    const services = admin.services;
+    const workspace = await processWorkspace();
+    cleanup.push(() => workspace.close());
+    const { services, databaseUrl, dataDir } = workspace;
     const setup = await setUpFleet(services, { productKey: uniqueProductKey('crash'), count: DEVICES, firmwareBytes: 64 * 1024 });
 
     // The watcher sees what the devices send and what the server answers.
@@ -80,29 +52,18 @@ describe.runIf(usingPostgres && externalMqttUrl)('crash recovery', () => {
 
     const port = await freePort();
     const env = {
-      ...process.env,
-      DATABASE_URL: database.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl,
       DATA_DIR: dataDir,
       MQTT_URL: externalMqttUrl,
       MQTT_SHARE_GROUP: uniqueProductKey('crash-group'),
       INSTANCE_ID: uniqueProductKey('crash-instance'),
-      SEED_DEMO: 'false',
-      DEMO_FLEET: 'false',
       ENGINE_SWEEP_MS: '200',
       ENGINE_MINUTE_MS: '6000',
       REPUSH_AFTER_MS: '5000',
     };
-    let child: ChildProcess | null = null;
-    const startChild = async () => {
-      const started = Date.now();
-      child = spawn(process.execPath, ['--import', tsxLoader, serverMain], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok, { what: 'the server to answer', timeoutMs: 60_000 });
-      return Date.now() - started;
-    };
-    cleanup.push(async () => child?.kill('SIGKILL'));
-    await startChild();
+    const server = serverProcess(env, port);
+    cleanup.push(() => server.kill());
+    await server.start();
 
     const fleet: Fleet = await startFleet({
       devices: setup.devices,
@@ -120,18 +81,15 @@ describe.runIf(usingPostgres && externalMqttUrl)('crash recovery', () => {
     const rolloutStarted = Date.now();
     const job = await upgradeJob(services, setup, { scope: { allDevices: true }, maxConcurrency: 400, timeoutMinutes: 10 });
     await waitFor(async () => ((await countByStatus(services, job.id)).SUCCEEDED ?? 0) >= DEVICES * 0.3, { what: '30% done', timeoutMs: 180_000, describe: async () => [await countByStatus(services, job.id), fleet.stats] });
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const beforeKillSeconds = (Date.now() - rolloutStarted) / 1000;
-    const counter = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
-    const pushedBeforeKill = counter('updraft_engine_pushes_total');
-    const reportsBeforeKill = counter('updraft_reports_written_total');
+    const pushedBeforeKill = await server.counter('updraft_engine_pushes_total');
+    const reportsBeforeKill = await server.counter('updraft_reports_written_total');
 
-    child!.kill('SIGKILL');
-    await new Promise((resolve) => child!.once('exit', resolve));
+    await server.kill('SIGKILL');
     const killedAt = Date.now();
     const atKill = await countByStatus(services, job.id);
     const finalAtKill = (atKill.SUCCEEDED ?? 0) + (atKill.FAILED ?? 0);
-    const readyMs = await startChild();
+    const readyMs = await server.start();
     await waitFor(async () => {
       const now = await countByStatus(services, job.id);
       return (now.SUCCEEDED ?? 0) + (now.FAILED ?? 0) > finalAtKill;

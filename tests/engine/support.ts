@@ -3,10 +3,17 @@
  * with registered devices and uploaded firmware (through the domain functions, as an operator would
  * through the API), and conditions to wait for. Devices are the real simulator, over real MQTT.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { sql } from 'drizzle-orm';
-import type { ServerConfig } from '@updraft/server/config.js';
+import { startServer } from '@updraft/server/app.js';
+import { loadConfig, type ServerConfig } from '@updraft/server/config.js';
 import { PERMISSIONS } from '@updraft/server/db/schema.js';
 import type { Caller } from '@updraft/server/domain/caller.js';
 import { registerDevices } from '@updraft/server/domain/devices.js';
@@ -17,6 +24,7 @@ import { queryRows } from '@updraft/server/domain/sql.js';
 import { inTransaction } from '@updraft/server/domain/transaction.js';
 import type { AppServices } from '@updraft/server/services.js';
 import type { FleetDeviceSpec } from '@updraft/server/simulator/index.js';
+import { createTestDatabase } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 /** Mosquitto, when the run provides one (CI does). */
@@ -171,4 +179,77 @@ export function brokerModes(): [name: string, overrides: () => Partial<ServerCon
     modes.push(['Mosquitto (MQTT_URL)', () => ({ mqttUrl: externalMqttUrl, mqttShareGroup: `test-${randomBytes(4).toString('hex')}` })]);
   }
   return modes;
+}
+
+/** A server in a child process (tsx server/src/main.ts), as production runs it: it can be killed -9. */
+export interface ServerProcess {
+  url: string;
+  /** Starts (or restarts) the process; resolves once /healthz answers, with how long that took. */
+  start(): Promise<number>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** A counter from its /metrics. */
+  counter(name: string): Promise<number>;
+}
+
+export function serverProcess(env: Record<string, string | undefined>, port: number): ServerProcess {
+  const serverMain = fileURLToPath(new URL('../../server/src/main.ts', import.meta.url));
+  // The loader in the server's own process (not the tsx CLI, which runs the server in a child that a
+  // SIGKILL of the CLI would leave running).
+  const tsxLoader = import.meta.resolve('tsx');
+  const url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | null = null;
+  return {
+    url,
+    async start() {
+      const started = Date.now();
+      child = spawn(process.execPath, ['--import', tsxLoader, serverMain], {
+        env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', SEED_DEMO: 'false', DEMO_FLEET: 'false', ...env },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok, { what: 'the server process to answer', timeoutMs: 60_000 });
+      return Date.now() - started;
+    },
+    async kill(signal = 'SIGKILL') {
+      const running = child;
+      if (!running || running.exitCode !== null || running.signalCode !== null) return;
+      const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.kill(signal);
+      await exited;
+    },
+    async counter(name) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      return Number(new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * A database and data directory for a server process, with an in-process instance without engine or
+ * gateway to set up data and read it back (its services). PostgreSQL only: PGlite is one process's.
+ */
+export async function processWorkspace(): Promise<{ services: AppServices; databaseUrl: string; dataDir: string; close(): Promise<void> }> {
+  const database = await createTestDatabase();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'updraft-process-'));
+  const admin = await startServer(
+    loadConfig({}, { dataDir, firmwareDir: path.join(dataDir, 'firmware'), host: '127.0.0.1', port: 0, seedDemo: false, engineEnabled: false }),
+    database.handle,
+  );
+  return {
+    services: admin.services,
+    databaseUrl: database.url!,
+    dataDir,
+    async close() {
+      await admin.close();
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }

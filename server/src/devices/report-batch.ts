@@ -119,7 +119,7 @@ export async function applyReportBatch(scope: TransactionScope, items: readonly 
         join products p on p.product_key = x.pk collate "C"
         join devices d on d.product_id = p.id and d.device_key = x.dk collate "C"
         order by d.id
-        for update of d`,
+        for no key update of d`,
   );
   const taskRows = deviceRows.length
     ? await queryRows<TaskRow>(
@@ -131,7 +131,7 @@ export async function applyReportBatch(scope: TransactionScope, items: readonly 
             where t.device_id in (select jsonb_array_elements_text(${JSON.stringify(deviceRows.map((d) => d.id))}::jsonb)::uuid)
               and t.status in ('PUSHED', 'IN_PROGRESS')
             order by t.id
-            for update of t`,
+            for no key update of t`,
       )
     : [];
   const devices = new Map<string, DeviceState>();
