@@ -9,14 +9,16 @@ const dateTime = new Intl.DateTimeFormat(undefined, {
   hour12: false,
 });
 const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hour12: false });
+const timeWithSeconds = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 const integer = new Intl.NumberFormat();
 
 export function formatDateTime(iso: string | null | undefined): string {
   return iso ? dateTime.format(new Date(iso)) : '—';
 }
 
-export function formatTime(ms: number): string {
-  return timeOnly.format(new Date(ms));
+/** A clock time; with seconds when the times shown together lie within a few minutes. */
+export function formatTime(ms: number, withSeconds = false): string {
+  return (withSeconds ? timeWithSeconds : timeOnly).format(new Date(ms));
 }
 
 export function formatCount(n: number | null | undefined): string {

@@ -37,9 +37,9 @@ export interface ConsoleSession {
 export async function openConsole(
   browser: Browser,
   ts: TestServer,
-  options: { permissions: readonly Permission[]; viewport?: { width: number; height: number }; timezoneId?: string },
+  options: { permissions: readonly Permission[]; viewport?: { width: number; height: number }; timezoneId?: string; username?: string },
 ): Promise<ConsoleSession> {
-  const user = await ts.createUser({ permissions: options.permissions });
+  const user = await ts.createUser({ permissions: options.permissions, username: options.username });
   const { secret } = await inTransaction(ts.server.services, (scope) =>
     issueCredential(scope.tx, {
       kind: 'SESSION',

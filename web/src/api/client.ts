@@ -41,7 +41,8 @@ function createLiveClient(): WsClient {
     // Back off to at most ~10 s so that an operator is never left waiting long after the server returns.
     retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(1000 * 2 ** retries, 10_000) + Math.random() * 500)),
     on: {
-      connecting: () => setLiveState(everConnected ? 'reconnecting' : 'connecting'),
+      // A first connection that fails and is retried is as much "down" as a dropped one.
+      connecting: (isRetry) => setLiveState(everConnected || isRetry ? 'reconnecting' : 'connecting'),
       connected: (s) => {
         socket = s as WebSocket;
         setLiveState('live');

@@ -65,7 +65,7 @@ export function ProgressChart(props: { samples: ProgressSample[]; startedAt: str
       progress: line(observed.map((s) => [s.t, s.progress])),
       failed: line(observed.map((s) => [s.t, s.failedPercent])),
       dashed: [before, after, unobserved].filter((l) => l.length).map(line),
-      ticks: ticks.map((t, i) => ({ x: x(t), label: formatTime(t), anchor: (i === 0 ? 'start' : i === ticks.length - 1 ? 'end' : 'middle') as 'start' | 'middle' | 'end' })),
+      ticks: ticks.map((t, i) => ({ x: x(t), label: formatTime(t, t1 - t0 < 10 * 60_000), anchor: (i === 0 ? 'start' : i === ticks.length - 1 ? 'end' : 'middle') as 'start' | 'middle' | 'end' })),
       lastPoint,
       y,
     };

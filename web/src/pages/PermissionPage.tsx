@@ -11,9 +11,12 @@ export function PermissionNotice(props: { permission?: string; message?: string 
   const ou = () => session.me()?.organisationUnit.name;
   return (
     <section class="permission-page" data-testid="permission-page">
-      <div class="permission-icon" aria-hidden="true">
-        ⛔
-      </div>
+      <svg class="permission-icon" viewBox="0 0 24 24" width="32" height="32" aria-hidden="true">
+        <rect x="4" y="10" width="16" height="11" rx="2" fill="currentColor" opacity="0.15" />
+        <rect x="4" y="10" width="16" height="11" rx="2" fill="none" stroke="currentColor" stroke-width="1.6" />
+        <path d="M8 10V7a4 4 0 0 1 8 0v3" fill="none" stroke="currentColor" stroke-width="1.6" />
+        <circle cx="12" cy="15.5" r="1.6" fill="currentColor" />
+      </svg>
       <h1>You do not have permission to view this</h1>
       <Show when={props.permission} fallback={<p>{props.message ?? 'Your account lacks a permission this page needs.'}</p>}>
         <p>

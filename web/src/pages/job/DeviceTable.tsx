@@ -280,39 +280,41 @@ export function DeviceTable(props: {
 
   return (
     <div class="device-table" data-testid="device-table" data-status={props.view.status}>
-      <div class="table-actions">
-        <Show when={selectable()}>
-          <span class="selection-count" data-testid="selection-count">
-            {formatCount(selected().size)} selected
-          </span>
-          <Show when={status() === 'TO_BE_PUSHED' || status() === 'PUSHED'}>
-            <button class="btn btn-danger" disabled={selected().size === 0} onClick={() => setConfirming('cancel')}>
-              Cancel Upgrade
-            </button>
+      <Show when={selectable() || departedCount() > 0 || outside() > 0 || liveProblem()}>
+        <div class="table-actions">
+          <Show when={selectable()}>
+            <span class="selection-count" data-testid="selection-count">
+              {formatCount(selected().size)} selected
+            </span>
+            <Show when={status() === 'TO_BE_PUSHED' || status() === 'PUSHED'}>
+              <button class="btn btn-danger" disabled={selected().size === 0} onClick={() => setConfirming('cancel')}>
+                Cancel Upgrade
+              </button>
+            </Show>
+            <Show when={status() === 'FAILED'}>
+              <button class="btn" disabled={selected().size === 0} onClick={() => setConfirming('retry')}>
+                Retry Upgrade
+              </button>
+              <button class="btn" disabled={viewTotal() === 0} onClick={() => setConfirming('retry-all')}>
+                Retry all failed{props.view.failureReason ? ` (${FAILURE_REASON_LABELS[props.view.failureReason as FailureReason]})` : ''}
+              </button>
+            </Show>
           </Show>
-          <Show when={status() === 'FAILED'}>
-            <button class="btn" disabled={selected().size === 0} onClick={() => setConfirming('retry')}>
-              Retry Upgrade
-            </button>
-            <button class="btn" disabled={viewTotal() === 0} onClick={() => setConfirming('retry-all')}>
-              Retry all failed{props.view.failureReason ? ` (${FAILURE_REASON_LABELS[props.view.failureReason as FailureReason]})` : ''}
-            </button>
+          <span class="spacer" />
+          <Show when={departedCount() > 0 || outside() > 0}>
+            <span class="live-note" data-testid="live-note">
+              <Show when={departedCount() > 0}>{formatCount(departedCount())} left this tab. </Show>
+              <Show when={outside() > 0}>{formatCount(outside())} more arrived on other pages. </Show>
+              <button class="link-btn" onClick={() => void load()}>
+                Show current
+              </button>
+            </span>
           </Show>
-        </Show>
-        <span class="spacer" />
-        <Show when={departedCount() > 0 || outside() > 0}>
-          <span class="live-note" data-testid="live-note">
-            <Show when={departedCount() > 0}>{formatCount(departedCount())} left this tab. </Show>
-            <Show when={outside() > 0}>{formatCount(outside())} more arrived on other pages. </Show>
-            <button class="link-btn" onClick={() => void load()}>
-              Show current
-            </button>
-          </span>
-        </Show>
-        <Show when={liveProblem()}>
-          <span class="live-note warning">Live updates unavailable: {liveProblem()}</span>
-        </Show>
-      </div>
+          <Show when={liveProblem()}>
+            <span class="live-note warning">Live updates unavailable: {liveProblem()}</span>
+          </Show>
+        </div>
+      </Show>
 
       <Show when={message()}>
         {(m) => (
