@@ -44,6 +44,9 @@ describe('a dropped live connection', () => {
     await page.goto(jobUrl(ts, jobId, 'tab=pushed'));
     await page.getByTestId('live-indicator').and(page.locator('[data-state="live"]')).waitFor();
     await page.locator(`[data-device-key="${second}"]`).waitFor();
+    // The table's subscription starts from "now" when the server takes it (the API gives no cursor
+    // with the page read): wait until the server follows the job before the first change.
+    await waitFor(() => services.live.jobChanges.watchedJobs > 0, { what: 'the server to follow the job for the page' });
 
     // A first change while connected gives the table a cursor.
     const cancel = (key: string) =>
