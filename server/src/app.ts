@@ -20,7 +20,6 @@ import { createFirmwareStore } from './domain/firmware-store.js';
 import { createEventBus } from './events/bus.js';
 import { createStaticHandler } from './http/static.js';
 import { createLiveHubs } from './live/index.js';
-import { keepWebSocketsAlive } from './live/keepalive.js';
 import { createRollout, type Rollout } from './engine/rollout.js';
 import { schema } from './schema/index.js';
 import type { AppServices } from './services.js';
@@ -38,6 +37,8 @@ export interface RunningServer {
    * act as whoever their credentials name).
    */
   adminCaller: Caller;
+  /** The graphql-ws socket server (tests look at its clients' send buffers). */
+  webSocketServer: WebSocketServer;
   /** What the first-start bootstrap did (main.ts prints the generated admin token once). */
   bootstrap: BootstrapOutcome;
   close(): Promise<void>;
@@ -101,7 +102,6 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
   });
 
   const wsServer = new WebSocketServer({ server, path: '/graphql' });
-  const keepAlive = keepWebSocketsAlive(wsServer, config.wsKeepAliveMs);
   useServer<Record<string, unknown>, ConnectionExtra>(
     {
       onConnect: (ctx) => auth.onConnect(ctx),
@@ -135,6 +135,8 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
       },
     },
     wsServer,
+    // graphql-ws pings every client this often and drops one that has not answered by the next ping.
+    config.wsKeepAliveMs,
   );
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
@@ -149,12 +151,12 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
     port,
     services,
     rollout,
+    webSocketServer: wsServer,
     adminCaller: auth.bootstrap.adminCaller,
     bootstrap: auth.bootstrap,
     async close() {
       await rollout.close();
       await auth.close();
-      keepAlive.stop();
       for (const client of wsServer.clients) client.terminate();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
       await services.live.close();

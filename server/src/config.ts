@@ -32,7 +32,7 @@ export interface ServerConfig {
   liveSafetyPollMs: number;
   /** Redis for the event bus across instances; unset: in-process only (one instance). */
   redisUrl: string | undefined;
-  /** graphql-ws: ping every client this often and drop those that did not answer the last ping. */
+  /** graphql-ws: ping every client this often and drop one that did not answer by the next ping (0: never). */
   wsKeepAliveMs: number;
   /** Public base URL devices use to download firmware (defaults to the listening address). */
   publicUrl: string | undefined;

@@ -109,10 +109,13 @@ export class JobChangesHub {
   private fromRing(watch: Watch, cursor: number): ChangeBatch | null {
     if (watch.ring.length === 0 || cursor < watch.ring[0].after || cursor >= watch.cursor) return null;
     const batches = watch.ring.filter((b) => b.cursor > cursor);
+    // A device changed in several of these batches is sent once, in its latest state.
+    const tasks = new Map<number, Task>();
+    for (const batch of batches) for (const task of batch.tasks) if (task.changeSeq > cursor) tasks.set(task.id, task);
     return {
       after: cursor,
       cursor: batches[batches.length - 1].cursor,
-      tasks: batches.flatMap((b) => b.tasks.filter((t) => t.changeSeq > cursor)),
+      tasks: [...tasks.values()],
       removals: batches.flatMap((b) => b.removals.filter((r) => r.changeSeq > cursor)),
     };
   }
