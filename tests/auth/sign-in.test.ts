@@ -8,7 +8,8 @@ import { startServer, type RunningServer } from '@updraft/server/app.js';
 import { MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_USERNAME } from '@updraft/server/auth/throttle.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, startTestServer, type TestServer } from '../support/server.js';
-import { cookieHeader, post, signIn } from './browser.js';
+import { subscribe } from '../support/subscriptions.js';
+import { cookieHeader, post, SIGN_IN, signIn } from './browser.js';
 
 let t: TestServer;
 const PASSWORD = 'correct horse battery staple';
@@ -68,6 +69,16 @@ describe('with a username and password', () => {
       messages.add(result.message);
     }
     expect([...messages]).toEqual(['Sign-in failed: the username and password, or the token, are not valid.']);
+  });
+
+  it('is refused over WebSocket, which cannot set the cookie', async () => {
+    await t.createUser({ username: 'socket-user', password: PASSWORD, permissions: ['OTA_READ'] });
+    const overSocket = subscribe({ url: t.server.wsUrl, query: SIGN_IN, variables: { input: { username: 'socket-user', password: PASSWORD } } });
+    const event = await overSocket.next();
+    expect(event.kind === 'next' && event.data.signIn).toMatchObject({ __typename: 'InvalidInputError', message: 'sign in over HTTP: a WebSocket cannot set the session cookie' });
+    await overSocket.dispose();
+    const sessions = await t.database.handle.rawQuery(`select id from api_tokens where kind = 'SESSION' and user_id = (select id from users where username = 'socket-user')`);
+    expect(sessions).toEqual([]);
   });
 
   it('asks for a username and password, or a token, and not both', async () => {

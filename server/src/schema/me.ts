@@ -74,13 +74,17 @@ builder.mutationField('signIn', (t) =>
     args: { input: t.arg({ type: SignInInput, required: true }) },
     errors: { types: [SignInFailedError, TooManyAttemptsError, InvalidInputError] },
     resolve: async (_root, { input }, context) => {
+      if (!context.auth.cookies) {
+        // A session nobody could ever send back would only wait to expire.
+        throw InvalidInputError.single([], 'sign in over HTTP: a WebSocket cannot set the session cookie');
+      }
       const previous = context.auth.identity?.credential;
       const signedIn = await signIn(context.services, input, {
         clientAddress: context.auth.clientAddress,
         sessionTtlMinutes: context.services.config.sessionTtlMinutes,
         previousSessionId: previous?.kind === 'SESSION' ? previous.tokenId : null,
       });
-      context.auth.cookies?.set(signedIn.sessionSecret, signedIn.expiresAt);
+      context.auth.cookies.set(signedIn.sessionSecret, signedIn.expiresAt);
       // The answer (and whatever else this operation selects) is about the user who just signed in.
       Object.assign(context.auth, { identity: signedIn.identity, caller: signedIn.identity.caller, problem: null });
       context.caller = signedIn.identity.caller;
