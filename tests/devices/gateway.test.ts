@@ -82,7 +82,7 @@ async function metrics(ts: TestServer): Promise<string> {
   return (await fetch(`${ts.server.url}/metrics`)).text();
 }
 
-describe.each(brokerModes())('device gateway through the %s', (name, overrides) => {
+describe.each(brokerModes())('device gateway through the %s', { timeout: 120_000 }, (name, overrides) => {
   const embedded = name === 'embedded broker';
   let ts: TestServer;
   let fleet: TestFleet;

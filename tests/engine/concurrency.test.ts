@@ -66,13 +66,13 @@ describe('concurrency caps while 500 devices upgrade', () => {
     for (const step of cleanup.reverse()) await step();
   });
 
-  it('one instance: the job caps and the unit cap hold, and are reached', async () => {
+  it('one instance: the job caps and the unit cap hold, and are reached', { timeout: 300_000 }, async () => {
     const ts: TestServer = await startEngineServer();
     cleanup.push(() => ts.close());
     const services = ts.server.services;
     const setup = await setUpFleet(services, { productKey: uniqueProductKey('cap1'), count: DEVICES });
     await services.db.execute(sql`update organisation_units set concurrency_cap = 60 where id = ${setup.caller.ouId}`);
-    const fleet: Fleet = await startFleet({ devices: setup.devices, mqttUrl: mqttUrlOf(ts), upgradeSeconds: 1, rebootSeconds: 0.2, progressReports: 4, connectRate: 0 });
+    const fleet: Fleet = await startFleet({ devices: setup.devices, mqttUrl: mqttUrlOf(ts), upgradeSeconds: 1, rebootSeconds: 0.2, progressReports: 4, connectTimeoutMs: 120_000 });
     cleanup.push(() => fleet.stop());
     const keys = setup.devices.map((d) => d.deviceKey);
     const started = Date.now();
@@ -100,7 +100,7 @@ describe('concurrency caps while 500 devices upgrade', () => {
     );
   });
 
-  it.runIf(usingPostgres && externalMqttUrl)('two instances on one database and one Mosquitto: caps hold, no task is pushed twice, every task ends', async () => {
+  it.runIf(usingPostgres && externalMqttUrl)('two instances on one database and one Mosquitto: caps hold, no task is pushed twice, every task ends', { timeout: 300_000 }, async () => {
     const group = uniqueProductKey('share');
     const overrides = { mqttUrl: externalMqttUrl, mqttShareGroup: group, repushAfterMs: 600_000 };
     const first: TestServer = await startEngineServer(overrides);
@@ -118,7 +118,7 @@ describe('concurrency caps while 500 devices upgrade', () => {
     });
     const services = first.server.services;
     const setup = await setUpFleet(services, { productKey: uniqueProductKey('cap2'), count: DEVICES });
-    const fleet = await startFleet({ devices: setup.devices, mqttUrl: externalMqttUrl!, upgradeSeconds: 1, rebootSeconds: 0.2, progressReports: 4, connectRate: 0 });
+    const fleet = await startFleet({ devices: setup.devices, mqttUrl: externalMqttUrl!, upgradeSeconds: 1, rebootSeconds: 0.2, progressReports: 4, connectTimeoutMs: 120_000 });
     cleanup.push(() => fleet.stop());
     const started = Date.now();
     const job = await upgradeJob(services, setup, { scope: { allDevices: true }, maxConcurrency: 50 });

@@ -47,7 +47,7 @@ describe.each(brokerModes())('failure reasons through the %s', (_name, overrides
     await ts?.close();
   });
 
-  it('produces each of the ten reasons and success', async () => {
+  it('produces each of the ten reasons and success', { timeout: 180_000 }, async () => {
     const services = ts.server.services;
     const setup = await setUpFleet(services, { productKey: uniqueProductKey('reasons'), count: 0 });
     const registered = await setup.register(
@@ -61,23 +61,27 @@ describe.each(brokerModes())('failure reasons through the %s', (_name, overrides
       progressReports: 4,
     });
     const { caller, productKey } = setup;
-    // "ghost" does not exist at all; "gone" is deleted before the engine reaches it.
+    // "ghost" does not exist at all; "gone" is deleted before the engine reaches it. The timeout is
+    // generous here so that a busy machine cannot turn a slow success into a TIMEOUT.
     const job = await upgradeJob(services, setup, {
-      scope: { deviceKeys: [...Object.keys(BEHAVIOURS), 'ghost'], srcVersions: ['1.0.0'] },
-      timeoutMinutes: 5, // 5 s on the test clock
+      scope: { deviceKeys: [...Object.keys(BEHAVIOURS).filter((k) => k !== 'hang'), 'ghost'], srcVersions: ['1.0.0'] },
+      timeoutMinutes: 48 * 60,
     });
     await inTransaction(services, (scope) => deleteDevices(scope, caller, { productKey, deviceKeys: ['gone'] }));
     await inTransaction(services, (scope) => cancelUpgrade(scope, caller, { jobId: job.id, deviceKeys: ['cancel-me'] }));
-
-    // While "hang" is upgrading in the first job, a second job cannot start on it.
-    await waitFor(async () => ['PUSHED', 'IN_PROGRESS'].includes((await tasksOf(services, job.id)).get('hang')?.status ?? ''), {
+    // The hanging device times out (5 minutes = 5 s on the test clock)…
+    const hanging = await upgradeJob(services, setup, { name: 'hanging', scope: { deviceKeys: ['hang'] }, timeoutMinutes: 5 });
+    await waitFor(async () => ['PUSHED', 'IN_PROGRESS'].includes((await tasksOf(services, hanging.id)).get('hang')?.status ?? ''), {
       what: 'the hanging device to be in flight',
     });
+    // … and while it is upgrading in that job, another job cannot start on it.
     const second = await upgradeJob(services, setup, { name: 'second', scope: { deviceKeys: ['hang'] } });
 
     await waitFor(async () => allFinal(await countByStatus(services, job.id)), { what: 'job 1 final', describe: () => countByStatus(services, job.id) });
     await waitFor(async () => allFinal(await countByStatus(services, second.id)), { what: 'job 2 final' });
+    await waitFor(async () => allFinal(await countByStatus(services, hanging.id)), { what: 'the hanging job final' });
     const tasks = await tasksOf(services, job.id);
+    tasks.set('hang', (await tasksOf(services, hanging.id)).get('hang')!);
     const outcome = (key: string) => tasks.get(key)?.failure_reason ?? tasks.get(key)?.status;
     expect(Object.fromEntries([...tasks.keys()].map((k) => [k, outcome(k)]))).toEqual({
       'ok-1': 'SUCCEEDED',

@@ -52,7 +52,7 @@ async function fleetOf(devices: FleetOptions['devices'], options: Partial<FleetO
 }
 
 describe('the rollout engine', () => {
-  it('keeps an offline device To be Pushed (OFFLINE) and pushes it when it connects', async () => {
+  it('keeps an offline device To be Pushed (OFFLINE) and pushes it when it connects', { timeout: 240_000 }, async () => {
     const services = ts.server.services;
     const setup = await setUpFleet(services, { productKey: uniqueProductKey('offline'), count: 3 });
     const late = setup.devices[2];
@@ -66,7 +66,7 @@ describe('the rollout engine', () => {
     expect((await tasksOf(services, job.id)).get(late.deviceKey)?.status).toBe('SUCCEEDED');
   });
 
-  it('sends the cancel command to a Pushed device whose upgrade is cancelled', async () => {
+  it('sends the cancel command to a Pushed device whose upgrade is cancelled', { timeout: 240_000 }, async () => {
     const services = ts.server.services;
     const setup = await setUpFleet(services, { productKey: uniqueProductKey('cancel'), count: 1 });
     const [device] = setup.devices;
@@ -87,7 +87,7 @@ describe('the rollout engine', () => {
     expect((await tasksOf(services, job.id)).get(device.deviceKey)?.failure_reason).toBe('CANCELLED_BY_USER');
   });
 
-  it('retries retryable failures after the interval until the count is spent', async () => {
+  it('retries retryable failures after the interval until the count is spent', { timeout: 240_000 }, async () => {
     const services = ts.server.services;
     const setup = await setUpFleet(services, { productKey: uniqueProductKey('retry'), count: 2 });
     const [flaky, broken] = setup.devices;
@@ -103,7 +103,7 @@ describe('the rollout engine', () => {
     expect(tasks.get(broken.deviceKey)).toMatchObject({ status: 'FAILED', failure_reason: 'DOWNLOAD_FAILED', attempt: 3 });
   });
 
-  it('verifies the firmware of a verification job whose devices all succeed', async () => {
+  it('verifies the firmware of a verification job whose devices all succeed', { timeout: 240_000 }, async () => {
     const services = ts.server.services;
     const setup = await setUpFleet(services, { productKey: uniqueProductKey('verify'), count: 2 });
     const firmware = await uploadFirmware(services, setup.caller, {
@@ -126,7 +126,7 @@ describe('the rollout engine', () => {
     );
   });
 
-  it('takes devices that come to match into an INCREMENTAL job', async () => {
+  it('takes devices that come to match into an INCREMENTAL job', { timeout: 240_000 }, async () => {
     const services = ts.server.services;
     const setup = await setUpFleet(services, { productKey: uniqueProductKey('incr'), count: 2 });
     await fleetOf(setup.devices);
@@ -139,7 +139,7 @@ describe('the rollout engine', () => {
     expect((await jobStatus(services, job.id)).status).toBe('RUNNING');
   });
 
-  it('stops a job whose failures cross the abort threshold', async () => {
+  it('stops a job whose failures cross the abort threshold', { timeout: 240_000 }, async () => {
     const services = ts.server.services;
     const setup = await setUpFleet(services, { productKey: uniqueProductKey('abort'), count: 12 });
     await fleetOf(setup.devices.map((d) => ({ ...d, behaviour: 'writeFail' as const })));
@@ -153,7 +153,7 @@ describe('the rollout engine', () => {
     expect((counts.FAILED ?? 0) + (counts.PUSHED ?? 0) + (counts.IN_PROGRESS ?? 0)).toBeLessThanOrEqual(6);
   });
 
-  it('pushes nothing new while a job is stopped, and carries on when it is started', async () => {
+  it('pushes nothing new while a job is stopped, and carries on when it is started', { timeout: 240_000 }, async () => {
     const services = ts.server.services;
     const setup = await setUpFleet(services, { productKey: uniqueProductKey('stop'), count: 6 });
     await fleetOf(setup.devices, { upgradeSeconds: 1.5 });
@@ -167,9 +167,9 @@ describe('the rollout engine', () => {
     await waitFor(async () => (await countByStatus(services, job.id)).SUCCEEDED === 6, { what: 'all succeeded' });
   });
 
-  it('tells why devices wait: concurrency limit, outside the window, rate limit', async () => {
+  it('tells why devices wait: concurrency limit, outside the window, rate limit', { timeout: 240_000 }, async () => {
     const services = ts.server.services;
-    const setup = await setUpFleet(services, { productKey: uniqueProductKey('wait'), count: 9 });
+    const setup = await setUpFleet(services, { productKey: uniqueProductKey('wait'), count: 26 });
     await fleetOf(setup.devices.map((d) => ({ ...d, behaviour: 'hang' as const })));
     const keys = setup.devices.map((d) => d.deviceKey);
     const capped = await upgradeJob(services, setup, { name: 'capped', scope: { deviceKeys: keys.slice(0, 3) }, maxConcurrency: 1 });
@@ -180,7 +180,8 @@ describe('the rollout engine', () => {
       scope: { deviceKeys: keys.slice(3, 6) },
       schedule: { dailyWindowStart: `${String(closedFrom).padStart(2, '0')}:00`, dailyWindowEnd: `${String((closedFrom + 1) % 24).padStart(2, '0')}:00`, timezone: 'UTC' },
     });
-    const rated = await upgradeJob(services, setup, { name: 'rated', scope: { deviceKeys: keys.slice(6, 9) }, pushRatePerMinute: 1 });
+    // One push per (test) minute of one second: twenty devices keep the job rate-limited for a while.
+    const rated = await upgradeJob(services, setup, { name: 'rated', scope: { deviceKeys: keys.slice(6, 26) }, pushRatePerMinute: 1 });
     const reasons = async (jobId: string) => [...(await tasksOf(services, jobId)).values()].map((t) => t.waiting_reason).filter(Boolean);
     await waitFor(async () => (await reasons(capped.id)).filter((r) => r === 'CONCURRENCY_LIMIT').length === 2, { what: 'CONCURRENCY_LIMIT' });
     await waitFor(async () => (await reasons(windowed.id)).filter((r) => r === 'OUTSIDE_WINDOW').length === 3, { what: 'OUTSIDE_WINDOW' });

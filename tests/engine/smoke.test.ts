@@ -14,7 +14,7 @@ describe.each(brokerModes())('a rollout through the %s', (_name, overrides) => {
     await ts?.close();
   });
 
-  it('pushes every online device and turns the new version into success', async () => {
+  it('pushes every online device and turns the new version into success', { timeout: 180_000 }, async () => {
     const services = ts.server.services;
     const setup = await setUpFleet(services, { productKey: uniqueProductKey('smoke'), count: 20 });
     fleet = await startFleet({ devices: setup.devices, mqttUrl: mqttUrlOf(ts), upgradeSeconds: 0.5, rebootSeconds: 0.1, progressReports: 4 });

@@ -152,7 +152,7 @@ export async function countByStatus(services: AppServices, jobId: string): Promi
 
 /** Polls `check` until it returns a truthy value; fails with `describe()` after the deadline. */
 export async function waitFor<T>(check: () => Promise<T> | T, options: { timeoutMs?: number; what: string; describe?: () => Promise<unknown> | unknown }): Promise<NonNullable<T>> {
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   for (;;) {
     const value = await check();
     if (value) return value as NonNullable<T>;
