@@ -194,10 +194,12 @@ export function DeviceTable(props: {
     for (const batch of pending ?? []) applyBatch(batch);
   };
 
-  // A new tab, search or page: read again and subscribe afresh. Selection is per view.
+  // A new tab, search or page: read again and subscribe afresh. Selection is per view. The key is a
+  // memo so that only a real change re-reads (the job's live updates re-run its inputs constantly).
+  const viewKey = createMemo(() => JSON.stringify([props.jobId, props.view, props.paging]));
   createEffect(
     on(
-      () => JSON.stringify([props.jobId, props.view, props.paging]),
+      viewKey,
       () => {
         setSelected(new Set<string>());
         setMessage(null);
