@@ -25,6 +25,11 @@ import { markTimedOutTasks } from './timeouts.js';
 import { refreshWaitingReasons } from './waiting-reasons.js';
 
 const KICK_DELAY_MS = 10;
+/**
+ * Passes asked for while one runs start at least this long after it: a stream of reports must not
+ * turn the engine into a busy loop that starves the database (PGlite has one connection).
+ */
+const MIN_PASS_GAP_MS = 100;
 const INCREMENTAL_EVERY_MS = 30_000;
 const SETTLE_ALL_EVERY_MS = 10_000;
 const WAITING_REFRESH_EVERY_MS = 3_000;
@@ -108,6 +113,7 @@ export class RolloutEngine {
         do {
           this.again = false;
           await this.runPass();
+          if (this.again) await new Promise((resolve) => setTimeout(resolve, MIN_PASS_GAP_MS));
         } while (this.again && !this.stopped);
       } finally {
         this.pass = null;
