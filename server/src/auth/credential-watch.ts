@@ -10,7 +10,10 @@ import type { Credential } from './credentials.js';
 export type CredentialEnd = 'REVOKED' | 'EXPIRED' | 'PERMISSIONS_REDUCED';
 
 export interface CredentialWatch {
-  /** Calls `onEnd` once when the credential ends; the returned function stops watching. */
+  /**
+   * Calls `onEnd` once when the credential ends, including when it ended between authentication
+   * and this call; the returned function stops watching.
+   */
   watch(credential: Credential, onEnd: (end: CredentialEnd) => void): () => void;
   close(): Promise<void>;
 }
@@ -24,7 +27,7 @@ interface Watcher {
 /** setTimeout's longest delay (about 24.8 days); later expiries re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export function createCredentialWatch(events: EventBus): CredentialWatch {
+export function createCredentialWatch(events: EventBus, isActive: (credential: Credential) => Promise<boolean>): CredentialWatch {
   const watchers = new Set<Watcher>();
 
   const end = (watcher: Watcher, reason: CredentialEnd) => {
@@ -57,6 +60,10 @@ export function createCredentialWatch(events: EventBus): CredentialWatch {
       const watcher: Watcher = { credential, onEnd };
       watchers.add(watcher);
       armExpiry(watcher);
+      void isActive(credential).then(
+        (active) => active || end(watcher, 'REVOKED'),
+        () => {},
+      );
       return () => {
         watchers.delete(watcher);
         clearTimeout(watcher.timer);

@@ -81,6 +81,19 @@ export async function authenticateToken(db: Executor, token: string, kind: Crede
   };
 }
 
+/**
+ * Whether a credential still works, for what was opened with it just before a revocation could be
+ * heard of (the watch starts after authentication: a revocation in between would go unnoticed).
+ */
+export async function isCredentialActive(db: Executor, tokenId: string, now = new Date()): Promise<boolean> {
+  const row = await db.query.apiTokens.findFirst({
+    where: { id: tokenId },
+    columns: { revokedAt: true, expiresAt: true },
+    with: { user: { columns: { disabledAt: true } } },
+  });
+  return !!row && !row.revokedAt && (!row.expiresAt || row.expiresAt > now) && !row.user.disabledAt;
+}
+
 export interface IssueCredential {
   kind: CredentialKind;
   userId: string;

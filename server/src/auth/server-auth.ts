@@ -13,6 +13,7 @@ import { authenticateHttp, authenticateWebSocket, isSecureRequest, type RequestA
 import { bootstrapAdministrator, type BootstrapOutcome } from './bootstrap.js';
 import { sessionCookieJar, useSessionCookies } from './cookies.js';
 import { createCredentialWatch, credentialEndMessage } from './credential-watch.js';
+import { isCredentialActive } from './credentials.js';
 import { useCredentialLifetime } from './subscription-lifetime.js';
 
 /** Browsers' simple cross-site requests can set neither header; either one proves a non-form client. */
@@ -53,7 +54,7 @@ function closeReason(text: string): string {
 export async function setUpAuthentication(services: AppServices): Promise<ServerAuth> {
   const { config, db } = services;
   const bootstrap = await bootstrapAdministrator(services, { adminToken: config.adminToken, adminPassword: config.adminPassword });
-  const watch = createCredentialWatch(services.events);
+  const watch = createCredentialWatch(services.events, (credential) => isCredentialActive(db, credential.tokenId));
   const transport: TransportOptions = { trustProxy: config.trustProxy };
 
   return {

@@ -2,15 +2,66 @@
  * A subscription lives no longer than the credential it was opened with. When the credential is
  * revoked or expires (or its permissions shrink) the stream sends one last result with an error
  * that says why, and completes. This covers SSE; graphql-ws connections are closed as a whole as
- * well (app.ts).
+ * well (server-auth.ts).
  */
-import { GraphQLError } from 'graphql';
-import { type Plugin, Repeater } from 'graphql-yoga';
+import { type ExecutionResult, GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from '../context.js';
-import { type CredentialWatch, credentialEndMessage } from './credential-watch.js';
+import type { Credential } from './credentials.js';
+import { type CredentialEnd, type CredentialWatch, credentialEndMessage } from './credential-watch.js';
 
 function isAsyncIterable<T>(value: unknown): value is AsyncIterable<T> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+/**
+ * The source's results, one pull for one pull (no read-ahead: streams that coalesce for slow
+ * clients keep doing so), until the credential ends; then the ending's error, then done.
+ */
+function untilCredentialEnds(
+  source: AsyncIterable<ExecutionResult>,
+  credential: Credential,
+  watch: CredentialWatch,
+): AsyncIterableIterator<ExecutionResult> {
+  const iterator = source[Symbol.asyncIterator]();
+  let ended: CredentialEnd | null = null;
+  let announced = false;
+  let wake: () => void = () => {};
+  const endedSignal = new Promise<void>((resolve) => (wake = resolve));
+  const unwatch = watch.watch(credential, (end) => {
+    ended = end;
+    wake();
+  });
+  const finish = () => {
+    unwatch();
+    // Not awaited: a source waiting for its next event finishes returning only once that arrives.
+    return Promise.resolve(iterator.return?.()).catch(() => undefined);
+  };
+
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
+      if (!ended) {
+        const next = await Promise.race([iterator.next(), endedSignal.then(() => null)]);
+        if (next && !ended) {
+          if (next.done) unwatch();
+          return next;
+        }
+      }
+      if (announced) return { done: true, value: undefined };
+      announced = true;
+      void finish();
+      const { message, code } = credentialEndMessage(ended!);
+      return { done: false, value: { errors: [new GraphQLError(message, { extensions: { code } })] } };
+    },
+    async return() {
+      announced = true;
+      await finish();
+      return { done: true, value: undefined };
+    },
+  };
 }
 
 export function useCredentialLifetime(watch: CredentialWatch): Plugin {
@@ -20,30 +71,7 @@ export function useCredentialLifetime(watch: CredentialWatch): Plugin {
       if (!credential) return;
       return {
         onSubscribeResult({ result, setResult }) {
-          if (!isAsyncIterable(result)) return;
-          setResult(
-            new Repeater(async (push, stop) => {
-              const source = result[Symbol.asyncIterator]();
-              const unwatch = watch.watch(credential, (end) => {
-                const { message, code } = credentialEndMessage(end);
-                void push({ errors: [new GraphQLError(message, { extensions: { code } })] } as never).then(() => stop());
-              });
-              void stop.then(() => {
-                unwatch();
-                void source.return?.();
-              });
-              try {
-                for (;;) {
-                  const next = await Promise.race([source.next(), stop.then(() => null)]);
-                  if (!next || next.done) break;
-                  await push(next.value);
-                }
-                stop();
-              } catch (error) {
-                stop(error);
-              }
-            }),
-          );
+          if (isAsyncIterable<ExecutionResult>(result)) setResult(untilCredentialEnds(result, credential, watch));
         },
       };
     },
