@@ -23,7 +23,7 @@ import {
   upgradeScope,
   verificationDeviceKeys,
 } from './settings.js';
-import { type JobRow, settingsColumns } from './settings-view.js';
+import { type JobRow, scheduleFromInput, settingsColumns } from './settings-view.js';
 
 const firmwareId = z.string().uuid('is not a firmware id');
 
@@ -61,83 +61,64 @@ async function lockFirmware(tx: Transaction, caller: Caller, id: string) {
   return row;
 }
 
-export async function createVerificationJob(
+type NewJobColumns = Omit<typeof otaJobs.$inferInsert, 'ouId' | 'productId' | 'firmwareId' | 'createdBy'>;
+
+/** Inserts the job for the firmware's product, gives it its tasks and queues its events. */
+async function insertJob(
   { tx, emit }: TransactionScope,
   caller: Caller,
-  input: CreateVerificationJobInput,
+  firmware: { id: string; productId: string },
+  columns: NewJobColumns,
 ): Promise<JobRow> {
-  requirePermission(caller, 'OTA_CREATE');
-  const values = parseInput(createVerificationJobInput, input);
-  const firmware = await lockFirmware(tx, caller, values.firmwareId);
-  const now = new Date();
   const [job] = await tx
     .insert(otaJobs)
-    .values({
-      ouId: caller.ouId,
-      productId: firmware.productId,
-      firmwareId: firmware.id,
-      type: 'VERIFICATION',
-      name: values.name,
-      status: 'RUNNING',
-      startedAt: now,
-      createdBy: caller.userId,
-      targetMode: 'DEVICE_KEYS',
-      targetDeviceKeys: values.deviceKeys,
-      srcVersions: values.srcVersions,
-      timeoutMinutes: values.timeoutMinutes,
-    })
+    .values({ ...columns, ouId: caller.ouId, productId: firmware.productId, firmwareId: firmware.id, createdBy: caller.userId })
     .returning();
   await materialiseTargets(tx, job.id);
   jobEvents(job, 'created').forEach(emit);
   return job;
 }
 
-export async function createUpgradeJob(
-  { tx, emit }: TransactionScope,
-  caller: Caller,
-  input: CreateUpgradeJobInput,
-): Promise<JobRow> {
+export async function createVerificationJob(scope: TransactionScope, caller: Caller, input: CreateVerificationJobInput): Promise<JobRow> {
+  requirePermission(caller, 'OTA_CREATE');
+  const values = parseInput(createVerificationJobInput, input);
+  const firmware = await lockFirmware(scope.tx, caller, values.firmwareId);
+  return insertJob(scope, caller, firmware, {
+    type: 'VERIFICATION',
+    name: values.name,
+    status: 'RUNNING',
+    startedAt: new Date(),
+    targetMode: 'DEVICE_KEYS',
+    targetDeviceKeys: values.deviceKeys,
+    srcVersions: values.srcVersions,
+    timeoutMinutes: values.timeoutMinutes,
+  });
+}
+
+export async function createUpgradeJob(scope: TransactionScope, caller: Caller, input: CreateUpgradeJobInput): Promise<JobRow> {
   requirePermission(caller, 'OTA_CREATE');
   const values = parseInput(createUpgradeJobInput, input);
-  const firmware = await lockFirmware(tx, caller, values.firmwareId);
+  const firmware = await lockFirmware(scope.tx, caller, values.firmwareId);
   if (firmware.requireVerification && !firmware.verified) throw new FirmwareNotVerifiedError(firmware.name);
   const now = new Date();
   const startsLater = !!values.schedule?.startAt && values.schedule.startAt > now;
-  const [job] = await tx
-    .insert(otaJobs)
-    .values({
-      ouId: caller.ouId,
-      productId: firmware.productId,
-      firmwareId: firmware.id,
-      type: 'UPGRADE',
-      name: values.name,
-      status: startsLater ? 'SCHEDULED' : 'RUNNING',
-      startedAt: startsLater ? null : now,
-      createdBy: caller.userId,
-      ...settingsColumns({
-        allDevices: values.scope.allDevices,
-        deviceKeys: values.scope.deviceKeys,
-        srcVersions: values.scope.srcVersions,
-        tags: values.scope.tags,
-        policy: values.policy,
-        maxConcurrency: values.maxConcurrency,
-        timeoutMinutes: values.timeoutMinutes,
-        retry: values.retry,
-        schedule: values.schedule
-          ? {
-              startAt: values.schedule.startAt ?? null,
-              endAt: values.schedule.endAt ?? null,
-              dailyWindowStart: values.schedule.dailyWindowStart ?? null,
-              dailyWindowEnd: values.schedule.dailyWindowEnd ?? null,
-              timezone: values.schedule.timezone,
-            }
-          : null,
-        pushRatePerMinute: values.pushRatePerMinute ?? null,
-        abortThreshold: values.abortThreshold ?? null,
-      }),
-    })
-    .returning();
-  await materialiseTargets(tx, job.id);
-  jobEvents(job, 'created').forEach(emit);
-  return job;
+  return insertJob(scope, caller, firmware, {
+    type: 'UPGRADE',
+    name: values.name,
+    status: startsLater ? 'SCHEDULED' : 'RUNNING',
+    startedAt: startsLater ? null : now,
+    ...settingsColumns({
+      allDevices: values.scope.allDevices,
+      deviceKeys: values.scope.deviceKeys,
+      srcVersions: values.scope.srcVersions,
+      tags: values.scope.tags,
+      policy: values.policy,
+      maxConcurrency: values.maxConcurrency,
+      timeoutMinutes: values.timeoutMinutes,
+      retry: values.retry,
+      schedule: values.schedule ? scheduleFromInput(values.schedule) : null,
+      pushRatePerMinute: values.pushRatePerMinute ?? null,
+      abortThreshold: values.abortThreshold ?? null,
+    }),
+  });
 }

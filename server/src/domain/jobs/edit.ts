@@ -30,7 +30,7 @@ import {
   upgradeScope,
   verificationDeviceKeys,
 } from './settings.js';
-import { type JobRow, type JobSettingsView, settingsColumns, settingsView } from './settings-view.js';
+import { type JobRow, type JobSettingsView, scheduleFromInput, settingsColumns, settingsView } from './settings-view.js';
 
 /** Shape checks only; whether a field may change is the edit rules' business. */
 const editJobInput = z.object({
@@ -68,16 +68,7 @@ export async function editJob({ tx, emit }: TransactionScope, caller: Caller, in
   const executing = await hasUnfinishedTasks(tx, job.id);
   const request: EditRequest = {
     ...requested,
-    schedule:
-      requested.schedule === undefined
-        ? undefined
-        : requested.schedule && {
-            startAt: requested.schedule.startAt ?? null,
-            endAt: requested.schedule.endAt ?? null,
-            dailyWindowStart: requested.schedule.dailyWindowStart ?? null,
-            dailyWindowEnd: requested.schedule.dailyWindowEnd ?? null,
-            timezone: requested.schedule.timezone,
-          },
+    schedule: requested.schedule === undefined ? undefined : requested.schedule && scheduleFromInput(requested.schedule),
   };
   const plan = planJobEdit(job, executing, request);
   if (plan.refused.length > 0) throw new JobNotEditableError(plan.refused);

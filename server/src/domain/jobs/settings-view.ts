@@ -4,7 +4,7 @@
  */
 import type { JobPolicy, TagFilter } from '../../db/schema.js';
 import type { otaJobs } from '../../db/schema.js';
-import { clockToMinute, minuteToClock, type AbortThreshold, type RetryPolicy } from './settings.js';
+import { clockToMinute, minuteToClock, type AbortThreshold, type RetryPolicy, type Schedule } from './settings.js';
 
 export type JobRow = typeof otaJobs.$inferSelect;
 export type EditableJob = Pick<
@@ -63,6 +63,17 @@ export function scheduleView(job: EditableJob): ScheduleView | null {
     dailyWindowStart: hasWindow ? minuteToClock(job.dailyWindowStartMinute!) : null,
     dailyWindowEnd: hasWindow ? minuteToClock(job.dailyWindowEndMinute!) : null,
     timezone: job.scheduleTimezone,
+  };
+}
+
+/** A parsed schedule input in the view's shape (every part present, null when not given). */
+export function scheduleFromInput(input: Schedule): ScheduleView {
+  return {
+    startAt: input.startAt ?? null,
+    endAt: input.endAt ?? null,
+    dailyWindowStart: input.dailyWindowStart ?? null,
+    dailyWindowEnd: input.dailyWindowEnd ?? null,
+    timezone: input.timezone,
   };
 }
 
