@@ -74,7 +74,7 @@ export const client = new Client({
   url: '/graphql',
   preferGetMethod: false,
   requestPolicy: 'cache-and-network',
-  fetchOptions: () => ({ headers: { 'x-graphql-yoga-csrf': 'updraft' }, credentials: 'same-origin' }),
+  fetchOptions: () => ({ headers: { 'x-graphql-yoga-csrf': '1' }, credentials: 'same-origin' }),
   exchanges: [
     mapExchange({
       onResult(result) {

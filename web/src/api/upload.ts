@@ -30,7 +30,7 @@ export function uploadWithProgress<D, V extends Record<string, unknown>>(
     const xhr = new XMLHttpRequest();
     xhr.open('POST', '/graphql');
     xhr.withCredentials = true;
-    xhr.setRequestHeader('x-graphql-yoga-csrf', 'updraft');
+    xhr.setRequestHeader('x-graphql-yoga-csrf', '1');
     xhr.setRequestHeader('accept', 'application/graphql-response+json, application/json');
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
     xhr.onload = () => {

@@ -113,10 +113,25 @@ export function DeviceTable(props: {
             state.keys = mergeKeys(state.keys, plan.inserts.map((r) => r.deviceKey));
           }),
         );
+        scheduleArrivedClear();
       }
       if (plan.outside > 0) setOutside((n) => n + plan.outside);
     });
   };
+
+  /** Rows that arrived live are highlighted until the next quiet moment (one timer for all of them). */
+  let arrivedTimer: ReturnType<typeof setTimeout> | undefined;
+  const scheduleArrivedClear = () => {
+    clearTimeout(arrivedTimer);
+    arrivedTimer = setTimeout(() => {
+      setRows(
+        produce((state) => {
+          for (const key of state.keys) if (state.byKey[key].arrived) state.byKey[key].arrived = false;
+        }),
+      );
+    }, 2000);
+  };
+  onCleanup(() => clearTimeout(arrivedTimer));
 
   const startLive = (gen: number, after: string | null) => {
     stopLive?.();
