@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import { builder } from '../builder.js';
 import {
   FirmwareNotVerifiedError,
@@ -9,6 +10,7 @@ import {
 import { cancelJob, startJob, stopJob } from '../domain/jobs/control.js';
 import { createUpgradeJob, createVerificationJob } from '../domain/jobs/create.js';
 import { editJob } from '../domain/jobs/edit.js';
+import { MAX_PROGRESS_POINTS, progressHistory, type ProgressPoint } from '../domain/jobs/progress-history.js';
 import { jobEditability } from '../domain/jobs/edit-rules.js';
 import { countJobs, findJob, jobCondition } from '../domain/jobs/queries.js';
 import { abortable } from '../live/abortable.js';
@@ -82,6 +84,14 @@ const FieldChangeRef = builder.objectRef<FieldChange>('FieldChange').implement({
   }),
 });
 
+const ProgressPointRef = builder.objectRef<ProgressPoint>('ProgressPoint').implement({
+  fields: (t) => ({
+    at: t.expose('at', { type: 'DateTime' }),
+    succeeded: t.exposeInt('succeeded', { description: 'Devices succeeded by then.' }),
+    failed: t.exposeInt('failed', { description: 'Devices failed by then.' }),
+  }),
+});
+
 const JobEdit = builder.drizzleObject('jobEdits', {
   name: 'JobEdit',
   fields: (t) => ({
@@ -148,6 +158,19 @@ export const OtaJob = builder.drizzleNode('otaJobs', {
         nullable: true,
         description: 'Why editing is limited or impossible now (e.g. a verification job is executing).',
         resolve: async (job, _args, context) => jobEditability(job, isExecuting(await counts(job, context))).reason,
+      }),
+      progressHistory: t.field({
+        type: [ProgressPointRef],
+        description:
+          'Devices final (succeeded, failed) at `points` + 1 evenly spaced instants from the start of the job to now (or its end), from the devices\' finish times: the progress chart.',
+        args: { points: t.arg.int({ defaultValue: 60, required: true }) },
+        select: { columns: { id: true, createdAt: true, startedAt: true, finishedAt: true } },
+        resolve: (job, { points }, context) => {
+          if (points < 1 || points > MAX_PROGRESS_POINTS) {
+            throw new GraphQLError(`points must be between 1 and ${MAX_PROGRESS_POINTS}`, { extensions: { code: 'BAD_USER_INPUT' } });
+          }
+          return progressHistory(context.services.db, job, points);
+        },
       }),
       edits: t.relation('edits', {
         description: 'Every accepted edit, latest first.',
