@@ -371,9 +371,9 @@ export function DeviceTable(props: {
                     />
                   </th>
                 </Show>
-                <th>Device key</th>
-                <th>Current version</th>
-                <th>Status</th>
+                <th class="col-key">Device key</th>
+                <th class="col-version">Current version</th>
+                <th class="col-status">Status</th>
                 <th class="col-progress">Progress</th>
                 <Switch>
                   <Match when={status() === 'TO_BE_PUSHED'}>
@@ -381,13 +381,13 @@ export function DeviceTable(props: {
                   </Match>
                   <Match when={status() === 'FAILED'}>
                     <th>Failure reason</th>
-                    <th>Failed at</th>
+                    <th class="col-time">Failed at</th>
                   </Match>
                   <Match when={true}>
                     <th>Pushed at</th>
                   </Match>
                 </Switch>
-                <th>Updated</th>
+                <th class="col-time">Updated</th>
               </tr>
             </thead>
             <tbody>
