@@ -4,28 +4,18 @@
  * a duplicate version cannot be uploaded).
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { queryRows } from '@updraft/server/domain/sql.js';
-import type { TestServer } from '../support/server.js';
-import { launchChromium, openConsole, OPERATOR } from './support/console.js';
+import { browserAndServerPerFile, openConsole, OPERATOR } from './support/console.js';
 import { startDemoServer } from './support/demo.js';
 
-let browser: Browser;
-let ts: TestServer;
-beforeAll(async () => {
-  [browser, ts] = await Promise.all([launchChromium(), startDemoServer()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await ts?.close();
-});
+const env = browserAndServerPerFile(startDemoServer);
 
 describe('the Firmware page', () => {
   it('uploads a file with a progress bar, then verifies it on chosen devices', async () => {
-    const { page, pageErrors, context } = await openConsole(browser, ts, { permissions: OPERATOR });
-    await page.goto(`${ts.server.url}/firmware`);
+    const { page, pageErrors, context } = await openConsole(env.browser, env.ts, { permissions: OPERATOR });
+    await page.goto(`${env.ts.server.url}/firmware`);
     await page.getByTestId('firmware-table').waitFor();
     await page.getByRole('button', { name: 'Upload firmware' }).click();
     const form = page.getByTestId('upload-form');
@@ -37,7 +27,7 @@ describe('the Firmware page', () => {
     await page.getByTestId('firmware-notice').getByText('Firmware “Meter firmware 3.0” (3.0.0) uploaded.').waitFor();
     const row = page.locator('[data-testid="firmware-row"][data-firmware="Meter firmware 3.0"]');
     await row.getByText('Needs verification').waitFor();
-    const [stored] = await queryRows<{ size: string | number }>(ts.server.services.db, sql`select size from firmwares where version = '3.0.0'`);
+    const [stored] = await queryRows<{ size: string | number }>(env.ts.server.services.db, sql`select size from firmwares where version = '3.0.0'`);
     expect(Number(stored.size)).toBe(2 * 1024 * 1024);
 
     // Uploading the same version again is refused, with the API's message.
@@ -66,8 +56,8 @@ describe('the Firmware page', () => {
   });
 
   it('creates a batch upgrade with its settings, and names the jobs that keep a firmware from being deleted', async () => {
-    const { page, context } = await openConsole(browser, ts, { permissions: OPERATOR });
-    await page.goto(`${ts.server.url}/firmware`);
+    const { page, context } = await openConsole(env.browser, env.ts, { permissions: OPERATOR });
+    await page.goto(`${env.ts.server.url}/firmware`);
     const row = page.locator('[data-testid="firmware-row"][data-firmware="Meter firmware 1.1"]');
     await row.getByRole('button', { name: 'Batch Upgrade' }).click();
     const form = page.getByTestId('batch-upgrade-form');
@@ -85,12 +75,12 @@ describe('the Firmware page', () => {
     await settings.getByText('All devices of the product with tags batch=B').waitFor();
     await settings.getByText('Stop at 15% failed after 10 finished').waitFor();
     const [job] = await queryRows<{ max_concurrency: number; retry_count: number }>(
-      ts.server.services.db,
+      env.ts.server.services.db,
       sql`select max_concurrency, retry_count from ota_jobs where name = 'Batch B to 1.1.0'`,
     );
     expect(job).toMatchObject({ max_concurrency: 40, retry_count: 2 });
 
-    await page.goto(`${ts.server.url}/firmware`);
+    await page.goto(`${env.ts.server.url}/firmware`);
     await row.getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('dialog', { name: 'Delete firmware' }).getByRole('button', { name: 'Delete' }).click();
     const notice = page.getByTestId('firmware-notice');

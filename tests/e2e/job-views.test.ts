@@ -3,25 +3,16 @@
  * time range, deep links that restore tab and searches, the edit form's enabled fields, and what a
  * caller without a permission sees.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { sql } from 'drizzle-orm';
 import { createVerificationJob } from '@updraft/server/domain/jobs/create.js';
 import { queryRows } from '@updraft/server/domain/sql.js';
 import { inTransaction } from '@updraft/server/domain/transaction.js';
-import type { TestServer } from '../support/server.js';
-import { globalId, jobUrl, launchChromium, openConsole, OPERATOR } from './support/console.js';
+import { browserAndServerPerFile, globalId, jobUrl, openConsole, OPERATOR } from './support/console.js';
 import { DEMO_JOBS, demoJobId, startDemoServer } from './support/demo.js';
 
-let browser: Browser;
-let ts: TestServer;
-beforeAll(async () => {
-  [browser, ts] = await Promise.all([launchChromium(), startDemoServer()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await ts?.close();
-});
+const env = browserAndServerPerFile(startDemoServer);
 
 const rowKeys = (page: Page) => page.locator('[data-testid="device-row"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-device-key')!));
 
@@ -30,10 +21,10 @@ const minuteInput = (d: Date) => d.toISOString().slice(0, 16);
 
 describe('Upgrade Failed search', () => {
   it('finds the failed devices of one reason within a time range, and puts the search in the URL', async () => {
-    const job = await demoJobId(ts, DEMO_JOBS.running);
+    const job = await demoJobId(env.ts, DEMO_JOBS.running);
     const rawId = Buffer.from(job, 'base64').toString().split(':')[1];
     const failures = await queryRows<{ device_key: string; failure_reason: string; failed_at: Date | string }>(
-      ts.server.services.db,
+      env.ts.server.services.db,
       sql`select device_key, failure_reason, failed_at from job_tasks where job_id = ${rawId} and status = 'FAILED' order by failed_at`,
     );
     const reason = 'DOWNLOAD_FAILED';
@@ -46,8 +37,8 @@ describe('Upgrade Failed search', () => {
     expect(expected.length).toBeGreaterThan(0);
     expect(expected.length).toBeLessThan(ofReason.length);
 
-    const { page, pageErrors, context } = await openConsole(browser, ts, { permissions: OPERATOR, timezoneId: 'UTC' });
-    await page.goto(jobUrl(ts, job));
+    const { page, pageErrors, context } = await openConsole(env.browser, env.ts, { permissions: OPERATOR, timezoneId: 'UTC' });
+    await page.goto(jobUrl(env.ts, job));
     await page.getByTestId('tab-failed').click();
     await page.getByTestId('search-reason').selectOption(reason);
     await page.waitForFunction(() => new URL(location.href).searchParams.get('reason') === 'DOWNLOAD_FAILED');
@@ -70,9 +61,9 @@ describe('Upgrade Failed search', () => {
 
 describe('a deep link', () => {
   it('opens the same tab with the same searches', async () => {
-    const job = await demoJobId(ts, DEMO_JOBS.running);
-    const { page, context } = await openConsole(browser, ts, { permissions: OPERATOR });
-    await page.goto(jobUrl(ts, job, 'tab=failed&reason=TIMEOUT&q=meter-01'));
+    const job = await demoJobId(env.ts, DEMO_JOBS.running);
+    const { page, context } = await openConsole(env.browser, env.ts, { permissions: OPERATOR });
+    await page.goto(jobUrl(env.ts, job, 'tab=failed&reason=TIMEOUT&q=meter-01'));
     await page.getByTestId('device-row').first().waitFor();
     expect(await page.getByTestId('tab-failed').getAttribute('aria-selected')).toBe('true');
     expect(await page.getByTestId('search-reason').inputValue()).toBe('TIMEOUT');
@@ -112,8 +103,8 @@ describe('the edit form', () => {
   }
 
   it('of an upgrade job enables every setting and never the type, name, product or firmware', async () => {
-    const { page, context } = await openConsole(browser, ts, { permissions: OPERATOR });
-    await page.goto(jobUrl(ts, await demoJobId(ts, DEMO_JOBS.running)));
+    const { page, context } = await openConsole(env.browser, env.ts, { permissions: OPERATOR });
+    await page.goto(jobUrl(env.ts, await demoJobId(env.ts, DEMO_JOBS.running)));
     await page.getByTestId('edit-job').click();
     expect(await page.getByTestId('edit-job').textContent()).toBe('Upgrade Job');
     const { enabled, disabled } = await controls(page);
@@ -126,8 +117,8 @@ describe('the edit form', () => {
   });
 
   it('of a finished verification job enables only the versions, the devices and the timeout', async () => {
-    const { page, context } = await openConsole(browser, ts, { permissions: OPERATOR });
-    await page.goto(jobUrl(ts, await demoJobId(ts, DEMO_JOBS.verified)));
+    const { page, context } = await openConsole(env.browser, env.ts, { permissions: OPERATOR });
+    await page.goto(jobUrl(env.ts, await demoJobId(env.ts, DEMO_JOBS.verified)));
     expect(await page.getByTestId('edit-job').textContent()).toBe('Verification Job');
     await page.getByTestId('edit-job').click();
     const { enabled, disabled } = await controls(page);
@@ -137,12 +128,12 @@ describe('the edit form', () => {
   });
 
   it('of an executing verification job disables everything and says why', async () => {
-    const [firmware] = await queryRows<{ id: string }>(ts.server.services.db, sql`select id from firmwares where version = '1.2.0'`);
-    const job = await inTransaction(ts.server.services, (scope) =>
-      createVerificationJob(scope, ts.server.adminCaller, { firmwareId: firmware.id, name: 'Verify again', deviceKeys: ['meter-0101', 'meter-0102'] }),
+    const [firmware] = await queryRows<{ id: string }>(env.ts.server.services.db, sql`select id from firmwares where version = '1.2.0'`);
+    const job = await inTransaction(env.ts.server.services, (scope) =>
+      createVerificationJob(scope, env.ts.server.adminCaller, { firmwareId: firmware.id, name: 'Verify again', deviceKeys: ['meter-0101', 'meter-0102'] }),
     );
-    const { page, context } = await openConsole(browser, ts, { permissions: OPERATOR });
-    await page.goto(jobUrl(ts, globalId('OtaJob', job.id)));
+    const { page, context } = await openConsole(env.browser, env.ts, { permissions: OPERATOR });
+    await page.goto(jobUrl(env.ts, globalId('OtaJob', job.id)));
     await page.getByTestId('edit-job').click();
     const { enabled } = await controls(page);
     expect(enabled).toEqual([]);
@@ -152,8 +143,8 @@ describe('the edit form', () => {
   });
 
   it('saves an accepted change and records it in the edit history', async () => {
-    const { page, context } = await openConsole(browser, ts, { permissions: OPERATOR });
-    await page.goto(jobUrl(ts, await demoJobId(ts, DEMO_JOBS.stopped)));
+    const { page, context } = await openConsole(env.browser, env.ts, { permissions: OPERATOR });
+    await page.goto(jobUrl(env.ts, await demoJobId(env.ts, DEMO_JOBS.stopped)));
     await page.getByTestId('edit-job').click();
     await page.getByTestId('job-edit-form').locator('input[name=maxConcurrency]').fill('25');
     await page.getByRole('button', { name: 'Save changes' }).click();
@@ -165,25 +156,25 @@ describe('the edit form', () => {
 
 describe('permissions', () => {
   it('a user without OTA_READ is told which permission is missing and whom to ask', async () => {
-    const { page, context } = await openConsole(browser, ts, { permissions: ['FIRMWARE_READ', 'DEVICE_READ'] });
-    await page.goto(`${ts.server.url}/jobs`);
+    const { page, context } = await openConsole(env.browser, env.ts, { permissions: ['FIRMWARE_READ', 'DEVICE_READ'] });
+    await page.goto(`${env.ts.server.url}/jobs`);
     const notice = page.getByTestId('permission-page');
     await notice.waitFor();
     expect(await notice.locator('.permission-name').textContent()).toBe('OTA_READ');
     expect(await notice.textContent()).toMatch(/administrator of your organisation unit/);
     // A deep link to a job says the same, and shows no job data.
-    await page.goto(jobUrl(ts, await demoJobId(ts, DEMO_JOBS.running)));
+    await page.goto(jobUrl(env.ts, await demoJobId(env.ts, DEMO_JOBS.running)));
     await notice.waitFor();
     expect(await page.getByTestId('job-name').count()).toBe(0);
     // What the user may read still works.
-    await page.goto(`${ts.server.url}/devices`);
+    await page.goto(`${env.ts.server.url}/devices`);
     await page.getByTestId('devices-table').waitFor();
     await context.close();
   });
 
   it('a read-only user sees the job but no control it may not use', async () => {
-    const { page, context } = await openConsole(browser, ts, { permissions: ['OTA_READ', 'FIRMWARE_READ', 'DEVICE_READ'] });
-    await page.goto(jobUrl(ts, await demoJobId(ts, DEMO_JOBS.running), 'tab=pushed'));
+    const { page, context } = await openConsole(env.browser, env.ts, { permissions: ['OTA_READ', 'FIRMWARE_READ', 'DEVICE_READ'] });
+    await page.goto(jobUrl(env.ts, await demoJobId(env.ts, DEMO_JOBS.running), 'tab=pushed'));
     await page.getByTestId('device-row').first().waitFor();
     expect(await page.getByRole('button', { name: 'Cancel Upgrade' }).count()).toBe(0);
     expect(await page.getByTestId('device-row').first().getByRole('checkbox').count()).toBe(0);
@@ -193,7 +184,7 @@ describe('permissions', () => {
     const form = page.getByTestId('job-edit-form');
     expect(await form.locator('input:enabled, select:enabled, textarea:enabled').count()).toBe(0);
     await form.getByText('needs the OTA_CONTROL permission').waitFor();
-    await page.goto(`${ts.server.url}/firmware`);
+    await page.goto(`${env.ts.server.url}/firmware`);
     await page.getByTestId('firmware-table').waitFor();
     expect(await page.getByRole('button', { name: 'Upload firmware' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Delete' }).count()).toBe(0);

@@ -3,27 +3,22 @@
  * from its subscription cursor: a change made while the page was disconnected shows on its row
  * without a reload.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, WebSocketRoute } from 'playwright-core';
-import type { TestServer } from '../support/server.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { WebSocketRoute } from 'playwright-core';
 import { mqttUrlOf, setUpFleet, startEngineServer, tasksOf, uniqueProductKey, upgradeJob, waitFor } from '../engine/support.js';
-import { globalId, jobUrl, launchChromium, openConsole, OPERATOR, tabCount } from './support/console.js';
+import { browserAndServerPerFile, globalId, jobUrl, openConsole, OPERATOR, tabCount } from './support/console.js';
 import { connectSilentDevice, type SilentDevice } from './support/silent-device.js';
 
-let browser: Browser;
-let ts: TestServer;
+// Real minutes: the job's timeout must not end the Pushed tasks while the test runs.
+const env = browserAndServerPerFile(() => startEngineServer({ engineMinuteMs: 60_000 }));
 const devices: SilentDevice[] = [];
-beforeAll(async () => {
-  [browser, ts] = await Promise.all([launchChromium(), startEngineServer({ engineMinuteMs: 60_000 })]);
-});
 afterAll(async () => {
   await Promise.all(devices.map((d) => d.stop()));
-  await browser?.close();
-  await ts?.close();
 });
 
 describe('a dropped live connection', () => {
   it('shows the reconnect indicator and catches up from the cursor when the connection returns', async () => {
+    const { browser, ts } = env;
     const services = ts.server.services;
     const setup = await setUpFleet(services, { productKey: uniqueProductKey('e2e-reconnect'), count: 4 });
     for (const spec of setup.devices) devices.push(await connectSilentDevice(mqttUrlOf(ts), spec));

@@ -2,28 +2,18 @@
  * Signing in through the page: with an account or with an API token, coming back to the page the
  * operator asked for; a wrong password is refused with the API's message; signing out ends it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import type { TestServer } from '../support/server.js';
-import { launchChromium, OPERATOR } from './support/console.js';
+import { describe, expect, it } from 'vitest';
+import { browserAndServerPerFile, OPERATOR } from './support/console.js';
 import { startDemoServer } from './support/demo.js';
 
-let browser: Browser;
-let ts: TestServer;
-beforeAll(async () => {
-  [browser, ts] = await Promise.all([launchChromium(), startDemoServer()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await ts?.close();
-});
+const env = browserAndServerPerFile(startDemoServer);
 
 describe('signing in', () => {
   it('with an account returns to the requested page; signing out ends the session', async () => {
-    const user = await ts.createUser({ permissions: OPERATOR, password: 'correct horse battery' });
-    const context = await browser.newContext();
+    const user = await env.ts.createUser({ permissions: OPERATOR, password: 'correct horse battery' });
+    const context = await env.browser.newContext();
     const page = await context.newPage();
-    await page.goto(`${ts.server.url}/devices?q=meter-00`);
+    await page.goto(`${env.ts.server.url}/devices?q=meter-00`);
     await page.waitForURL(/\/sign-in\?next=/);
 
     await page.fill('input[name=username]', user.username);
@@ -43,23 +33,23 @@ describe('signing in', () => {
 
     await page.getByTestId('sign-out').click();
     await page.waitForURL(/\/sign-in$/);
-    await page.goto(`${ts.server.url}/jobs`);
+    await page.goto(`${env.ts.server.url}/jobs`);
     await page.waitForURL(/\/sign-in\?next=/);
     await context.close();
   });
 
   it('with an API token acts with that token', async () => {
-    const user = await ts.createUser({ permissions: ['OTA_READ'] });
-    const context = await browser.newContext();
+    const user = await env.ts.createUser({ permissions: ['OTA_READ'] });
+    const context = await env.browser.newContext();
     const page = await context.newPage();
-    await page.goto(`${ts.server.url}/sign-in`);
+    await page.goto(`${env.ts.server.url}/sign-in`);
     await page.getByRole('tab', { name: 'API token' }).click();
     await page.fill('input[name=token]', user.token);
     await page.click('button[type=submit]');
     await page.waitForURL(/\/jobs$/);
     await page.getByTestId('jobs-table').waitFor();
     // The token may read jobs only: the firmware page names the permission it lacks.
-    await page.goto(`${ts.server.url}/firmware`);
+    await page.goto(`${env.ts.server.url}/firmware`);
     expect(await page.getByTestId('permission-page').locator('.permission-name').textContent()).toBe('FIRMWARE_READ');
     await context.close();
   });

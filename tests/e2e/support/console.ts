@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { issueCredential } from '@updraft/server/auth/credentials.js';
 import type { Permission } from '@updraft/server/db/schema.js';
@@ -76,4 +77,28 @@ export async function tabCount(page: Page, slug: string): Promise<number> {
 /** The GraphQL global ID of a row (Pothos relay: base64 of "Type:id"). */
 export function globalId(type: string, id: string): string {
   return Buffer.from(`${type}:${id}`).toString('base64');
+}
+
+/**
+ * Chromium and a server for the whole test file (started together in beforeAll, closed in
+ * afterAll); read them through the returned getters inside tests.
+ */
+export function browserAndServerPerFile(start: () => Promise<TestServer>): { readonly browser: Browser; readonly ts: TestServer } {
+  let browser: Browser | undefined;
+  let ts: TestServer | undefined;
+  beforeAll(async () => {
+    [browser, ts] = await Promise.all([launchChromium(), start()]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await ts?.close();
+  });
+  return {
+    get browser() {
+      return browser!;
+    },
+    get ts() {
+      return ts!;
+    },
+  };
 }

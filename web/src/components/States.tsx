@@ -64,3 +64,17 @@ export function Banner(props: { kind: 'error' | 'success' | 'info' | 'warning'; 
     </div>
   );
 }
+
+/** A refused form: the API's message, and its details (input issues, refused fields…) below. */
+export function ProblemBanner(props: { problem: ApiProblem | null; testId: string }) {
+  return (
+    <Show when={props.problem}>
+      {(p) => (
+        <Banner kind="error">
+          <div data-testid={props.testId}>{p().message}</div>
+          <ProblemDetails problem={p()} />
+        </Banner>
+      )}
+    </Show>
+  );
+}

@@ -7,7 +7,7 @@ import { useSearchParams } from '@solidjs/router';
 import { createSignal, Match, Show, Switch } from 'solid-js';
 import { client } from '../api/client';
 import { outcomeOf, type ApiProblem } from '../api/outcome';
-import { Banner, ProblemDetails } from '../components/States';
+import { Banner, ProblemBanner } from '../components/States';
 import { useSession } from '../session';
 import { SignInMutation, SignOutMutation } from '../session-documents';
 
@@ -91,14 +91,7 @@ export function SignInPage() {
             </label>
           </Match>
         </Switch>
-        <Show when={problem()}>
-          {(p) => (
-            <Banner kind="error">
-              <div data-testid="sign-in-error">{p().message}</div>
-              <ProblemDetails problem={p()} />
-            </Banner>
-          )}
-        </Show>
+        <ProblemBanner problem={problem()} testId="sign-in-error" />
         <button type="submit" class="btn btn-primary" disabled={busy()}>
           {busy() ? 'Signing in…' : 'Sign in'}
         </button>

@@ -1,12 +1,12 @@
 /** Devices: the fleet with online state, current version and product; search by key or name. */
 import { createQuery } from '@urql/solid';
-import { For, Match, Show, Switch } from 'solid-js';
+import { For } from 'solid-js';
 import { graphql } from '../../api/graphql';
-import { problemOfError } from '../../api/outcome';
 import { OnlineDot } from '../../components/Badges';
 import { Pager } from '../../components/Pager';
 import { SearchInput } from '../../components/SearchInput';
-import { Empty, Loading, ProblemView } from '../../components/States';
+import { ListView } from '../../components/ListView';
+import { Empty } from '../../components/States';
 import { formatDateTime } from '../../format';
 import { pagerProps, pageVariables, param, useViewParams } from '../../url';
 
@@ -65,62 +65,58 @@ export function DevicesPage() {
         </select>
         <SearchInput label="Device key or name" placeholder="Search device key or name" value={param(params, 'q')} onSearch={(q) => setFilter({ q })} />
       </div>
-      <Switch>
-        <Match when={query.error && !connection()}>
-          <ProblemView problem={problemOfError(query.error!)} onRetry={() => refetch({ requestPolicy: 'network-only' })} />
-        </Match>
-        <Match when={!connection()}>
-          <Loading label="Loading devices…" />
-        </Match>
-        <Match when={connection()!.nodes.length === 0}>
-          <Empty title="No devices match">Change or clear the search and filters.</Empty>
-        </Match>
-        <Match when={connection()}>
-          {(c) => (
-            <div class="card" classList={{ stale: query.fetching }}>
-              <table class="table table-dense" data-testid="devices-table">
-                <thead>
-                  <tr>
-                    <th>Device key</th>
-                    <th>Name</th>
-                    <th>Product</th>
-                    <th>State</th>
-                    <th>Current version</th>
-                    <th>Tags</th>
-                    <th>Last seen</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  <For each={c().nodes}>
-                    {(d) => (
-                      <tr data-testid="fleet-device-row">
-                        <td class="mono">{d.deviceKey}</td>
-                        <td>{d.name}</td>
-                        <td>{d.product.name}</td>
-                        <td>
-                          <OnlineDot online={d.online} />
-                        </td>
-                        <td class="mono">{d.firmwareVersion ?? '—'}</td>
-                        <td>
-                          <For each={d.tags}>
-                            {(t) => (
-                              <span class="tag">
-                                {t.key}={t.value}
-                              </span>
-                            )}
-                          </For>
-                        </td>
-                        <td class="nowrap">{formatDateTime(d.lastSeenAt)}</td>
-                      </tr>
-                    )}
-                  </For>
-                </tbody>
-              </table>
-              <Pager {...pagerProps(params, setParams, { pageInfo: c().pageInfo, shown: c().nodes.length, total: c().totalCount }, PAGE_SIZE)} />
-            </div>
-          )}
-        </Match>
-      </Switch>
+      <ListView
+        connection={connection()}
+        error={query.error}
+        fetching={query.fetching}
+        loadingLabel="Loading devices…"
+        empty={<Empty title="No devices match">Change or clear the search and filters.</Empty>}
+        onRetry={() => refetch({ requestPolicy: 'network-only' })}
+      >
+        {(c) => (
+          <>
+            <table class="table table-dense" data-testid="devices-table">
+              <thead>
+                <tr>
+                  <th>Device key</th>
+                  <th>Name</th>
+                  <th>Product</th>
+                  <th>State</th>
+                  <th>Current version</th>
+                  <th>Tags</th>
+                  <th>Last seen</th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={c().nodes}>
+                  {(d) => (
+                    <tr data-testid="fleet-device-row">
+                      <td class="mono">{d.deviceKey}</td>
+                      <td>{d.name}</td>
+                      <td>{d.product.name}</td>
+                      <td>
+                        <OnlineDot online={d.online} />
+                      </td>
+                      <td class="mono">{d.firmwareVersion ?? '—'}</td>
+                      <td>
+                        <For each={d.tags}>
+                          {(t) => (
+                            <span class="tag">
+                              {t.key}={t.value}
+                            </span>
+                          )}
+                        </For>
+                      </td>
+                      <td class="nowrap">{formatDateTime(d.lastSeenAt)}</td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+            <Pager {...pagerProps(params, setParams, { pageInfo: c().pageInfo, shown: c().nodes.length, total: c().totalCount }, PAGE_SIZE)} />
+          </>
+        )}
+      </ListView>
     </section>
   );
 }

@@ -6,7 +6,7 @@ import { outcomeOf, problemOfError, type ApiProblem } from '../../api/outcome';
 import { uploadWithProgress } from '../../api/upload';
 import { Dialog } from '../../components/Dialog';
 import { ProgressBar } from '../../components/ProgressBar';
-import { Banner, ProblemDetails } from '../../components/States';
+import { ProblemBanner } from '../../components/States';
 import { formatBytes } from '../../format';
 import { CombinedError } from '@urql/core';
 import { FirmwareFields, UploadFirmwareMutation } from './documents';
@@ -108,14 +108,7 @@ export function UploadDialog(props: { product: { productKey: string; name: strin
             <ProgressBar value={Math.round(progress()! * 100)} label="Upload progress" />
           </div>
         </Show>
-        <Show when={problem()}>
-          {(p) => (
-            <Banner kind="error">
-              <div data-testid="upload-error">{p().message}</div>
-              <ProblemDetails problem={p()} />
-            </Banner>
-          )}
-        </Show>
+        <ProblemBanner problem={problem()} testId="upload-error" />
         <footer class="dialog-footer">
           <button type="button" class="btn" onClick={() => props.onClose()}>
             {progress() !== null ? 'Cancel upload' : 'Close'}

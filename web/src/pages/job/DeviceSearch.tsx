@@ -25,28 +25,8 @@ export function DeviceSearch(props: { failedTab: boolean; params: Params; setFil
           <option value="">All failure reasons</option>
           <For each={FAILURE_REASONS}>{(r) => <option value={r}>{FAILURE_REASON_LABELS[r]}</option>}</For>
         </select>
-        <label class="inline-label">
-          Failed from
-          <input
-            class="input"
-            type="datetime-local"
-            aria-label="Failed from"
-            data-testid="search-failed-after"
-            value={toLocalInput(param(props.params, 'failedAfter'))}
-            onChange={(e) => props.setFilter({ failedAfter: fromLocalInput(e.currentTarget.value) ?? undefined })}
-          />
-        </label>
-        <label class="inline-label">
-          to
-          <input
-            class="input"
-            type="datetime-local"
-            aria-label="Failed before"
-            data-testid="search-failed-before"
-            value={toLocalInput(param(props.params, 'failedBefore'))}
-            onChange={(e) => props.setFilter({ failedBefore: fromLocalInput(e.currentTarget.value) ?? undefined })}
-          />
-        </label>
+        <FailedTimeInput label="Failed from" param="failedAfter" {...props} />
+        <FailedTimeInput label="to" param="failedBefore" {...props} />
       </Show>
       <Show when={hasSearch()}>
         <button class="link-btn" onClick={() => props.setFilter({ q: undefined, version: undefined, reason: undefined, failedAfter: undefined, failedBefore: undefined })}>
@@ -61,5 +41,22 @@ export function DeviceSearch(props: { failedTab: boolean; params: Params; setFil
         </select>
       </label>
     </div>
+  );
+}
+
+/** One end of the failure time range: a local date-time in the page, an ISO instant in the URL. */
+function FailedTimeInput(props: { label: string; param: 'failedAfter' | 'failedBefore'; params: Params; setFilter: (p: Params) => void }) {
+  return (
+    <label class="inline-label">
+      {props.label}
+      <input
+        class="input"
+        type="datetime-local"
+        aria-label={props.param === 'failedAfter' ? 'Failed from' : 'Failed before'}
+        data-testid={props.param === 'failedAfter' ? 'search-failed-after' : 'search-failed-before'}
+        value={toLocalInput(param(props.params, props.param))}
+        onChange={(e) => props.setFilter({ [props.param]: fromLocalInput(e.currentTarget.value) ?? undefined })}
+      />
+    </label>
   );
 }

@@ -427,7 +427,7 @@ export function DeviceTable(props: {
                       </td>
                       <Switch>
                         <Match when={status() === 'TO_BE_PUSHED'}>
-                          <td>{row().waitingReason ? WAITING_REASON_LABELS[row().waitingReason!] ?? row().waitingReason : '—'}</td>
+                          <td>{row().waitingReason ? WAITING_REASON_LABELS[row().waitingReason as keyof typeof WAITING_REASON_LABELS] ?? row().waitingReason : '—'}</td>
                         </Match>
                         <Match when={status() === 'FAILED'}>
                           <td class="failure" title={row().failureDetail ?? undefined}>

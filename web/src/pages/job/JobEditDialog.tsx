@@ -10,7 +10,7 @@ import { readFragment, type FragmentOf } from '../../api/graphql';
 import { outcomeOf, type ApiProblem } from '../../api/outcome';
 import { Dialog } from '../../components/Dialog';
 import { jobFormFrom, JobSettingsForm, jobSettingsInput, type JobField, type JobSettings } from '../../components/JobSettingsForm';
-import { Banner, ProblemDetails } from '../../components/States';
+import { Banner, ProblemBanner } from '../../components/States';
 import { JOB_TYPE_LABELS, type JobType } from '../../labels';
 import { EditJobMutation, JobSettingsFields, type JobDetail } from './documents';
 
@@ -83,14 +83,7 @@ export function JobEditDialog(props: { job: JobDetail; open: boolean; canControl
           </label>
         </div>
         <JobSettingsForm type={type()} values={values} setValues={setValues} enabled={(field) => editable().includes(field)} />
-        <Show when={problem()}>
-          {(p) => (
-            <Banner kind="error">
-              <div data-testid="edit-error">{p().message}</div>
-              <ProblemDetails problem={p()} />
-            </Banner>
-          )}
-        </Show>
+        <ProblemBanner problem={problem()} testId="edit-error" />
       </div>
     </Dialog>
   );

@@ -5,14 +5,14 @@
  */
 import { A } from '@solidjs/router';
 import { createQuery, createSubscription } from '@urql/solid';
-import { createSignal, For, Match, Show, Switch } from 'solid-js';
+import { createSignal, For, Show } from 'solid-js';
 import { readFragment, type ResultOf } from '../../api/graphql';
-import { problemOfError } from '../../api/outcome';
 import { JobStatusBadge, JobTypeTag } from '../../components/Badges';
 import { Pager } from '../../components/Pager';
 import { ProgressBar } from '../../components/ProgressBar';
 import { SearchInput } from '../../components/SearchInput';
-import { Empty, Loading, ProblemView } from '../../components/States';
+import { ListView } from '../../components/ListView';
+import { Empty } from '../../components/States';
 import { formatCount, formatDateTime } from '../../format';
 import { JOB_STATUS_LABELS, JOB_STATUSES, JOB_TYPE_LABELS, type JobStatus, type JobType } from '../../labels';
 import { pagerProps, pageVariables, param, useViewParams } from '../../url';
@@ -86,46 +86,44 @@ export function JobsPage() {
         <SearchInput label="Job name" placeholder="Search job name" value={param(params, 'q')} onSearch={(q) => setFilter({ q })} />
       </div>
 
-      <Switch>
-        <Match when={jobs.error && !connection()}>
-          <ProblemView problem={problemOfError(jobs.error!)} onRetry={refresh} />
-        </Match>
-        <Match when={!connection()}>
-          <Loading label="Loading OTA jobs…" />
-        </Match>
-        <Match when={connection()!.nodes.length === 0}>
+      <ListView
+        connection={connection()}
+        error={jobs.error}
+        fetching={jobs.fetching}
+        loadingLabel="Loading OTA jobs…"
+        empty={
           <Empty title="No OTA jobs match">
             <Show when={Object.values(params).some(Boolean)} fallback="Create one from the Firmware page: Verify or Batch Upgrade.">
               Change or clear the filters to see more jobs.
             </Show>
           </Empty>
-        </Match>
-        <Match when={connection()}>
-          {(c) => (
-            <div class="card" classList={{ stale: jobs.fetching }}>
-              <table class="table" data-testid="jobs-table">
-                <thead>
-                  <tr>
-                    <th>Job name</th>
-                    <th>Type</th>
-                    <th>Product</th>
-                    <th>Firmware</th>
-                    <th>Status</th>
-                    <th>Created</th>
-                    <th class="num">Devices</th>
-                    <th class="col-progress">Progress</th>
-                    <th />
-                  </tr>
-                </thead>
-                <tbody>
-                  <For each={c().nodes}>{(job) => <JobRow job={job} live={liveJobs().get(job.id)} />}</For>
-                </tbody>
-              </table>
-              <Pager {...pagerProps(params, setParams, { pageInfo: c().pageInfo, shown: c().nodes.length, total: c().totalCount }, PAGE_SIZE)} />
-            </div>
-          )}
-        </Match>
-      </Switch>
+        }
+        onRetry={refresh}
+      >
+        {(c) => (
+          <>
+            <table class="table" data-testid="jobs-table">
+              <thead>
+                <tr>
+                  <th>Job name</th>
+                  <th>Type</th>
+                  <th>Product</th>
+                  <th>Firmware</th>
+                  <th>Status</th>
+                  <th>Created</th>
+                  <th class="num">Devices</th>
+                  <th class="col-progress">Progress</th>
+                  <th />
+                </tr>
+              </thead>
+              <tbody>
+                <For each={c().nodes}>{(job) => <JobRow job={job} live={liveJobs().get(job.id)} />}</For>
+              </tbody>
+            </table>
+            <Pager {...pagerProps(params, setParams, { pageInfo: c().pageInfo, shown: c().nodes.length, total: c().totalCount }, PAGE_SIZE)} />
+          </>
+        )}
+      </ListView>
     </section>
   );
 }
