@@ -30,7 +30,7 @@ describe('a running job in the browser', () => {
     await ts?.close();
   });
 
-  it('shows counts, progress and rows change live, without reloading', async () => {
+  it('shows counts, progress and rows change live, without reloading', { timeout: 180_000 }, async () => {
     const services = ts.server.services;
     const setup = await setUpFleet(services, { productKey: uniqueProductKey('e2e-live'), count: 12 });
     fleet = await startFleet({ devices: setup.devices, mqttUrl: mqttUrlOf(ts), upgradeSeconds: 2, rebootSeconds: 0.2, progressReports: 4 });
@@ -66,7 +66,7 @@ describe('cancelling a Pushed device', () => {
     await ts?.close();
   });
 
-  it('moves it to Upgrade Failed as "Cancelled by user" and sends the device a cancel', async () => {
+  it('moves it to Upgrade Failed as "Cancelled by user" and sends the device a cancel', { timeout: 120_000 }, async () => {
     const services = ts.server.services;
     const setup = await setUpFleet(services, { productKey: uniqueProductKey('e2e-cancel'), count: 3 });
     for (const spec of setup.devices) devices.push(await connectSilentDevice(mqttUrlOf(ts), spec));

@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 describe('a dropped live connection', () => {
-  it('shows the reconnect indicator and catches up from the cursor when the connection returns', async () => {
+  it('shows the reconnect indicator and catches up from the cursor when the connection returns', { timeout: 120_000 }, async () => {
     const { browser, ts } = env;
     const services = ts.server.services;
     const setup = await setUpFleet(services, { productKey: uniqueProductKey('e2e-reconnect'), count: 4 });
