@@ -8,6 +8,7 @@ import { SearchInput } from '../../components/SearchInput';
 import { ListView } from '../../components/ListView';
 import { Empty } from '../../components/States';
 import { formatDateTime } from '../../format';
+import { ProductSelect } from '../../components/ProductSelect';
 import { pagerProps, pageVariables, param, useViewParams } from '../../url';
 
 const DevicesQuery = graphql(`
@@ -54,10 +55,7 @@ export function DevicesPage() {
         </div>
       </header>
       <div class="toolbar" role="search">
-        <select class="input" aria-label="Product" value={param(params, 'product') ?? ''} onChange={(e) => setFilter({ product: e.currentTarget.value })}>
-          <option value="">All products</option>
-          <For each={query.data?.products ?? []}>{(p) => <option value={p.productKey}>{p.name}</option>}</For>
-        </select>
+        <ProductSelect products={query.data?.products ?? []} value={param(params, 'product')} onChange={(product) => setFilter({ product })} allLabel="All products" />
         <select class="input" aria-label="Online state" value={param(params, 'state') ?? ''} onChange={(e) => setFilter({ state: e.currentTarget.value })}>
           <option value="">Online and offline</option>
           <option value="online">Online</option>

@@ -12,6 +12,7 @@ import { Pager } from '../../components/Pager';
 import { Banner, Empty, Loading, ProblemDetails, ProblemView } from '../../components/States';
 import { formatBytes, formatDateTime } from '../../format';
 import { useSession } from '../../session';
+import { ProductSelect } from '../../components/ProductSelect';
 import { pagerProps, pageVariables, param, useViewParams } from '../../url';
 import { BatchUpgradeDialog } from './BatchUpgradeDialog';
 import { DeleteFirmwareMutation, FirmwareFields, FirmwarePageQuery } from './documents';
@@ -63,9 +64,7 @@ export function FirmwarePage() {
           <h1>Firmware</h1>
         </div>
         <div class="page-actions">
-          <select class="input" aria-label="Product" value={param(params, 'product') ?? ''} onChange={(e) => setFilter({ product: e.currentTarget.value })}>
-            <For each={products()}>{(p) => <option value={p.productKey}>{p.name} ({p.productKey})</option>}</For>
-          </select>
+          <ProductSelect products={products()} value={param(params, 'product')} onChange={(product) => setFilter({ product })} showKey />
           <Show when={session.can('FIRMWARE_WRITE')}>
             <button class="btn btn-primary" disabled={!product()} onClick={() => setUploading(true)}>
               Upload firmware

@@ -15,6 +15,7 @@ import { ListView } from '../../components/ListView';
 import { Empty } from '../../components/States';
 import { formatCount, formatDateTime } from '../../format';
 import { JOB_STATUS_LABELS, JOB_STATUSES, JOB_TYPE_LABELS, type JobStatus, type JobType } from '../../labels';
+import { ProductSelect } from '../../components/ProductSelect';
 import { pagerProps, pageVariables, param, useViewParams } from '../../url';
 import { JobLiveFields, JobsQuery, JobsUpdatedSubscription } from './documents';
 
@@ -71,10 +72,7 @@ export function JobsPage() {
       </header>
 
       <div class="toolbar" role="search">
-        <select class="input" aria-label="Product" value={param(params, 'product') ?? ''} onChange={(e) => setFilter({ product: e.currentTarget.value })}>
-          <option value="">All products</option>
-          <For each={jobs.data?.products ?? []}>{(p) => <option value={p.productKey}>{p.name}</option>}</For>
-        </select>
+        <ProductSelect products={jobs.data?.products ?? []} value={param(params, 'product')} onChange={(product) => setFilter({ product })} allLabel="All products" />
         <select class="input" aria-label="Job type" value={param(params, 'type') ?? ''} onChange={(e) => setFilter({ type: e.currentTarget.value })}>
           <option value="">All types</option>
           <For each={Object.entries(JOB_TYPE_LABELS)}>{([value, label]) => <option value={value}>{label}</option>}</For>
