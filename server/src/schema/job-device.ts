@@ -7,6 +7,7 @@ import { retryUpgrade } from '../domain/jobs/retry.js';
 import { effectiveWaitingReason, FAILURE_REASON_LABELS } from '../domain/tasks/rules.js';
 import { findJob } from '../domain/jobs/queries.js';
 import { abortable } from '../live/abortable.js';
+import { currentChangeSeq } from '../domain/tasks/changes.js';
 import { countTasks, normaliseTaskFilter, searchTasks, type Task, type TaskFilter } from '../domain/tasks/search.js';
 import { DeviceKeyMatch, FailureReason, NotCancelledReason, NotRetriedReason, UpgradeStatus, WaitingReason } from './enums.js';
 import { OtaJob } from './job.js';
@@ -77,11 +78,13 @@ builder.drizzleObjectField(OtaJob, 'devices', (t) =>
           throw asBadUserInput(error);
         }
         context.loaders.jobStatus.prime(job.id, job.status);
+        // Read before the rows, so that following jobDeviceUpdates from it misses nothing the page lacks.
+        const changeCursor = await currentChangeSeq(context.services.db, job.id);
         const connection = await resolveCursorConnection(
           { args, toCursor: (task) => task.deviceKey, defaultSize: 50, maxSize: MAX_PAGE_SIZE },
           (page: ResolveCursorConnectionArgs) => searchTasks(context.services.db, job.id, normalised, page),
         );
-        return Object.assign(connection, { count: () => countTasks(context.services.db, job.id, normalised) });
+        return Object.assign(connection, { changeCursor, count: () => countTasks(context.services.db, job.id, normalised) });
       },
     },
     {
@@ -90,6 +93,11 @@ builder.drizzleObjectField(OtaJob, 'devices', (t) =>
         totalCount: c.int({
           description: 'Devices matching the filters, across all pages.',
           resolve: (connection) => (connection as unknown as { count: () => Promise<number> }).count(),
+        }),
+        changeCursor: c.string({
+          description:
+            'The job\'s change cursor as of just before this page was read: subscribe to jobDeviceUpdates with `after: changeCursor` to receive every change this page may not show yet.',
+          resolve: (connection) => String((connection as unknown as { changeCursor: number }).changeCursor),
         }),
       }),
     },

@@ -3,9 +3,10 @@
  * order, kept live from jobDeviceUpdates (rules in live/device-rows.ts), with multi-select,
  * Cancel Upgrade (To be Pushed, Pushed) and Retry (Upgrade Failed).
  *
- * Race-free start: the subscription opens before the page is read; batches that arrive before the
- * read are held and applied after it, and a row never goes back to an older state. After a dropped
- * connection the subscription resumes from the last batch's cursor, so nothing is missed.
+ * Race-free start: the page comes with the job's change cursor as of just before it was read, and
+ * the subscription starts from that cursor, so every change the page may lack arrives (at least
+ * once), and a row never goes back to an older state. After a dropped connection the subscription
+ * resumes from the last cursor, so nothing is missed.
  */
 import { createEffect, createMemo, createSignal, For, Match, on, onCleanup, Show, Switch, batch as solidBatch } from 'solid-js';
 import { createStore, produce } from 'solid-js/store';
@@ -72,7 +73,6 @@ export function DeviceTable(props: {
   let page = new Map<string, DeviceRow>();
   let generation = 0;
   let cursor: string | null = null;
-  let held: BatchData[] | null = null;
   let stopLive: (() => void) | undefined;
   onCleanup(() => stopLive?.());
 
@@ -150,8 +150,7 @@ export function DeviceTable(props: {
           };
           cursor = batch.cursor;
           setLiveProblem(null);
-          if (held) held.push(batch);
-          else applyBatch(batch);
+          applyBatch(batch);
         },
         error: (text) => gen === generation && setLiveProblem(text),
       },
@@ -161,15 +160,14 @@ export function DeviceTable(props: {
   /** `fresh`: another view or page, so the old rows go at once; otherwise they stay (dimmed) until the new read. */
   const load = async (fresh = false) => {
     const gen = ++generation;
+    stopLive?.();
     cursor = null;
-    held = [];
     setLoaded(false);
     if (fresh) {
       page = new Map();
       setRows({ keys: [], byKey: {} });
     }
     setProblem(null);
-    startLive(gen, null);
     const view = props.view;
     const result = await client
       .query(
@@ -190,7 +188,6 @@ export function DeviceTable(props: {
     if (gen !== generation) return;
     const connection = result.data?.job?.devices;
     if (result.error || !connection) {
-      held = null;
       setProblem(result.error ? problemOfError(result.error) : { message: 'This job no longer exists.', code: 'NOT_FOUND', details: [] });
       setLoaded(true);
       return;
@@ -204,9 +201,8 @@ export function DeviceTable(props: {
       setOutside(0);
       setLoaded(true);
     });
-    const pending = held;
-    held = null;
-    for (const batch of pending ?? []) applyBatch(batch);
+    cursor = connection.changeCursor;
+    startLive(gen, cursor);
   };
 
   // A new tab, search or page: read again and subscribe afresh. Selection is per view. The key is a
@@ -227,7 +223,7 @@ export function DeviceTable(props: {
     on(
       liveEpoch,
       () => {
-        if (cursor && !held) startLive(generation, cursor);
+        if (cursor) startLive(generation, cursor);
         else void load();
       },
       { defer: true },

@@ -52,6 +52,16 @@ export const JobDetailsQuery = graphql(
   [JobDetailFields],
 );
 
+export const JobProgressHistoryQuery = graphql(`
+  query JobProgressHistory($id: ID!, $points: Int!) {
+    job(id: $id) {
+      id
+      deviceCount
+      progressHistory(points: $points) { at succeeded failed }
+    }
+  }
+`);
+
 export const JobDetailsSubscription = graphql(
   `
   subscription JobDetailsLive($jobId: ID!) {
@@ -108,6 +118,7 @@ export const JobDevicesQuery = graphql(
         before: $before
       ) {
         totalCount
+        changeCursor
         pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
         nodes { ...JobDeviceRow }
       }
