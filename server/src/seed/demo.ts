@@ -6,7 +6,7 @@
  * The device credentials go to `<dataDir>/demo-fleet.json` for the simulator.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { sql } from 'drizzle-orm';
@@ -58,6 +58,8 @@ export async function seedDemo(services: AppServices, caller: Caller, fleetSize:
     secret: r.secret,
     version: r.device.firmwareVersion ?? '1.0.0',
   }));
+  // With DATABASE_URL nothing else creates the data directory.
+  await mkdir(services.config.dataDir, { recursive: true });
   await writeFile(path.join(services.config.dataDir, 'demo-fleet.json'), JSON.stringify(fleet, null, 2));
 
   const upload = (name: string, version: string, requireVerification: boolean) =>
