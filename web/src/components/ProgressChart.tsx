@@ -1,9 +1,7 @@
 /**
- * Progress over time. The API has no history of a job's progress, so the console keeps the
- * jobProgress events it receives (per job, in sessionStorage, so that moving between pages keeps
- * them) and draws the start (0% when the job started) and, for an ended job, the end (its final
- * progress when it finished). What happened between those and the samples is drawn dashed:
- * interpolated, not observed.
+ * Progress over time: the job's history as the server reports it (devices final at evenly spaced
+ * instants, from their finish times), extended by the live states this page receives. Where the
+ * samples do not reach the job's start or end, the gap is drawn dashed.
  */
 import { createMemo, For, Show } from 'solid-js';
 import { formatPercent, formatTime } from '../format';
@@ -15,29 +13,19 @@ export interface ProgressSample {
 }
 
 const MAX_SAMPLES = 600;
-const key = (jobId: string) => `updraft.progress.${jobId}`;
 
-export function loadSamples(jobId: string): ProgressSample[] {
-  try {
-    const raw = sessionStorage.getItem(key(jobId));
-    return raw ? (JSON.parse(raw) as ProgressSample[]) : [];
-  } catch {
-    return [];
-  }
+/** Samples from OtaJob.progressHistory: cumulative final and failed devices as percentages. */
+export function historySamples(history: readonly { at: string; succeeded: number; failed: number }[], deviceCount: number): ProgressSample[] {
+  const percent = (n: number) => (deviceCount ? Math.round((n / deviceCount) * 10_000) / 100 : 0);
+  return history.map((p) => ({ t: Date.parse(p.at), progress: percent(p.succeeded + p.failed), failedPercent: percent(p.failed) }));
 }
 
-/** Appends a sample (skipping repeats of the last value) and keeps at most MAX_SAMPLES, thinning old ones. */
-export function recordSample(jobId: string, samples: ProgressSample[], sample: ProgressSample): ProgressSample[] {
+/** Appends a live sample (skipping repeats of the last value) and keeps at most MAX_SAMPLES, thinning old ones. */
+export function appendSample(samples: ProgressSample[], sample: ProgressSample): ProgressSample[] {
   const last = samples[samples.length - 1];
   if (last && last.progress === sample.progress && last.failedPercent === sample.failedPercent && sample.t - last.t < 60_000) return samples;
-  let next = [...samples, sample];
-  if (next.length > MAX_SAMPLES) next = next.filter((_, i) => i % 2 === 0 || i >= next.length - MAX_SAMPLES / 2);
-  try {
-    sessionStorage.setItem(key(jobId), JSON.stringify(next));
-  } catch {
-    // Storage full or disabled: the chart still shows this page's samples.
-  }
-  return next;
+  const next = [...samples, sample];
+  return next.length > MAX_SAMPLES ? next.filter((_, i) => i % 2 === 0 || i >= next.length - MAX_SAMPLES / 2) : next;
 }
 
 const W = 560;
@@ -99,7 +87,7 @@ export function ProgressChart(props: { samples: ProgressSample[]; startedAt: str
       <figcaption class="chart-legend">
         <span class="legend-progress">Progress</span>
         <span class="legend-failed">Failed</span>
-        <span class="legend-dashed">Not observed on this page</span>
+        <span class="legend-dashed">No data</span>
         <Show when={latest()}>{(s) => <span class="muted">Now {formatPercent(s().progress)}</span>}</Show>
       </figcaption>
     </figure>

@@ -13,7 +13,7 @@ import { outcomeOf, problemOfError } from '../../api/outcome';
 import { JobStatusBadge, JobTypeTag } from '../../components/Badges';
 import { ConfirmDialog } from '../../components/Dialog';
 import { FailureBreakdown } from '../../components/FailureBreakdown';
-import { loadSamples, ProgressChart, recordSample, type ProgressSample } from '../../components/ProgressChart';
+import { appendSample, historySamples, ProgressChart, type ProgressSample } from '../../components/ProgressChart';
 import { ProgressBar } from '../../components/ProgressBar';
 import { Banner, Loading, ProblemView } from '../../components/States';
 import { formatCount, formatDateTime } from '../../format';
@@ -24,7 +24,7 @@ import { param, useViewParams } from '../../url';
 import { JobLiveFields } from '../jobs/documents';
 import { DeviceSearch } from './DeviceSearch';
 import { DeviceTable } from './DeviceTable';
-import { CancelJobMutation, JobDetailFields, JobDetailsQuery, JobDetailsSubscription, StartJobMutation, StopJobMutation } from './documents';
+import { CancelJobMutation, JobDetailFields, JobDetailsQuery, JobDetailsSubscription, JobProgressHistoryQuery, StartJobMutation, StopJobMutation } from './documents';
 import { JobEditDialog } from './JobEditDialog';
 import { JobSettingsSummary } from './JobSettingsSummary';
 
@@ -47,14 +47,23 @@ export function JobDetailsPage() {
     return j ? readFragment(JobLiveFields, j as unknown as FragmentOf<typeof JobLiveFields>) : null;
   };
 
-  // Progress over time: one sample per live state.
+  // Progress over time: the job's history from the server (the devices' finish times), then one
+  // sample per live state.
   const [samples, setSamples] = createSignal<ProgressSample[]>([]);
-  createEffect(on(jobId, (id) => setSamples(loadSamples(id))));
+  createEffect(
+    on(jobId, async (id) => {
+      setSamples([]);
+      const result = await client.query(JobProgressHistoryQuery, { id, points: 120 }, { requestPolicy: 'network-only' }).toPromise();
+      const history = result.data?.job;
+      if (id !== jobId() || !history) return;
+      setSamples((live) => [...historySamples(history.progressHistory, history.deviceCount), ...live]);
+    }),
+  );
   createEffect(() => {
     const l = liveFields();
     if (!l) return;
     const failedPercent = l.deviceCount ? Math.round((l.statusCounts.failed / l.deviceCount) * 10_000) / 100 : 0;
-    setSamples((current) => recordSample(jobId(), current, { t: Date.now(), progress: l.progress, failedPercent }));
+    setSamples((current) => appendSample(current, { t: Date.now(), progress: l.progress, failedPercent }));
   });
 
   // ── view state from the URL ───────────────────────────────────────────────────────────────
