@@ -36,6 +36,18 @@ const keyText = customType<{ data: string; driverData: string }>({
 
 const createdAt = () => timestamp({ withTimezone: true }).notNull().defaultNow();
 
+/** The owning organisation unit (every tenant-owned row has one). */
+const ouReference = () =>
+  uuid()
+    .notNull()
+    .references(() => organisationUnits.id);
+
+/** The product a device, firmware or job belongs to. */
+const productReference = () =>
+  uuid()
+    .notNull()
+    .references(() => products.id);
+
 // ── Enums (their values are the public GraphQL enum values) ─────────────────────────────────────
 
 export const PERMISSIONS = [
@@ -134,9 +146,7 @@ export const users = snakeCase.table(
   'users',
   {
     id: uuid().primaryKey().defaultRandom(),
-    ouId: uuid()
-      .notNull()
-      .references(() => organisationUnits.id),
+    ouId: ouReference(),
     username: text().notNull().unique(),
     displayName: text().notNull(),
     /** `scrypt$N$r$p$salt$hash` (see auth/passwords.ts); null = this user signs in with tokens only. */
@@ -154,9 +164,7 @@ export const roles = snakeCase.table(
   'roles',
   {
     id: uuid().primaryKey().defaultRandom(),
-    ouId: uuid()
-      .notNull()
-      .references(() => organisationUnits.id),
+    ouId: ouReference(),
     name: text().notNull(),
     description: text().notNull().default(''),
     permissions: permissionEnum().array().notNull().default(sql`'{}'::permission[]`),
@@ -195,9 +203,7 @@ export const apiTokens = snakeCase.table(
   'api_tokens',
   {
     id: uuid().primaryKey().defaultRandom(),
-    ouId: uuid()
-      .notNull()
-      .references(() => organisationUnits.id),
+    ouId: ouReference(),
     userId: uuid()
       .notNull()
       .references(() => users.id),
@@ -232,9 +238,7 @@ export const products = snakeCase.table(
   'products',
   {
     id: uuid().primaryKey().defaultRandom(),
-    ouId: uuid()
-      .notNull()
-      .references(() => organisationUnits.id),
+    ouId: ouReference(),
     /** Globally unique: a device's MQTT client id `{productKey}.{deviceKey}` must name one product. */
     productKey: keyText().notNull().unique(),
     name: text().notNull(),
@@ -248,12 +252,8 @@ export const devices = snakeCase.table(
   'devices',
   {
     id: uuid().primaryKey().defaultRandom(),
-    ouId: uuid()
-      .notNull()
-      .references(() => organisationUnits.id),
-    productId: uuid()
-      .notNull()
-      .references(() => products.id),
+    ouId: ouReference(),
+    productId: productReference(),
     deviceKey: keyText().notNull(),
     name: text().notNull().default(''),
     /** SHA-256 of a random 256-bit secret (see docs/security.md for why not a slow KDF). */
@@ -276,12 +276,8 @@ export const firmwares = snakeCase.table(
   'firmwares',
   {
     id: uuid().primaryKey().defaultRandom(),
-    ouId: uuid()
-      .notNull()
-      .references(() => organisationUnits.id),
-    productId: uuid()
-      .notNull()
-      .references(() => products.id),
+    ouId: ouReference(),
+    productId: productReference(),
     name: text().notNull(),
     version: text().notNull(),
     signMethod: signMethodEnum().notNull(),
@@ -315,12 +311,8 @@ export const otaJobs = snakeCase.table(
   'ota_jobs',
   {
     id: uuid().primaryKey().defaultRandom(),
-    ouId: uuid()
-      .notNull()
-      .references(() => organisationUnits.id),
-    productId: uuid()
-      .notNull()
-      .references(() => products.id),
+    ouId: ouReference(),
+    productId: productReference(),
     firmwareId: uuid()
       .notNull()
       .references(() => firmwares.id),
