@@ -20,6 +20,7 @@ import { createFirmwareStore } from './domain/firmware-store.js';
 import { createEventBus } from './events/bus.js';
 import { createStaticHandler } from './http/static.js';
 import { createLiveHubs } from './live/index.js';
+import { sharedSerialization, spliceSharedPayloads, useSharedSubscriptionExecution } from './live/shared-results.js';
 import { createRollout, type Rollout } from './engine/rollout.js';
 import { schema } from './schema/index.js';
 import type { AppServices } from './services.js';
@@ -80,7 +81,7 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
     graphiql: { title: 'Updraft GraphQL', subscriptionsProtocol: 'WS' },
     maskedErrors: { maskError },
     cors: auth.cors,
-    plugins: auth.plugins,
+    plugins: [...auth.plugins, useSharedSubscriptionExecution()],
     context: async (initial) => createContext(services, await auth.requestAuth(initial)),
   });
 
@@ -104,6 +105,8 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
   const wsServer = new WebSocketServer({ server, path: '/graphql' });
   useServer<Record<string, unknown>, ConnectionExtra>(
     {
+      // Each live result is serialized once, whoever receives it (live/shared-results.ts).
+      ...sharedSerialization,
       onConnect: (ctx) => auth.onConnect(ctx),
       onClose: (ctx) => auth.onClose(ctx),
       execute: (args) => (args.rootValue as { execute: typeof execute }).execute(args),
@@ -138,6 +141,7 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
     // graphql-ws pings every client this often and drops one that has not answered by the next ping.
     config.wsKeepAliveMs,
   );
+  wsServer.on('connection', spliceSharedPayloads);
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const port = (server.address() as AddressInfo).port;

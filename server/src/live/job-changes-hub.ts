@@ -41,6 +41,11 @@ interface Watch {
   ringTasks: number;
   ready: Promise<void>;
   clients: number;
+  /**
+   * The ring's batch after a cursor, per cursor, until the ring changes: clients at the same cursor
+   * receive the very same object, which lets their GraphQL results be shared (shared-results.ts).
+   */
+  views: Map<number, ChangeBatch>;
   wakers: Set<() => void>;
   stop: () => Promise<void>;
 }
@@ -80,6 +85,8 @@ export class JobChangesHub {
         await new Promise<void>((resolve) => {
           const wake = () => {
             watch.wakers.delete(wake);
+            // Once per wait: a listener left on the signal would pile up for the subscription's life.
+            signal?.removeEventListener('abort', wake);
             resolve();
           };
           watch.wakers.add(wake);
@@ -108,16 +115,20 @@ export class JobChangesHub {
   /** The ring's changes after `cursor`, if the ring reaches back that far. */
   private fromRing(watch: Watch, cursor: number): ChangeBatch | null {
     if (watch.ring.length === 0 || cursor < watch.ring[0].after || cursor >= watch.cursor) return null;
+    const seen = watch.views.get(cursor);
+    if (seen) return seen;
     const batches = watch.ring.filter((b) => b.cursor > cursor);
     // A device changed in several of these batches is sent once, in its latest state.
     const tasks = new Map<number, Task>();
     for (const batch of batches) for (const task of batch.tasks) if (task.changeSeq > cursor) tasks.set(task.id, task);
-    return {
+    const view = {
       after: cursor,
       cursor: batches[batches.length - 1].cursor,
       tasks: [...tasks.values()],
       removals: batches.flatMap((b) => b.removals.filter((r) => r.changeSeq > cursor)),
     };
+    watch.views.set(cursor, view);
+    return view;
   }
 
   private async read(jobId: string, cursor: number): Promise<ChangeBatch> {
@@ -135,6 +146,7 @@ export class JobChangesHub {
       ring: [],
       ringTasks: 0,
       clients: 0,
+      views: new Map(),
       wakers: new Set(),
       ready: currentChangeSeq(this.deps.db, jobId).then((seq) => {
         watch.cursor = seq;
@@ -158,6 +170,7 @@ export class JobChangesHub {
             watch.ringTasks += batch.tasks.length;
             watch.cursor = batch.cursor;
             while (watch.ring.length > 1 && watch.ringTasks > ringTasks) watch.ringTasks -= watch.ring.shift()!.tasks.length;
+            watch.views.clear();
             for (const wake of [...watch.wakers]) wake();
             if (batch.tasks.length < READ_LIMIT) break;
           }

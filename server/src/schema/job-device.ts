@@ -1,5 +1,8 @@
 import { encodeGlobalID, resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
+import { inArray } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
+import type { Database } from '../db/client.js';
+import { jobTasks } from '../db/schema.js';
 import { builder } from '../builder.js';
 import { InvalidInputError, InvalidJobStateError, NotFoundError } from '../domain/errors.js';
 import { cancelUpgrade } from '../domain/jobs/cancel-upgrade.js';
@@ -7,28 +10,43 @@ import { retryUpgrade } from '../domain/jobs/retry.js';
 import { effectiveWaitingReason, FAILURE_REASON_LABELS } from '../domain/tasks/rules.js';
 import { findJob } from '../domain/jobs/queries.js';
 import { abortable } from '../live/abortable.js';
+import type { ChangeBatch } from '../live/job-changes-hub.js';
 import { currentChangeSeq } from '../domain/tasks/changes.js';
-import { countTasks, normaliseTaskFilter, searchTasks, type Task, type TaskFilter } from '../domain/tasks/search.js';
+import { countTasks, isWholeTab, normaliseTaskFilter, searchTasks, type Task, type TaskFilter } from '../domain/tasks/search.js';
+import { wholeTabCount } from '../domain/loaders.js';
 import { DeviceKeyMatch, FailureReason, NotCancelledReason, NotRetriedReason, UpgradeStatus, WaitingReason } from './enums.js';
+import { Device } from './device.js';
 import { OtaJob } from './job.js';
-import { assertPageSize, MAX_PAGE_SIZE, callerOf, decodeId, decodeIdOrNotFound, notFound, transact } from './support.js';
+import { assertPageSize, MAX_PAGE_SIZE, callerOf, decodeId, decodeIdOrNotFound, notFound, selectsField, transact } from './support.js';
 
-export const JobDevice = builder.drizzleNode('jobTasks', {
-  name: 'JobDevice',
+/**
+ * A plain relay node over task rows, not a drizzle object: pages and live batches carry hundreds of
+ * rows, and the drizzle plugin wraps every field of its objects to look up how the row was loaded
+ * (and reloads rows it did not load itself: searches, live batches). Measured in docs/benchmarks.md:
+ * that was most of the job query's time and one query per subscriber per live batch. Rows come
+ * whole from searchTasks, changesSince and the loaders here; `device` and `job` go through
+ * per-request loaders.
+ */
+export const JobDevice = builder.node(builder.objectRef<Task>('JobDevice'), {
   description: "One device's upgrade in one job: a row of the job details page.",
-  id: { column: (task) => task.id },
+  id: { resolve: (task) => task.id },
   authScopes: { permission: 'OTA_READ' },
+  loadMany: (ids, context) => loadTasksById(context.services.db, ids),
   fields: (t) => ({
     deviceKey: t.exposeString('deviceKey'),
-    device: t.relation('device', { nullable: true, description: 'Null when the device does not exist (any more).' }),
-    job: t.relation('job'),
+    device: t.field({
+      type: Device,
+      nullable: true,
+      description: 'Null when the device does not exist (any more).',
+      resolve: (task, _args, context) => (task.deviceId ? context.loaders.devices.load(task.deviceId) : null),
+    }),
+    job: t.field({ type: OtaJob, resolve: async (task, _args, context) => (await context.loaders.jobs.load(task.jobId))! }),
     status: t.expose('status', { type: UpgradeStatus }),
     progress: t.exposeInt('progress', { description: 'Last reported progress, 0-100.' }),
     failureReason: t.expose('failureReason', { type: FailureReason, nullable: true }),
     failureReasonText: t.string({
       nullable: true,
       description: 'The failure reason in words, as the console shows it.',
-      select: { columns: { failureReason: true } },
       resolve: (task) => (task.failureReason ? FAILURE_REASON_LABELS[task.failureReason] : null),
     }),
     failureDetail: t.exposeString('failureDetail', { nullable: true }),
@@ -36,9 +54,8 @@ export const JobDevice = builder.drizzleNode('jobTasks', {
       type: WaitingReason,
       nullable: true,
       description: 'Why a To be Pushed device waits.',
-      select: { columns: { status: true, waitingReason: true, jobId: true } },
       resolve: async (task, _args, context) =>
-        effectiveWaitingReason((await context.loaders.jobStatus.load(task.jobId)) ?? 'RUNNING', task),
+        task.status === 'TO_BE_PUSHED' ? effectiveWaitingReason((await context.loaders.jobStatus.load(task.jobId)) ?? 'RUNNING', task) : null,
     }),
     srcVersion: t.exposeString('srcVersion', { nullable: true, description: 'The version the device had when the task was created.' }),
     currentVersion: t.exposeString('currentVersion', { nullable: true, description: 'The version the device last reported.' }),
@@ -50,6 +67,13 @@ export const JobDevice = builder.drizzleNode('jobTasks', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
 });
+
+async function loadTasksById(db: Database, ids: readonly string[]): Promise<(Task | null)[]> {
+  const wanted = ids.filter((id) => /^[1-9][0-9]{0,15}$/.test(id)).map(Number);
+  const rows = wanted.length ? await db.select().from(jobTasks).where(inArray(jobTasks.id, wanted)) : [];
+  const byId = new Map(rows.map((row) => [String(row.id), row]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
 
 const jobDevicesArgs = builder.args((t) => ({
   status: t.field({ type: UpgradeStatus, description: 'The tab.' }),
@@ -68,7 +92,7 @@ builder.drizzleObjectField(OtaJob, 'devices', (t) =>
       description: "The job's devices in device-key order, filtered by tab and searches.",
       args: jobDevicesArgs,
       select: { columns: { id: true, status: true } },
-      resolve: async (job, args, context) => {
+      resolve: async (job, args, context, info) => {
         assertPageSize(args);
         const filter: TaskFilter = args;
         let normalised: TaskFilter;
@@ -79,12 +103,16 @@ builder.drizzleObjectField(OtaJob, 'devices', (t) =>
         }
         context.loaders.jobStatus.prime(job.id, job.status);
         // Read before the rows, so that following jobDeviceUpdates from it misses nothing the page lacks.
-        const changeCursor = await currentChangeSeq(context.services.db, job.id);
+        // Only when asked for: it is two more queries per connection.
+        const changeCursor = selectsField(info, 'changeCursor') ? await currentChangeSeq(context.services.db, job.id) : null;
         const connection = await resolveCursorConnection(
           { args, toCursor: (task) => task.deviceKey, defaultSize: 50, maxSize: MAX_PAGE_SIZE },
           (page: ResolveCursorConnectionArgs) => searchTasks(context.services.db, job.id, normalised, page),
         );
-        return Object.assign(connection, { changeCursor, count: () => countTasks(context.services.db, job.id, normalised) });
+        const count = isWholeTab(normalised)
+          ? () => wholeTabCount(context.loaders, job.id, normalised)
+          : () => countTasks(context.services.db, job.id, normalised);
+        return Object.assign(connection, { changeCursor, count });
       },
     },
     {
@@ -236,6 +264,28 @@ const JobDeviceUpdate = builder.objectRef<JobDeviceUpdateShape>('JobDeviceUpdate
   }),
 });
 
+/** The update of one batch for one filter: the same object for every subscriber with that filter. */
+const updatesOfBatches = new WeakMap<ChangeBatch, Map<string, JobDeviceUpdateShape>>();
+
+function jobDeviceUpdate(jobId: string, batch: ChangeBatch, status: string | null, failureReason: string | null): JobDeviceUpdateShape {
+  let byFilter = updatesOfBatches.get(batch);
+  if (!byFilter) updatesOfBatches.set(batch, (byFilter = new Map()));
+  const key = `${status}|${failureReason}`;
+  let update = byFilter.get(key);
+  if (!update) {
+    const matches = (task: Task) => (!status || task.status === status) && (!failureReason || task.failureReason === failureReason);
+    update = {
+      jobId,
+      cursor: batch.cursor,
+      tasks: batch.tasks.filter(matches),
+      otherDeviceKeys: batch.tasks.filter((task) => !matches(task)).map((task) => task.deviceKey),
+      removedDeviceKeys: batch.removals.map((r) => r.deviceKey),
+    };
+    byFilter.set(key, update);
+  }
+  return update;
+}
+
 builder.subscriptionField('jobDeviceUpdates', (t) =>
   t.field({
     type: JobDeviceUpdate,
@@ -255,18 +305,10 @@ builder.subscriptionField('jobDeviceUpdates', (t) =>
       if (after !== null && !(Number.isSafeInteger(after) && after >= 0)) {
         throw new GraphQLError('after must be a cursor from an earlier JobDeviceUpdate', { extensions: { code: 'BAD_USER_INPUT' } });
       }
-      const matches = (task: Task) =>
-        (!args.status || task.status === args.status) && (!args.failureReason || task.failureReason === args.failureReason);
       return abortable(async function* (signal) {
         for await (const batch of context.services.live.jobChanges.follow(jobId, after, signal)) {
           context.loaders.jobStatus.clear(jobId);
-          yield {
-            jobId,
-            cursor: batch.cursor,
-            tasks: batch.tasks.filter(matches),
-            otherDeviceKeys: batch.tasks.filter((task) => !matches(task)).map((task) => task.deviceKey),
-            removedDeviceKeys: batch.removals.map((r) => r.deviceKey),
-          } satisfies JobDeviceUpdateShape;
+          yield jobDeviceUpdate(jobId, batch, args.status ?? null, args.failureReason ?? null);
         }
       });
     },

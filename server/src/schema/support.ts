@@ -1,6 +1,6 @@
 /** Small helpers the type modules share: the caller, global IDs, transactions. */
 import { decodeGlobalID } from '@pothos/plugin-relay';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import type { GraphQLContext } from '../context.js';
 import type { Caller } from '../domain/caller.js';
 import { NotAuthenticatedError, NotFoundError } from '../domain/errors.js';
@@ -56,4 +56,18 @@ export function assertPageSize(args: { first?: number | null; last?: number | nu
       throw new GraphQLError(`${name} must be between 0 and ${MAX_PAGE_SIZE}, got ${value}`, { extensions: { code: 'BAD_USER_INPUT' } });
     }
   }
+}
+
+/**
+ * Whether the field being resolved selects `name` directly on its result (through fragments too),
+ * so that a resolver can skip a read nobody asked for.
+ */
+export function selectsField(info: GraphQLResolveInfo, name: string): boolean {
+  const visit = (set: SelectionSetNode | undefined): boolean =>
+    !!set?.selections.some((selection) => {
+      if (selection.kind === Kind.FIELD) return selection.name.value === name;
+      if (selection.kind === Kind.INLINE_FRAGMENT) return visit(selection.selectionSet);
+      return visit(info.fragments[selection.name.value]?.selectionSet);
+    });
+  return info.fieldNodes.some((node) => visit(node.selectionSet));
 }

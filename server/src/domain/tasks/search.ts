@@ -93,7 +93,7 @@ export async function countTasks(db: Executor, jobId: string, filter: TaskFilter
  * A whole tab (or reason) has its count kept by the database (job_task_counts); only a search
  * within it has to count rows, and those counts are bounded by the index range of the search.
  */
-function isWholeTab(filter: TaskFilter): boolean {
+export function isWholeTab(filter: TaskFilter): boolean {
   return !filter.deviceKey && !filter.currentVersion && !filter.failedAfter && !filter.failedBefore;
 }
 

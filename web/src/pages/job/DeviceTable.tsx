@@ -94,7 +94,13 @@ export function DeviceTable(props: {
       }
       for (const [key, departure] of plan.departures) {
         if (departure.row) page.set(key, departure.row);
-        setRows('byKey', key, { ...(departure.row ?? {}), left: { status: departure.status, removed: departure.removed } });
+        // A key-only note ("changed, no longer in this view") must not erase a destination already
+        // known: the operator's own cancel is applied from the mutation's answer, and the live echo of
+        // that same change may arrive after it.
+        const known = rows.byKey[key]?.left;
+        const keyOnly = departure.status === null && !departure.removed && !departure.row;
+        const left = keyOnly && known?.status ? known : { status: departure.status, removed: departure.removed };
+        setRows('byKey', key, { ...(departure.row ?? {}), left });
       }
       if (plan.departures.size > 0) {
         setSelected((current) => {
