@@ -72,6 +72,8 @@ export interface ServerConfig {
   reportBatchSize: number;
   /** How long the first report of a batch waits for others, in milliseconds. */
   reportBatchMs: number;
+  /** Report batches written at once (over disjoint devices) when reports queue faster than one batch commits. */
+  reportBatchConcurrency: number;
   /** External broker: a presence will is ignored when the device was heard from this recently. */
   presenceGraceMs: number;
   /** Lifetime of the download token in a push, in seconds. */
@@ -137,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     repushAfterMs: intFromEnv(env, 'REPUSH_AFTER_MS', 30_000),
     reportBatchSize: intFromEnv(env, 'REPORT_BATCH_SIZE', 500),
     reportBatchMs: intFromEnv(env, 'REPORT_BATCH_MS', 20),
+    reportBatchConcurrency: intFromEnv(env, 'REPORT_BATCH_CONCURRENCY', 2),
     presenceGraceMs: intFromEnv(env, 'PRESENCE_GRACE_MS', 1000),
     downloadTokenTtlSeconds: intFromEnv(env, 'DOWNLOAD_TOKEN_TTL_SECONDS', 3600),
     downloadTokenSecret: env.DOWNLOAD_TOKEN_SECRET || undefined,

@@ -36,6 +36,7 @@ export async function startDeviceGateway(services: AppServices, options: Gateway
     {
       batchSize: Math.max(1, config.reportBatchSize),
       batchMs: config.reportBatchMs,
+      concurrency: Math.max(1, config.reportBatchConcurrency),
       minuteMs: config.engineMinuteMs,
       presenceGraceMs: config.mqttUrl ? config.presenceGraceMs : null,
     },

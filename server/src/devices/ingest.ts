@@ -6,7 +6,10 @@
  *   could not make it valid. Nothing malformed reaches the database.
  * - Valid reports queue up and are written in batches (REPORT_BATCH_SIZE, or whatever arrived
  *   within REPORT_BATCH_MS of the first): one transaction per batch, never one per message.
- *   Batches run one at a time, so a device's messages are applied in the order they arrived.
+ *   Up to REPORT_BATCH_CONCURRENCY batches run at once, over disjoint devices: a device's message
+ *   waits while an earlier one of the same device is in a running batch, so a device's messages
+ *   are applied in the order they arrived. (One batch prepares while another holds the job's
+ *   change-order lock and commits: the database and this process work side by side.)
  * - A report is acknowledged (MQTT) and answered (200 …) only after its batch committed. A batch
  *   that fails is retried; one that keeps failing is split so that one poisonous report cannot
  *   hold back the others (that one is then dropped, logged and counted).
@@ -21,11 +24,15 @@ import type { DeviceTransport, InboundMessage } from './transport.js';
 
 interface Queued extends ReportItem {
   ack(): void;
+  /** `{productKey}/{deviceKey}`: batches in flight never share a device. */
+  device: string;
 }
 
 export interface IngestorSettings {
   batchSize: number;
   batchMs: number;
+  /** Batches in flight at once (over disjoint devices). */
+  concurrency: number;
   minuteMs: number;
   presenceGraceMs: number | null;
 }
@@ -35,7 +42,9 @@ const RETRIES = 4;
 export class ReportIngestor {
   private queue: Queued[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> | null = null;
+  /** Batches being written, and the devices they hold. */
+  private readonly running = new Set<Promise<void>>();
+  private readonly busyDevices = new Set<string>();
   private closed = false;
   private logBudget = { second: 0, lines: 0 };
   private transport: DeviceTransport | null = null;
@@ -78,7 +87,7 @@ export class ReportIngestor {
       inbound.ack();
       return;
     }
-    this.queue.push({ message, receivedAt: inbound.receivedAt, ack: inbound.ack });
+    this.queue.push({ message, receivedAt: inbound.receivedAt, ack: inbound.ack, device: `${message.productKey}/${message.deviceKey}` });
     this.schedule();
   }
 
@@ -86,9 +95,9 @@ export class ReportIngestor {
   async close(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    while (this.flushing || (this.queue.length > 0 && this.transport)) {
-      if (!this.flushing) this.flushing = this.flushLoop();
-      await this.flushing;
+    while (this.running.size > 0 || (this.queue.length > 0 && this.transport)) {
+      if (this.running.size === 0) this.startBatch();
+      await Promise.race(this.running);
     }
     this.closed = true;
   }
@@ -110,30 +119,60 @@ export class ReportIngestor {
     inbound.ack();
   }
 
-  private schedule(): void {
-    if (this.flushing || !this.transport || this.queue.length === 0) return;
-    if (this.queue.length >= this.settings.batchSize) {
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = null;
-      this.flushing = this.flushLoop();
-      return;
+  /**
+   * Starts batches while there is room. A full batch starts at once, beside a running one if need
+   * be; what queued while the last batch ran starts as soon as it ends; the first report of a quiet
+   * spell waits REPORT_BATCH_MS for company. (So under light load batches follow one another as
+   * before, and only a full queue runs them side by side.)
+   */
+  private schedule(afterBatch = false): void {
+    if (!this.transport || this.closed) return;
+    while (this.queue.length > 0 && this.running.size < this.settings.concurrency) {
+      const full = this.queue.length >= this.settings.batchSize;
+      if (!full && !(afterBatch && this.running.size === 0)) {
+        if (this.running.size === 0) {
+          this.timer ??= setTimeout(() => {
+            this.timer = null;
+            if (this.running.size === 0) this.startBatch();
+          }, this.settings.batchMs);
+        }
+        return;
+      }
+      if (!this.startBatch()) return;
+      afterBatch = false;
     }
-    this.timer ??= setTimeout(() => {
-      this.timer = null;
-      if (!this.flushing) this.flushing = this.flushLoop();
-    }, this.settings.batchMs);
   }
 
-  private async flushLoop(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.settings.batchSize);
-        await this.writeBatch(batch);
+  /**
+   * Takes up to a batch of queued reports whose devices no running batch holds, in arrival order.
+   * Once a device's report is left in the queue, so are its later ones (their order is kept).
+   */
+  private startBatch(): boolean {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const batch: Queued[] = [];
+    const left: Queued[] = [];
+    const waiting = new Set<string>();
+    let i = 0;
+    for (; i < this.queue.length && batch.length < this.settings.batchSize; i++) {
+      const item = this.queue[i];
+      if (!this.busyDevices.has(item.device) && !waiting.has(item.device)) batch.push(item);
+      else {
+        left.push(item);
+        waiting.add(item.device);
       }
-    } finally {
-      this.flushing = null;
-      this.schedule();
     }
+    if (batch.length === 0) return false;
+    this.queue = i === this.queue.length ? left : left.concat(this.queue.slice(i));
+    const devices = [...new Set(batch.map((item) => item.device))];
+    for (const device of devices) this.busyDevices.add(device);
+    const run: Promise<void> = this.writeBatch(batch).finally(() => {
+      for (const device of devices) this.busyDevices.delete(device);
+      this.running.delete(run);
+      this.schedule(true);
+    });
+    this.running.add(run);
+    return true;
   }
 
   private async writeBatch(batch: Queued[]): Promise<void> {

@@ -112,28 +112,33 @@ export async function applyReportBatch(scope: TransactionScope, items: readonly 
     pk: m.productKey,
     dk: m.deviceKey,
   }));
-  const deviceRows = await queryRows<DeviceRow>(
-    tx,
-    sql`select d.id, d.ou_id, d.product_id, p.product_key, d.device_key, d.firmware_version, d.online, d.last_seen_at
-        from jsonb_to_recordset(${JSON.stringify(addresses)}::jsonb) as x(pk text, dk text)
-        join products p on p.product_key = x.pk collate "C"
-        join devices d on d.product_id = p.id and d.device_key = x.dk collate "C"
-        order by d.id
-        for no key update of d`,
-  );
-  const taskRows = deviceRows.length
-    ? await queryRows<TaskRow>(
-        tx,
-        sql`select t.id, t.job_id, t.device_id, t.status, t.progress, t.attempt, t.push_message_id, t.current_version,
-                   j.ou_id, j.product_id, j.status as job_status, j.retry_count, j.retry_interval_minutes, j.firmware_id,
-                   f.version as target_version, f.sign, f.sign_method, f.size
-            from job_tasks t join ota_jobs j on j.id = t.job_id join firmwares f on f.id = j.firmware_id
-            where t.device_id in (select jsonb_array_elements_text(${JSON.stringify(deviceRows.map((d) => d.id))}::jsonb)::uuid)
-              and t.status in ('PUSHED', 'IN_PROGRESS')
-            order by t.id
-            for no key update of t`,
-      )
-    : [];
+  // Both statements are sent at once (postgres.js pipelines them on the transaction's connection;
+  // the database runs them in order, devices first): one round trip instead of two.
+  const found = JSON.stringify(addresses);
+  const [deviceRows, taskRows] = await Promise.all([
+    queryRows<DeviceRow>(
+      tx,
+      sql`select d.id, d.ou_id, d.product_id, p.product_key, d.device_key, d.firmware_version, d.online, d.last_seen_at
+          from jsonb_to_recordset(${found}::jsonb) as x(pk text, dk text)
+          join products p on p.product_key = x.pk collate "C"
+          join devices d on d.product_id = p.id and d.device_key = x.dk collate "C"
+          order by d.id
+          for no key update of d`,
+    ),
+    queryRows<TaskRow>(
+      tx,
+      sql`select t.id, t.job_id, t.device_id, t.status, t.progress, t.attempt, t.push_message_id, t.current_version,
+                 j.ou_id, j.product_id, j.status as job_status, j.retry_count, j.retry_interval_minutes, j.firmware_id,
+                 f.version as target_version, f.sign, f.sign_method, f.size
+          from jsonb_to_recordset(${found}::jsonb) as x(pk text, dk text)
+          join products p on p.product_key = x.pk collate "C"
+          join devices d on d.product_id = p.id and d.device_key = x.dk collate "C"
+          join job_tasks t on t.device_id = d.id and t.status in ('PUSHED', 'IN_PROGRESS')
+          join ota_jobs j on j.id = t.job_id join firmwares f on f.id = j.firmware_id
+          order by t.id
+          for no key update of t`,
+    ),
+  ]);
   const devices = new Map<string, DeviceState>();
   for (const row of deviceRows) {
     devices.set(key(row.product_key, row.device_key), {
@@ -254,11 +259,8 @@ export async function applyReportBatch(scope: TransactionScope, items: readonly 
       changes.push({ kind: 'version', id, from, currentVersion: task.currentVersion! });
     }
   }
-  const written = await writeTaskChanges(tx, changes);
-  for (const w of written) count(`updraft_task_transitions_total{kind="${w.kind}"}`);
-  const jobs = new Map(taskRows.map((t) => [t.job_id, { id: t.job_id, ouId: t.ou_id, productId: t.product_id }]));
-  for (const [jobId, changed] of changesByJob(written)) jobEvents(jobs.get(jobId)!, 'device reports', changed).forEach(emit);
-
+  // Devices first: the task writes take the job's change-order lock, held until the commit, so the
+  // less done after them, the sooner a concurrent batch of the same job may write its own.
   const touched = [...devices.values()].filter((d) => d.touched);
   if (touched.length > 0) {
     await tx.execute(sql`
@@ -267,6 +269,17 @@ export async function applyReportBatch(scope: TransactionScope, items: readonly 
         touched.map((d) => ({ id: d.row.id, online: d.online, version: d.version, seen: d.lastSeenAt?.toISOString() ?? null })),
       )}::jsonb) as x(id uuid, online boolean, version text, seen timestamptz)
       where d.id = x.id`);
+  }
+
+  const jobs = new Map(taskRows.map((t) => [t.job_id, { id: t.job_id, ouId: t.ou_id, productId: t.product_id }]));
+  const written = await writeTaskChanges(tx, changes, [...jobs.keys()]);
+  for (const w of written) count(`updraft_task_transitions_total{kind="${w.kind}"}`);
+  const ended = new Set(written.filter((w) => w.kind !== 'progress' && w.kind !== 'version').map((w) => w.jobId));
+  for (const [jobId, changed] of changesByJob(written)) {
+    // Progress alone frees no room and ends nothing: the engine need not look again for it.
+    jobEvents(jobs.get(jobId)!, 'device reports', changed)
+      .filter((event) => event.topic !== 'engine:kick' || ended.has(jobId))
+      .forEach(emit);
   }
   for (const device of touched) {
     if (device.online && !device.row.online) {

@@ -66,8 +66,11 @@ export interface WrittenChange {
   kind: TaskChange['kind'];
 }
 
-/** Applies the changes; returns the rows actually changed (a task no longer in `from` is left alone). */
-export async function writeTaskChanges(tx: Executor, changes: readonly TaskChange[]): Promise<WrittenChange[]> {
+/**
+ * Applies the changes; returns the rows actually changed (a task no longer in `from` is left alone).
+ * `jobIds`, when the caller knows them, are the jobs of the changed tasks (saves finding them).
+ */
+export async function writeTaskChanges(tx: Executor, changes: readonly TaskChange[], jobIds?: readonly string[]): Promise<WrittenChange[]> {
   if (changes.length === 0) return [];
   const rows = changes.map((c) => ({
     id: c.id,
@@ -84,14 +87,25 @@ export async function writeTaskChanges(tx: Executor, changes: readonly TaskChang
   }));
   // The task trigger takes each job's change-order lock (727002, see drizzle/*task_change_order);
   // taking them here first, in one order, keeps two batches that span the same jobs from deadlocking.
-  await queryRows(
-    tx,
-    sql`select pg_advisory_xact_lock(727002, hashtext(j.job_id::text))
-        from (select distinct job_id from job_tasks
-              where id in (select jsonb_array_elements_text(${JSON.stringify(changes.map((c) => c.id))}::jsonb)::bigint)
-              order by job_id) j`,
-  );
-  const written = await queryRows<{ id: number | string; job_id: string; status: TaskStatus; change_seq: number | string; kind: TaskChange['kind'] }>(
+  // Changes of a single known job need no such step: the trigger takes its one lock.
+  const locked =
+    jobIds === undefined
+      ? queryRows(
+          tx,
+          sql`select pg_advisory_xact_lock(727002, hashtext(j.job_id::text))
+              from (select distinct job_id from job_tasks
+                    where id in (select jsonb_array_elements_text(${JSON.stringify(changes.map((c) => c.id))}::jsonb)::bigint)
+                    order by job_id) j`,
+        )
+      : jobIds.length > 1
+        ? queryRows(
+            tx,
+            sql`select pg_advisory_xact_lock(727002, hashtext(j.id::text))
+                from (select distinct x.id::uuid as id from jsonb_array_elements_text(${JSON.stringify(jobIds)}::jsonb) as x(id) order by 1) j`,
+          )
+        : Promise.resolve([]);
+  // Sent right behind the locks (pipelined; the database runs them in order).
+  const update = queryRows<{ id: number | string; job_id: string; status: TaskStatus; change_seq: number | string; kind: TaskChange['kind'] }>(
     tx,
     sql`update job_tasks t set
           status = c.status::upgrade_status,
@@ -117,6 +131,7 @@ export async function writeTaskChanges(tx: Executor, changes: readonly TaskChang
         where t.id = c.id and t.status::text = c."from"
         returning t.id, t.job_id, t.status, t.change_seq, c.kind`,
   );
+  const [, written] = await Promise.all([locked, update]);
   return written.map((w) => ({ id: Number(w.id), jobId: w.job_id, status: w.status, changeSeq: Number(w.change_seq), kind: w.kind }));
 }
 
