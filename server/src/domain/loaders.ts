@@ -3,7 +3,8 @@
  * status counts of every job on the page instead of one query per job.
  */
 import DataLoader from 'dataloader';
-import { and, inArray, ne } from 'drizzle-orm';
+import { and, eq, inArray, ne, sql } from 'drizzle-orm';
+import { preparedFor } from '../db/prepared.js';
 import type { Executor } from '../db/client.js';
 import { devices, type FailureReason, type JobStatus, jobTaskCounts, otaJobs, type TaskStatus } from '../db/schema.js';
 import { COUNT_FIELD, EMPTY_COUNTS, totalTasks, type StatusCounts } from './tasks/rules.js';
@@ -40,7 +41,17 @@ export interface CountRow {
 }
 
 export async function loadCountRows(db: Executor, jobIds: readonly string[]): Promise<Map<string, CountRow[]>> {
-  const rows = await statusCountsQuery(db, jobIds);
+  // One job (a details page, a live snapshot) is the common case: a prepared statement.
+  const rows =
+    jobIds.length === 1
+      ? await preparedFor(db, 'job_count_rows', () =>
+          db
+            .select({ jobId: jobTaskCounts.jobId, status: jobTaskCounts.status, reason: jobTaskCounts.reason, n: jobTaskCounts.n })
+            .from(jobTaskCounts)
+            .where(and(eq(jobTaskCounts.jobId, sql.placeholder('jobId')), ne(jobTaskCounts.n, 0)))
+            .prepare('job_count_rows'),
+        ).execute({ jobId: jobIds[0] })
+      : await statusCountsQuery(db, jobIds);
   const result = new Map<string, CountRow[]>(jobIds.map((id) => [id, []]));
   for (const row of rows) result.get(row.jobId)!.push({ status: row.status, reason: row.reason, n: row.n });
   return result;

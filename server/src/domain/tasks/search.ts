@@ -8,7 +8,8 @@
  */
 import { and, asc, count, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
-import { type FailureReason, jobTaskCounts, jobTasks, type TaskStatus } from '../../db/schema.js';
+import { FAILURE_REASONS, type FailureReason, jobTaskCounts, jobTasks, TASK_STATUSES, type TaskStatus } from '../../db/schema.js';
+import { preparedFor } from '../../db/prepared.js';
 import { InvalidInputError } from '../errors.js';
 import { type KeyMatch, keyMatches } from '../sql.js';
 
@@ -40,20 +41,6 @@ export function normaliseTaskFilter(filter: TaskFilter): TaskFilter {
   return { ...filter, status: 'FAILED' };
 }
 
-export function taskCondition(jobId: string, filter: TaskFilter) {
-  const f = normaliseTaskFilter(filter);
-  return (table: typeof jobTasks): SQL =>
-    and(
-      eq(table.jobId, jobId),
-      f.status ? eq(table.status, f.status) : undefined,
-      f.deviceKey ? keyMatches(table.deviceKey, f.deviceKey, f.deviceKeyMatch ?? 'CONTAINS') : undefined,
-      f.currentVersion ? eq(table.currentVersion, f.currentVersion) : undefined,
-      f.failureReason ? eq(table.failureReason, f.failureReason) : undefined,
-      f.failedAfter ? gte(table.failedAt, f.failedAfter) : undefined,
-      f.failedBefore ? lt(table.failedAt, f.failedBefore) : undefined,
-    )!;
-}
-
 export interface KeysetPage {
   after?: string | null;
   before?: string | null;
@@ -62,30 +49,100 @@ export interface KeysetPage {
   inverted: boolean;
 }
 
-/** One page of a job's tasks. The job must already be known to belong to the caller. */
-export async function searchTasks(db: Executor, jobId: string, filter: TaskFilter, page: KeysetPage): Promise<Task[]> {
-  return searchTasksQuery(db, jobId, filter, page);
+/**
+ * How a value enters a search statement: as itself (a one-off query), or as a named placeholder
+ * (a prepared statement run with the values later).
+ */
+type Bind = <T>(name: string, value: T) => T;
+const asValue: Bind = (_name, value) => value;
+/** Typed as the value it stands for: drizzle accepts a placeholder wherever a value goes. */
+const asPlaceholder: Bind = <T>(name: string) => sql.placeholder(name) as unknown as T;
+
+/**
+ * Enum values (tab, failure reason) are written into the statement, not bound: a prepared
+ * statement's generic plan can then still use the partial indexes of the Upgrade Failed tab
+ * (`where status = 'FAILED'`), which a `status = $1` could never be proven to match.
+ */
+function enumLiteral<T extends string>(value: T, allowed: readonly T[]): SQL {
+  if (!allowed.includes(value)) throw new InvalidInputError([{ path: [], message: `unknown value ${JSON.stringify(value)}` }]);
+  return sql.raw(`'${value}'`);
 }
 
-/** The query searchTasks runs, unexecuted (the EXPLAIN test inspects its plan). */
-export function searchTasksQuery(db: Executor, jobId: string, filter: TaskFilter, page: KeysetPage) {
-  const condition = taskCondition(jobId, filter)(jobTasks);
+function searchCondition(f: TaskFilter, bind: Bind, jobId: string): SQL {
+  return and(
+    eq(jobTasks.jobId, bind('jobId', jobId)),
+    f.status ? sql`${jobTasks.status} = ${enumLiteral(f.status, TASK_STATUSES)}` : undefined,
+    f.deviceKey ? keyMatches(jobTasks.deviceKey, f.deviceKey, f.deviceKeyMatch ?? 'CONTAINS') : undefined,
+    f.currentVersion ? eq(jobTasks.currentVersion, bind('currentVersion', f.currentVersion)) : undefined,
+    f.failureReason ? sql`${jobTasks.failureReason} = ${enumLiteral(f.failureReason, FAILURE_REASONS)}` : undefined,
+    f.failedAfter ? gte(jobTasks.failedAt, bind('failedAfter', f.failedAfter)) : undefined,
+    f.failedBefore ? lt(jobTasks.failedAt, bind('failedBefore', f.failedBefore)) : undefined,
+  )!;
+}
+
+function pageQuery(db: Executor, jobId: string, f: TaskFilter, page: KeysetPage, bind: Bind) {
   return db
     .select()
     .from(jobTasks)
     .where(
       and(
-        condition,
-        page.after ? gt(jobTasks.deviceKey, page.after) : undefined,
-        page.before ? lt(jobTasks.deviceKey, page.before) : undefined,
+        searchCondition(f, bind, jobId),
+        page.after ? gt(jobTasks.deviceKey, bind('after', page.after)) : undefined,
+        page.before ? lt(jobTasks.deviceKey, bind('before', page.before)) : undefined,
       ),
     )
     .orderBy(page.inverted ? desc(jobTasks.deviceKey) : asc(jobTasks.deviceKey))
-    .limit(page.limit);
+    .limit(bind('limit', page.limit));
+}
+
+/**
+ * The statement's shape: which filters it has (and the enum values written into it). Searches by
+ * device key are not prepared: a generic plan cannot turn `like $1` into an index range.
+ */
+function shapeOf(f: TaskFilter, page?: KeysetPage): string | null {
+  if (f.deviceKey) return null;
+  return [f.status ?? '', f.currentVersion ? 'v' : '', f.failureReason ?? '', f.failedAfter ? 'a' : '', f.failedBefore ? 'b' : '',
+    page?.after ? 'A' : '', page?.before ? 'B' : '', page?.inverted ? 'I' : ''].join('_');
+}
+
+/** The placeholders' values. Times go as ISO text: a placeholder bypasses the column's own encoding. */
+function boundValues(jobId: string, f: TaskFilter, page?: KeysetPage): Record<string, unknown> {
+  return {
+    jobId,
+    currentVersion: f.currentVersion,
+    failedAfter: f.failedAfter?.toISOString(),
+    failedBefore: f.failedBefore?.toISOString(),
+    after: page?.after,
+    before: page?.before,
+    limit: page?.limit,
+  };
+}
+
+/** One page of a job's tasks. The job must already be known to belong to the caller. */
+export async function searchTasks(db: Executor, jobId: string, filter: TaskFilter, page: KeysetPage): Promise<Task[]> {
+  const f = normaliseTaskFilter(filter);
+  const shape = shapeOf(f, page);
+  if (shape === null) return pageQuery(db, jobId, f, page, asValue);
+  const name = `search_tasks_${shape}`;
+  const query = preparedFor(db, name, () => pageQuery(db, jobId, f, page, asPlaceholder).prepare(name));
+  return query.execute(boundValues(jobId, f, page));
+}
+
+/** The query searchTasks runs, unexecuted (the EXPLAIN test inspects its plan). */
+export function searchTasksQuery(db: Executor, jobId: string, filter: TaskFilter, page: KeysetPage) {
+  return pageQuery(db, jobId, normaliseTaskFilter(filter), page, asValue);
 }
 
 export async function countTasks(db: Executor, jobId: string, filter: TaskFilter): Promise<number> {
-  const [row] = await countTasksQuery(db, jobId, filter);
+  const f = normaliseTaskFilter(filter);
+  const shape = isWholeTab(f) ? null : shapeOf(f);
+  if (shape === null) {
+    const [row] = await countTasksQuery(db, jobId, filter);
+    return Number(row.n);
+  }
+  const name = `count_tasks_${shape}`;
+  const query = preparedFor(db, name, () => db.select({ n: count() }).from(jobTasks).where(searchCondition(f, asPlaceholder, jobId)).prepare(name));
+  const [row] = await query.execute(boundValues(jobId, f));
   return Number(row.n);
 }
 
@@ -112,5 +169,5 @@ export function countTasksQuery(db: Executor, jobId: string, filter: TaskFilter)
         ),
       );
   }
-  return db.select({ n: count() }).from(jobTasks).where(taskCondition(jobId, f)(jobTasks));
+  return db.select({ n: count() }).from(jobTasks).where(searchCondition(f, asValue, jobId));
 }
