@@ -40,6 +40,13 @@ export function quantile(values: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
+/** The largest value (Math.max(...values) overflows the stack on large arrays). */
+export function maxOf(values: readonly number[]): number {
+  let max = -Infinity;
+  for (const v of values) if (v > max) max = v;
+  return max;
+}
+
 export function spread(values: readonly number[]): [number, number] {
   return [Math.min(...values), Math.max(...values)];
 }

@@ -12,6 +12,7 @@
  */
 import { startBareBroadcast } from '../baselines/bare-broadcast.js';
 import type { BenchContext } from '../context.js';
+import { cpuFigures, meterCpu, type CpuShares } from '../cpu.js';
 import { cpuMs, createBenchDatabase, sleep, startUpdraft, waitUntil } from '../environment.js';
 import { addFirmware, createFleet, createJob, DEVICE_SECRET, deviceKey, putInFlight } from '../fixtures.js';
 import { figure, median, quantile, ratios, type Figure, type ScenarioResult } from '../results.js';
@@ -108,15 +109,19 @@ export async function runFanout(ctx: BenchContext): Promise<ScenarioResult> {
       const p50: number[] = [];
       const p99: number[] = [];
       const heapAfter: number[] = [];
+      const cpuShares: CpuShares[] = [];
       for (let rep = 0; rep <= ctx.reps; rep++) {
         const warmUp = rep === 0;
         await putInFlight(server, job.id);
         await sleep(1500);
         await graphqlClients.call('reset', { record: true });
         const cpuBefore = cpuMs();
+        const meter = meterCpu([devices.pid, graphqlClients.pid]);
         const run = await load(warmUp ? 2 : sizes.seconds);
+        const shares = meter.stop();
         const counts = await drained(graphqlClients);
         const cpu = cpuMs() - cpuBefore;
+        if (!warmUp && shares) cpuShares.push(shares);
         const expected = new Map(run.lastAcked.map((step, i) => [deviceKey(fleet.prefix, i), step]));
         const seen = await graphqlClients.call<Record<string, number>>('latest');
         const missing = [...expected].filter(([key, step]) => step > 0 && seen[key] !== step);
@@ -181,6 +186,7 @@ export async function runFanout(ctx: BenchContext): Promise<ScenarioResult> {
         figure(`${n} bare ws clients: capacity, events per server CPU-second`, '/s', bareCapacity),
         figure(`${n} subscribers: ratio events/s Updraft / bare ws`, '×', ratios(events, bareEvents)),
         figure(`${n} subscribers: ratio capacity Updraft / bare ws`, '×', ratios(capacity, bareCapacity), main ? { text: '≥ 0.5', met: (m) => m >= 0.5 } : undefined),
+        ...cpuFigures(cpuShares, `with ${n} subscribers`),
       );
     }
     return {

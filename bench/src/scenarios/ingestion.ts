@@ -7,9 +7,10 @@
  */
 import { rawBatchedUpdate, RAW_BATCH } from '../baselines/raw-update.js';
 import type { BenchContext } from '../context.js';
+import { cpuFigures, describeCpu, meterCpu, type CpuShares } from '../cpu.js';
 import { createBenchDatabase, sleep, startUpdraft, waitUntil } from '../environment.js';
 import { addFirmware, createFleet, createJob, DEVICE_SECRET, deviceKey, putInFlight } from '../fixtures.js';
-import { figure, quantile, ratios, type ScenarioResult } from '../results.js';
+import { figure, maxOf, quantile, ratios, type ScenarioResult } from '../results.js';
 import { Worker } from '../workers.js';
 import { globalJobId, JOB_DEVICE_UPDATES } from './live-documents.js';
 
@@ -27,7 +28,7 @@ interface ProgressRun {
 export function sustainedRate(run: { startedAt: number; ackTimes: number[] }): number {
   const from = run.startedAt + 1000;
   const inWindow = run.ackTimes.filter((t) => t >= from);
-  const end = Math.max(...run.ackTimes);
+  const end = maxOf(run.ackTimes);
   return end > from ? inWindow.length / ((end - from) / 1000) : run.ackTimes.length / ((end - run.startedAt) / 1000);
 }
 
@@ -67,17 +68,20 @@ export async function runIngestion(ctx: BenchContext): Promise<ScenarioResult> {
     const rawRates: number[] = [];
     const p50: number[] = [];
     const p99: number[] = [];
+    const cpuShares: CpuShares[] = [];
     for (let rep = 0; rep <= ctx.reps; rep++) {
       const warmUp = rep === 0;
       await putInFlight(server, job.id);
       await sleep(300);
       const writtenBefore = counter('updraft_reports_written_total');
+      const meter = meterCpu([devices.pid, subscriber.pid]);
       const run = await devices.call<ProgressRun>('progress', { fromStep: 1, toStep: 99, seconds: warmUp ? Math.min(5, sizes.seconds) : sizes.seconds, awaitReply: true });
       // Replies are sent right after the commit, like the PUBACKs: give the last ones a moment.
       run.replies = (await waitUntil(async () => {
         const replies = await devices.call<Record<string, number>>('replies');
         return (replies['200'] ?? 0) >= run.acked && replies;
       }, 'a 200 reply to every acknowledged report', 10_000)) as Record<string, number>;
+      const cpu = meter.stop();
       const written = counter('updraft_reports_written_total') - writtenBefore;
       // No acknowledged report lost: the database has every device at its last acknowledged step …
       const rows = await database.handle.rawQuery<{ device_key: string; progress: number }>('select device_key, progress from job_tasks where job_id = $1', [job.id]);
@@ -99,12 +103,13 @@ export async function runIngestion(ctx: BenchContext): Promise<ScenarioResult> {
       if (!warmUp) {
         const rate = sustainedRate(run);
         updraftRates.push(rate);
+        if (cpu) cpuShares.push(cpu);
         p50.push(quantile(run.latencies, 0.5));
         p99.push(quantile(run.latencies, 0.99));
         // The same rows, the same number of times, by raw batched UPDATEs.
         await putInFlight(server, job.id);
         const rawRows: { id: number; progress: number }[] = [];
-        const maxStep = Math.max(...run.lastAcked);
+        const maxStep = maxOf(run.lastAcked);
         for (let step = 1; step <= maxStep; step++) {
           run.lastAcked.forEach((last, i) => {
             if (last >= step) rawRows.push({ id: taskIds.get(deviceKey(fleet.prefix, i))!, progress: step });
@@ -116,7 +121,7 @@ export async function runIngestion(ctx: BenchContext): Promise<ScenarioResult> {
           `rep ${rep}: ${run.acked.toLocaleString('en-US')} reports acknowledged (${run.replies['200'] ?? 0} replied 200), ${written.toLocaleString('en-US')} written; ` +
             `every task and the subscriber hold each device's last acknowledged step`,
         );
-        ctx.log(`  rep ${rep}: ${Math.round(rate)} reports/s (ack p50 ${p50.at(-1)!.toFixed(0)} ms, p99 ${p99.at(-1)!.toFixed(0)} ms); raw UPDATE ${Math.round(rawRates.at(-1)!)} rows/s`);
+        ctx.log(`  rep ${rep}: ${Math.round(rate)} reports/s (ack p50 ${p50.at(-1)!.toFixed(0)} ms, p99 ${p99.at(-1)!.toFixed(0)} ms); raw UPDATE ${Math.round(rawRates.at(-1)!)} rows/s; ${describeCpu(cpu)}`);
       }
     }
     return {
@@ -132,6 +137,7 @@ export async function runIngestion(ctx: BenchContext): Promise<ScenarioResult> {
         figure('report acknowledgement latency p99', 'ms', p99),
         figure('raw batched UPDATE: rows per second', '/s', rawRates),
         figure('ratio Updraft / raw UPDATE', '×', ratios(updraftRates, rawRates), { text: '≥ 0.5', met: (m) => m >= 0.5 }),
+        ...cpuFigures(cpuShares, 'during the Updraft runs'),
       ],
       checks,
       notes: [],

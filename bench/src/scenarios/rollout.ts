@@ -11,9 +11,10 @@
  * ones waiting.
  */
 import type { BenchContext } from '../context.js';
+import { cpuFigures, meterCpu, type CpuShares } from '../cpu.js';
 import { createBenchDatabase, sleep, startUpdraft } from '../environment.js';
 import { addFirmware, createFleet, createJob, DEVICE_SECRET, type Fleet } from '../fixtures.js';
-import { figure, type ScenarioResult } from '../results.js';
+import { figure, maxOf, type ScenarioResult } from '../results.js';
 import { Worker } from '../workers.js';
 
 interface RolloutRun {
@@ -37,6 +38,7 @@ export async function runRollout(ctx: BenchContext): Promise<ScenarioResult> {
     const perMinute: number[] = [];
     const maxInFlight: number[] = [];
     const upgradeMinutes: number[] = [];
+    const cpuShares: CpuShares[] = [];
     for (let rep = 0; rep <= ctx.reps; rep++) {
       const target: Fleet = rep === 0 ? warmFleet : fleet;
       const firmware = await addFirmware(server, target, `2.${rep}.0`);
@@ -57,6 +59,7 @@ export async function runRollout(ctx: BenchContext): Promise<ScenarioResult> {
           await sleep(200);
         }
       })();
+      const meter = meterCpu([devices.pid]);
       const run = await devices.call<RolloutRun>('rollout', {
         host: url.hostname,
         port: Number(url.port),
@@ -64,6 +67,7 @@ export async function runRollout(ctx: BenchContext): Promise<ScenarioResult> {
         window: Math.min(sizes.window, target.count),
         timeoutSeconds: ctx.quick ? 300 : 1800,
       });
+      const shares = meter.stop();
       sampling = false;
       await sampler;
       const pushed = server.rollout.counters.get('updraft_engine_pushes_total') - pushesBefore;
@@ -76,10 +80,11 @@ export async function runRollout(ctx: BenchContext): Promise<ScenarioResult> {
       }
       if (highest > sizes.cap) throw new Error(`rollout ${rep}: ${highest} tasks in flight at once, above the cap of ${sizes.cap}`);
       if (rep === 0) continue;
-      const minutes = (Math.max(...run.pushTimes) - run.startedAt) / 60_000;
+      const minutes = (maxOf(run.pushTimes) - run.startedAt) / 60_000;
       perMinute.push(target.count / minutes);
       upgradeMinutes.push((Date.now() - run.startedAt) / 60_000);
       maxInFlight.push(highest);
+      if (shares) cpuShares.push(shares);
       checks.push(
         `rep ${rep}: all ${target.count.toLocaleString('en-US')} devices pushed (${pushed.toLocaleString('en-US')} pushes) and upgraded; ` +
           `in flight at most ${highest} of the cap ${sizes.cap} over ${samples} samples`,
@@ -97,6 +102,7 @@ export async function runRollout(ctx: BenchContext): Promise<ScenarioResult> {
         figure('devices pushed per minute', '/min', perMinute, { text: '≥ 10,000/min', met: (m) => m >= 10_000 }),
         figure('whole rollout (to the last device upgraded)', 'min', upgradeMinutes),
         figure(`highest sampled Pushed + In Progress (cap ${sizes.cap})`, '', maxInFlight, { text: `≤ ${sizes.cap}`, met: (m) => m <= sizes.cap }),
+        ...cpuFigures(cpuShares, 'during the rollouts'),
       ],
       checks,
       notes: [],
