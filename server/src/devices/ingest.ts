@@ -150,20 +150,9 @@ export class ReportIngestor {
   private startBatch(): boolean {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const batch: Queued[] = [];
-    const left: Queued[] = [];
-    const waiting = new Set<string>();
-    let i = 0;
-    for (; i < this.queue.length && batch.length < this.settings.batchSize; i++) {
-      const item = this.queue[i];
-      if (!this.busyDevices.has(item.device) && !waiting.has(item.device)) batch.push(item);
-      else {
-        left.push(item);
-        waiting.add(item.device);
-      }
-    }
+    const { batch, rest } = takeBatch(this.queue, this.busyDevices, this.settings.batchSize);
     if (batch.length === 0) return false;
-    this.queue = i === this.queue.length ? left : left.concat(this.queue.slice(i));
+    this.queue = rest;
     const devices = [...new Set(batch.map((item) => item.device))];
     for (const device of devices) this.busyDevices.add(device);
     const run: Promise<void> = this.writeBatch(batch).finally(() => {
@@ -218,6 +207,27 @@ export class ReportIngestor {
   private send(replies: OutgoingReply[]): void {
     for (const r of replies) this.transport!.publish(r.topic, r.payload);
   }
+}
+
+/**
+ * Up to `size` queued items, in order, of devices that `busy` does not hold; once an item of a
+ * device is left behind, so are that device's later items (a device's items keep their order).
+ * `rest` is what stays queued, in its order.
+ */
+export function takeBatch<T extends { device: string }>(queue: readonly T[], busy: ReadonlySet<string>, size: number): { batch: T[]; rest: T[] } {
+  const batch: T[] = [];
+  const left: T[] = [];
+  const waiting = new Set<string>();
+  let i = 0;
+  for (; i < queue.length && batch.length < size; i++) {
+    const item = queue[i];
+    if (!busy.has(item.device) && !waiting.has(item.device)) batch.push(item);
+    else {
+      left.push(item);
+      waiting.add(item.device);
+    }
+  }
+  return { batch, rest: i === queue.length ? left : left.concat(queue.slice(i)) };
 }
 
 /** Errors that say nothing about the reports themselves: connection loss, deadlock, serialization. */
