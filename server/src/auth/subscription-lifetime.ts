@@ -7,6 +7,7 @@
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from '../context.js';
+import { raceAgainst } from '../live/stop-race.js';
 import type { Credential } from './credentials.js';
 import { type CredentialEnd, type CredentialWatch, credentialEndMessage } from './credential-watch.js';
 
@@ -28,6 +29,8 @@ function untilCredentialEnds(
   let announced = false;
   let wake: () => void = () => {};
   const endedSignal = new Promise<void>((resolve) => (wake = resolve));
+  // Not Promise.race: racing each event against this long-pending promise would pile a reaction onto it per event.
+  const untilEnded = raceAgainst(endedSignal);
   const unwatch = watch.watch(credential, (end) => {
     ended = end;
     wake();
@@ -44,7 +47,7 @@ function untilCredentialEnds(
     },
     async next() {
       if (!ended) {
-        const next = await Promise.race([iterator.next(), endedSignal.then(() => null)]);
+        const next = await untilEnded(iterator.next());
         if (next && !ended) {
           if (next.done) unwatch();
           return next;

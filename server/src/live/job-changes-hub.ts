@@ -52,6 +52,8 @@ interface Watch {
 
 export class JobChangesHub {
   private readonly watches = new Map<string, Watch>();
+  /** Watches whose last client left and that are still letting go of their event subscriptions. */
+  private readonly stopping = new Set<Promise<void>>();
 
   constructor(
     private readonly deps: {
@@ -97,7 +99,9 @@ export class JobChangesHub {
       watch.clients--;
       if (watch.clients === 0 && this.watches.get(jobId) === watch) {
         this.watches.delete(jobId);
-        await watch.stop();
+        const stopped: Promise<void> = watch.stop().finally(() => this.stopping.delete(stopped));
+        this.stopping.add(stopped);
+        await stopped;
       }
     }
   }
@@ -110,6 +114,8 @@ export class JobChangesHub {
     const watches = [...this.watches.values()];
     this.watches.clear();
     await Promise.all(watches.map((w) => w.stop()));
+    // Also those already stopping: the event bus closes right after, and must not be used then.
+    await Promise.all(this.stopping);
   }
 
   /** The ring's changes after `cursor`, if the ring reaches back that far. */

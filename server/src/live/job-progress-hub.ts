@@ -28,6 +28,8 @@ interface Watch {
 
 export class JobProgressHub {
   private readonly watches = new Map<string, Watch>();
+  /** Watches whose last client left and that are still letting go of their event subscriptions. */
+  private readonly stopping = new Set<Promise<void>>();
   /** Orders snapshots by when their read started, so a slow older read never replaces a newer one. */
   private reads = 0;
 
@@ -53,6 +55,8 @@ export class JobProgressHub {
       for (const channel of w.channels) await channel.return();
       await w.stop();
     }));
+    // Also those already stopping: the event bus closes right after, and must not be used then.
+    await Promise.all(this.stopping);
   }
 
   private start(jobId: string): Watch {
@@ -82,7 +86,8 @@ export class JobProgressHub {
     watch.channels.delete(channel);
     if (watch.channels.size === 0) {
       this.watches.delete(jobId);
-      void watch.stop();
+      const stopped: Promise<void> = watch.stop().finally(() => this.stopping.delete(stopped));
+      this.stopping.add(stopped);
     }
   }
 

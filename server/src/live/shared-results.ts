@@ -13,7 +13,7 @@
  *   event object and that key. Only job-level fields are shared, whose answers depend on the
  *   caller's unit and permissions and on nothing else of the caller.
  * - `sharedSerialization` (graphql-ws options + a hook on each socket) serialises each result's
- *   payload once, and splices that JSON into every subscriber's message envelope.
+ *   payload once, and sends those same bytes inside every subscriber's own message envelope.
  */
 import {
   createSourceEventStream,
@@ -99,9 +99,12 @@ export function useSharedSubscriptionExecution(): Plugin {
 
 // ── Serialization ───────────────────────────────────────────────────────────────────────────────
 
-/** A next message's payload, already JSON (one per result object, whoever receives it). */
+/** A next message's payload, already JSON and UTF-8 (one per result object, whoever receives it). */
 class SerializedPayload {
-  constructor(readonly json: string) {}
+  readonly bytes: Buffer;
+  constructor(json: string) {
+    this.bytes = Buffer.from(json);
+  }
 }
 
 const payloadsOfResults = new WeakMap<object, SerializedPayload>();
@@ -109,10 +112,10 @@ const PLACEHOLDER = '\u0000updraft-shared-payload\u0000';
 /** How the placeholder ends a message once stringified (graphql-ws puts `payload` last). */
 const PLACEHOLDER_TAIL = `"payload":${JSON.stringify(PLACEHOLDER)}}`;
 /**
- * The JSON the last stringified message stands for. graphql-ws stringifies a message and hands it
- * to the socket in one synchronous step, so the socket hook below always reads the right one.
+ * The payload the last stringified message stands for. graphql-ws stringifies a message and hands
+ * it to the socket in one synchronous step, so the socket hook below always reads the right one.
  */
-let pendingPayload: string | null = null;
+let pendingPayload: Buffer | null = null;
 
 /** graphql-ws options: results go out as their shared JSON, spliced in by `spliceSharedPayloads`. */
 export const sharedSerialization: Pick<ServerOptions, 'onNext' | 'jsonMessageReplacer'> = {
@@ -129,21 +132,33 @@ export const sharedSerialization: Pick<ServerOptions, 'onNext' | 'jsonMessageRep
   },
   jsonMessageReplacer(key, value) {
     if (key === 'payload' && value instanceof SerializedPayload) {
-      pendingPayload = value.json;
+      pendingPayload = value.bytes;
       return PLACEHOLDER;
     }
     return value;
   },
 };
 
-/** Makes `socket` send the shared JSON where a message carries the placeholder. Call on each new connection. */
+type Send = (data: unknown, options?: { fin?: boolean; binary?: boolean } | ((error?: Error) => void), callback?: (error?: Error) => void) => void;
+
+const CLOSE_BRACE = Buffer.from('}');
+
+/**
+ * Makes `socket` send the shared payload where a message carries the placeholder: the subscriber's
+ * own envelope and the payload's bytes (encoded once for everyone) joined by a plain copy — one
+ * frame and one write, as a message sent whole. Call on each new connection.
+ */
 export function spliceSharedPayloads(socket: WebSocket): void {
-  const send = socket.send.bind(socket) as (data: unknown, callback?: (error?: Error) => void) => void;
-  (socket as unknown as { send: typeof send }).send = (data, callback) => {
+  const send = socket.send.bind(socket) as Send;
+  (socket as unknown as { send: Send }).send = (data, options, callback) => {
     if (pendingPayload !== null && typeof data === 'string' && data.endsWith(PLACEHOLDER_TAIL)) {
-      data = data.slice(0, data.length - PLACEHOLDER_TAIL.length) + `"payload":${pendingPayload}}`;
+      const payload = pendingPayload;
       pendingPayload = null;
+      const envelope = Buffer.from(data.slice(0, data.length - PLACEHOLDER_TAIL.length) + '"payload":');
+      const done = typeof options === 'function' ? options : callback;
+      send(Buffer.concat([envelope, payload, CLOSE_BRACE], envelope.length + payload.length + 1), { binary: false }, done);
+      return;
     }
-    send(data, callback);
+    send(data, options as never, callback);
   };
 }
