@@ -111,13 +111,12 @@ export async function shapeRollout(server: RunningServer, jobId: string): Promis
  * the scenarios that measure reports, not pushes). Bumps change_seq like every task write.
  */
 export async function putInFlight(server: RunningServer, jobId: string): Promise<void> {
-  // The job's change-order lock first (as every bulk task write takes it), so that this write and
-  // the engine's own cannot deadlock on each other's rows.
-  // A writer that locks rows before that lock (the engine's push) can still meet this one: retry.
+  // Rows first, then the job's change-order lock (which the row trigger takes), as every writer
+  // of the server does; a deadlock with one of them is still possible and is simply retried.
   for (let attempt = 1; ; attempt++) {
     try {
       await server.services.db.transaction(async (tx) => {
-        await tx.execute(sql`select pg_advisory_xact_lock(727002, hashtext(${jobId}::text))`);
+        await tx.execute(sql`select id from job_tasks where job_id = ${jobId} order by id for update`);
         await tx.execute(sql`
           update job_tasks set status = 'PUSHED', progress = 0, push_message_id = 'bench-' || id, pushed_at = now(),
             timeout_at = now() + interval '2 hours', started_at = null, finished_at = null, failed_at = null,
