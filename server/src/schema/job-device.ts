@@ -31,6 +31,7 @@ export const JobDevice = builder.node(builder.objectRef<Task>('JobDevice'), {
   description: "One device's upgrade in one job: a row of the job details page.",
   id: { resolve: (task) => task.id },
   authScopes: { permission: 'OTA_READ' },
+  runScopesOnType: true,
   loadMany: (ids, context) => loadTasksById(context.services.db, ids),
   fields: (t) => ({
     deviceKey: t.exposeString('deviceKey'),
