@@ -18,3 +18,34 @@ export function preparedFor<T>(executor: object, name: string, build: () => T): 
   }
   return query;
 }
+
+/** At most this many selection shapes of one query get a prepared statement; others run unprepared. */
+const MAX_SHAPES_PER_QUERY = 32;
+const shapesByQuery = new Map<string, Set<string>>();
+
+/**
+ * A key for a relational query's selection (columns, with, extras as the drizzle plugin computes
+ * them from the GraphQL selection), when it is plain data only and its query may take one of the
+ * MAX_SHAPES_PER_QUERY prepared statements; null otherwise (a selection with functions or SQL in it
+ * cannot be told apart by its JSON, and a client sending ever new selections must not grow the
+ * server's, or the database's, prepared statements without bound).
+ */
+export function selectionShapeKey(query: string, selection: unknown): string | null {
+  if (!isPlainData(selection)) return null;
+  const key = JSON.stringify(selection);
+  let shapes = shapesByQuery.get(query);
+  if (!shapes) shapesByQuery.set(query, (shapes = new Set()));
+  if (!shapes.has(key)) {
+    if (shapes.size >= MAX_SHAPES_PER_QUERY) return null;
+    shapes.add(key);
+  }
+  return `${query}:${key}`;
+}
+
+function isPlainData(value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  const type = typeof value;
+  if (type === 'boolean' || type === 'number' || type === 'string') return true;
+  if (type !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  return Object.values(value as Record<string, unknown>).every(isPlainData);
+}

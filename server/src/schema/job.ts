@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
+import { preparedFor, selectionShapeKey } from '../db/prepared.js';
 import { builder } from '../builder.js';
 import {
   FirmwareNotVerifiedError,
@@ -227,9 +229,18 @@ builder.queryField('job', (t) =>
       } catch {
         return null;
       }
-      return context.services.db.query.otaJobs
-        .findFirst(query({ where: { id, ouId: callerOf(context).ouId } }))
-        .then((job) => job ?? null);
+      const db = context.services.db;
+      const ouId = callerOf(context).ouId;
+      // The details page asks for the same selection on every load: a prepared statement per
+      // selection shape saves building the query and the database parsing and planning it.
+      const selection = query({});
+      const shape = selectionShapeKey('job_by_id', selection);
+      const found = shape
+        ? preparedFor(db, shape, () =>
+            db.query.otaJobs.findFirst({ ...selection, where: { id: sql.placeholder('id'), ouId: sql.placeholder('ouId') } }).prepare('job_by_id'),
+          ).execute({ id, ouId })
+        : db.query.otaJobs.findFirst({ ...selection, where: { id, ouId } });
+      return found.then((job) => job ?? null);
     },
   }),
 );
