@@ -12,6 +12,7 @@ import { sql } from 'drizzle-orm';
 import type { FailureReason, JobStatus, SignMethod, TaskStatus } from '../db/schema.js';
 import { jobEvents } from '../domain/jobs/events.js';
 import { queryRows } from '../domain/sql.js';
+import { preparedRows } from '../engine/prepared-sql.js';
 import type { TransactionScope } from '../domain/transaction.js';
 import { changesByJob, failureChange, writeTaskChanges, type TaskChange } from '../engine/task-changes.js';
 import type { DeviceCommands } from './commands.js';
@@ -116,7 +117,7 @@ export async function applyReportBatch(scope: TransactionScope, items: readonly 
   // the database runs them in order, devices first): one round trip instead of two.
   const found = JSON.stringify(addresses);
   const [deviceRows, taskRows] = await Promise.all([
-    queryRows<DeviceRow>(
+    preparedRows<DeviceRow>(
       tx,
       sql`select d.id, d.ou_id, d.product_id, p.product_key, d.device_key, d.firmware_version, d.online, d.last_seen_at
           from jsonb_to_recordset(${found}::jsonb) as x(pk text, dk text)
@@ -125,7 +126,7 @@ export async function applyReportBatch(scope: TransactionScope, items: readonly 
           order by d.id
           for no key update of d`,
     ),
-    queryRows<TaskRow>(
+    preparedRows<TaskRow>(
       tx,
       sql`select t.id, t.job_id, t.device_id, t.status, t.progress, t.attempt, t.push_message_id, t.current_version,
                  j.ou_id, j.product_id, j.status as job_status, j.retry_count, j.retry_interval_minutes, j.firmware_id,
@@ -262,17 +263,21 @@ export async function applyReportBatch(scope: TransactionScope, items: readonly 
   // Devices first: the task writes take the job's change-order lock, held until the commit, so the
   // less done after them, the sooner a concurrent batch of the same job may write its own.
   const touched = [...devices.values()].filter((d) => d.touched);
-  if (touched.length > 0) {
-    await tx.execute(sql`
-      update devices d set online = x.online, firmware_version = x.version, last_seen_at = x.seen
-      from jsonb_to_recordset(${JSON.stringify(
-        touched.map((d) => ({ id: d.row.id, online: d.online, version: d.version, seen: d.lastSeenAt?.toISOString() ?? null })),
-      )}::jsonb) as x(id uuid, online boolean, version text, seen timestamptz)
-      where d.id = x.id`);
-  }
+  const deviceWrite =
+    touched.length === 0
+      ? Promise.resolve([])
+      : preparedRows(
+          tx,
+          sql`update devices d set online = x.online, firmware_version = x.version, last_seen_at = x.seen
+              from jsonb_to_recordset(${JSON.stringify(
+                touched.map((d) => ({ id: d.row.id, online: d.online, version: d.version, seen: d.lastSeenAt?.toISOString() ?? null })),
+              )}::jsonb) as x(id uuid, online boolean, version text, seen timestamptz)
+              where d.id = x.id`,
+        );
 
   const jobs = new Map(taskRows.map((t) => [t.job_id, { id: t.job_id, ouId: t.ou_id, productId: t.product_id }]));
-  const written = await writeTaskChanges(tx, changes, [...jobs.keys()]);
+  // Sent right behind the device write (pipelined: one round trip; the database runs them in order).
+  const [, written] = await Promise.all([deviceWrite, writeTaskChanges(tx, changes, [...jobs.keys()])]);
   for (const w of written) count(`updraft_task_transitions_total{kind="${w.kind}"}`);
   const ended = new Set(written.filter((w) => w.kind !== 'progress' && w.kind !== 'version').map((w) => w.jobId));
   for (const [jobId, changed] of changesByJob(written)) {

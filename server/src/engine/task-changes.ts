@@ -11,7 +11,7 @@
 import { sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import type { FailureReason, JobStatus, TaskStatus, WaitingReason } from '../db/schema.js';
-import { queryRows } from '../domain/sql.js';
+import { preparedRows } from './prepared-sql.js';
 import { RETRYABLE_REASONS } from '../domain/tasks/rules.js';
 
 export type TaskChange =
@@ -90,7 +90,7 @@ export async function writeTaskChanges(tx: Executor, changes: readonly TaskChang
   // Changes of a single known job need no such step: the trigger takes its one lock.
   const locked =
     jobIds === undefined
-      ? queryRows(
+      ? preparedRows(
           tx,
           sql`select pg_advisory_xact_lock(727002, hashtext(j.job_id::text))
               from (select distinct job_id from job_tasks
@@ -98,14 +98,14 @@ export async function writeTaskChanges(tx: Executor, changes: readonly TaskChang
                     order by job_id) j`,
         )
       : jobIds.length > 1
-        ? queryRows(
+        ? preparedRows(
             tx,
             sql`select pg_advisory_xact_lock(727002, hashtext(j.id::text))
                 from (select distinct x.id::uuid as id from jsonb_array_elements_text(${JSON.stringify(jobIds)}::jsonb) as x(id) order by 1) j`,
           )
         : Promise.resolve([]);
   // Sent right behind the locks (pipelined; the database runs them in order).
-  const update = queryRows<{ id: number | string; job_id: string; status: TaskStatus; change_seq: number | string; kind: TaskChange['kind'] }>(
+  const update = preparedRows<{ id: number | string; job_id: string; status: TaskStatus; change_seq: number | string; kind: TaskChange['kind'] }>(
     tx,
     sql`update job_tasks t set
           status = c.status::upgrade_status,
