@@ -459,6 +459,26 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 const METHOD_TO_KIND = new Map<string, RequestKind>(REQUEST_KINDS.map((kind) => [OTA_METHODS[kind], kind]));
 
+/** Progress params exactly as `progressParamsSchema` gives them, or null to let the schema decide. */
+function fastProgressParams(params: unknown): ProgressParams | null {
+  if (!isPlainObject(params)) return null;
+  const { step, desc } = params;
+  if (typeof step !== 'string' && typeof step !== 'number') return null;
+  if (desc !== undefined && (typeof desc !== 'string' || desc.length > MAX_DESC_LENGTH)) return null;
+  if (interpretProgressStep(step) === null) return null;
+  const result: ProgressParams = { step: String(Number(step)) };
+  if (desc !== undefined) result.desc = desc;
+  return result;
+}
+
+/** Inform params exactly as the inform schema gives them, or null to let the schema decide. */
+function fastInformParams(params: unknown): { version: string } | null {
+  if (!isPlainObject(params)) return null;
+  const { version } = params;
+  if (typeof version !== 'string' || version.length < 1 || version.length > MAX_VERSION_LENGTH) return null;
+  return { version };
+}
+
 /**
  * Decodes one MQTT message of the OTA protocol. Never throws: every malformed input becomes an
  * `OtaDecodeError` whose `id` is set whenever the request id could be read.
@@ -532,6 +552,12 @@ export function decodeOtaMessage(topic: string, payload: Uint8Array | string): D
 
   // A missing params is only acceptable where there are none to give (getversion).
   const rawParams = body.params === undefined && kind === 'getversion' ? {} : body.params;
+  // The messages every device sends all the time skip zod when they are plainly valid (same output);
+  // anything else, and every error message, still comes from the schemas.
+  const fast = kind === 'progress' ? fastProgressParams(rawParams) : kind === 'inform' ? fastInformParams(rawParams) : null;
+  if (fast !== null) {
+    return { ok: true, message: { ...address, kind, isReply: false, request: { id, version: PROTOCOL_VERSION, method: OTA_METHODS[kind], params: fast } } as OtaMessage };
+  }
   const result = paramsSchemas[kind].safeParse(rawParams);
   if (!result.success) return fail('INVALID_PARAMS', `params: ${describeIssues(result.error)}`, id);
   const request = { id, version: PROTOCOL_VERSION, method: OTA_METHODS[kind], params: result.data };
