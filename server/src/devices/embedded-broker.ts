@@ -16,6 +16,7 @@
  *   device's other messages.
  */
 import net from 'node:net';
+import type { Writable } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
 import { and, eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
@@ -118,8 +119,27 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       topic: packet.topic,
       payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
       receivedAt: new Date(),
-      ack: () => callback(null),
+      ack: () => {
+        holdWrites(client);
+        callback(null);
+      },
     });
+  };
+
+  // A batch acknowledges hundreds of reports at once, and each device gets a PUBACK and a reply
+  // (the gateway acknowledges first, then replies, in the same turn): corking the connection until
+  // the next turn of the event loop sends both in one write instead of a syscall each.
+  const corked = new Set<Writable>();
+  const uncorkAll = () => {
+    for (const conn of corked) conn.uncork();
+    corked.clear();
+  };
+  const holdWrites = (client: Client) => {
+    const conn = (client as unknown as { conn?: Writable }).conn;
+    if (!conn || conn.destroyed || corked.has(conn) || typeof conn.cork !== 'function') return;
+    if (corked.size === 0) setImmediate(uncorkAll);
+    conn.cork();
+    corked.add(conn);
   };
 
   // A connection that ends without a will (a clean DISCONNECT) still means the device is offline.

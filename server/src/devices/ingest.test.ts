@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { takeBatch } from './ingest.js';
+import { nextBatchStart, takeBatch } from './ingest.js';
 
 const items = (...specs: string[]) => specs.map((spec) => ({ device: spec.split(':')[0], id: spec }));
 
@@ -29,5 +29,28 @@ describe('takeBatch (report batches written side by side)', () => {
   it("takes a device's reports together when it is free, so one batch applies them in order", () => {
     const { batch } = takeBatch(items('a:1', 'a:2', 'a:3'), new Set(), 10);
     expect(batch.map((i) => i.id)).toEqual(['a:1', 'a:2', 'a:3']);
+  });
+});
+
+describe('nextBatchStart (when the next report batch is written)', () => {
+  const state = { queued: 1, running: 0, concurrency: 2, batchSize: 500, batchMs: 20, waitedMs: 0 };
+
+  it('writes at once when no batch is running, even a lone report', () => {
+    expect(nextBatchStart(state)).toBe('now');
+    expect(nextBatchStart({ ...state, queued: 0 })).toBe('later');
+  });
+
+  it('lets the queue grow while a batch runs, and starts a full batch beside it', () => {
+    expect(nextBatchStart({ ...state, running: 1, queued: 10, waitedMs: 5 })).toBe(15);
+    expect(nextBatchStart({ ...state, running: 1, queued: 500, waitedMs: 0 })).toBe('now');
+  });
+
+  it('starts a partial batch beside a running one once its oldest report waited REPORT_BATCH_MS', () => {
+    expect(nextBatchStart({ ...state, running: 1, queued: 10, waitedMs: 20 })).toBe('now');
+  });
+
+  it('never runs more than REPORT_BATCH_CONCURRENCY batches', () => {
+    expect(nextBatchStart({ ...state, running: 2, queued: 5000, waitedMs: 1000 })).toBe('later');
+    expect(nextBatchStart({ ...state, concurrency: 1, running: 1, queued: 5000, waitedMs: 1000 })).toBe('later');
   });
 });

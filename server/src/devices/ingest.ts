@@ -4,8 +4,9 @@
  * - Decoding happens at once. A malformed message is logged (at most a few lines a second),
  *   counted, answered with 400 where its id can be read, and acknowledged: re-delivering it
  *   could not make it valid. Nothing malformed reaches the database.
- * - Valid reports queue up and are written in batches (REPORT_BATCH_SIZE, or whatever arrived
- *   within REPORT_BATCH_MS of the first): one transaction per batch, never one per message.
+ * - Valid reports queue up and are written in batches of up to REPORT_BATCH_SIZE: one transaction
+ *   per batch, never one per message. With no batch running a report goes at once; while one runs,
+ *   the next batch fills up (see `nextBatchStart`).
  *   Up to REPORT_BATCH_CONCURRENCY batches run at once, over disjoint devices: a device's message
  *   waits while an earlier one of the same device is in a running batch, so a device's messages
  *   are applied in the order they arrived. (One batch prepares while another holds the job's
@@ -26,6 +27,8 @@ interface Queued extends ReportItem {
   ack(): void;
   /** `{productKey}/{deviceKey}`: batches in flight never share a device. */
   device: string;
+  /** performance.now() when queued. */
+  queuedAt: number;
 }
 
 export interface IngestorSettings {
@@ -87,7 +90,7 @@ export class ReportIngestor {
       inbound.ack();
       return;
     }
-    this.queue.push({ message, receivedAt: inbound.receivedAt, ack: inbound.ack, device: `${message.productKey}/${message.deviceKey}` });
+    this.queue.push({ message, receivedAt: inbound.receivedAt, queuedAt: performance.now(), ack: inbound.ack, device: `${message.productKey}/${message.deviceKey}` });
     this.schedule();
   }
 
@@ -120,26 +123,33 @@ export class ReportIngestor {
   }
 
   /**
-   * Starts batches while there is room. A full batch starts at once, beside a running one if need
-   * be; what queued while the last batch ran starts as soon as it ends; the first report of a quiet
-   * spell waits REPORT_BATCH_MS for company. (So under light load batches follow one another as
-   * before, and only a full queue runs them side by side.)
+   * Starts batches while there is room (see `nextBatchStart`): with no batch running, what is
+   * queued goes at once, a lone report included; while one runs, the queue grows into the next
+   * batch, which starts beside it once full or once its oldest report waited REPORT_BATCH_MS, else
+   * as soon as a running batch ends.
    */
-  private schedule(afterBatch = false): void {
+  private schedule(): void {
     if (!this.transport || this.closed) return;
-    while (this.queue.length > 0 && this.running.size < this.settings.concurrency) {
-      const full = this.queue.length >= this.settings.batchSize;
-      if (!full && !(afterBatch && this.running.size === 0)) {
-        if (this.running.size === 0) {
-          this.timer ??= setTimeout(() => {
-            this.timer = null;
-            if (this.running.size === 0) this.startBatch();
-          }, this.settings.batchMs);
-        }
-        return;
+    while (this.queue.length > 0) {
+      const decision = nextBatchStart({
+        queued: this.queue.length,
+        running: this.running.size,
+        concurrency: this.settings.concurrency,
+        batchSize: this.settings.batchSize,
+        batchMs: this.settings.batchMs,
+        waitedMs: performance.now() - this.queue[0].queuedAt,
+      });
+      if (decision === 'now') {
+        if (!this.startBatch()) return;
+        continue;
       }
-      if (!this.startBatch()) return;
-      afterBatch = false;
+      if (decision !== 'later' && !this.timer) {
+        this.timer = setTimeout(() => {
+          this.timer = null;
+          this.schedule();
+        }, decision);
+      }
+      return;
     }
   }
 
@@ -158,7 +168,7 @@ export class ReportIngestor {
     const run: Promise<void> = this.writeBatch(batch).finally(() => {
       for (const device of devices) this.busyDevices.delete(device);
       this.running.delete(run);
-      this.schedule(true);
+      this.schedule();
     });
     this.running.add(run);
     return true;
@@ -173,8 +183,10 @@ export class ReportIngestor {
         this.counters.add('updraft_reports_written_total', batch.length);
         this.counters.add('updraft_report_batch_ms_total', Math.round(performance.now() - started));
         for (const [name, n] of result.counts) this.counters.add(name, n);
-        this.send(result.replies);
+        // Acknowledged first, then answered, in the same turn: the embedded broker sends a device's
+        // PUBACK and reply in one write.
         for (const item of batch) item.ack();
+        this.send(result.replies);
         return;
       } catch (error) {
         this.counters.add('updraft_report_batch_errors_total');
@@ -207,6 +219,32 @@ export class ReportIngestor {
   private send(replies: OutgoingReply[]): void {
     for (const r of replies) this.transport!.publish(r.topic, r.payload);
   }
+}
+
+export interface BatchStartState {
+  queued: number;
+  running: number;
+  concurrency: number;
+  batchSize: number;
+  batchMs: number;
+  /** How long the oldest queued report has waited. */
+  waitedMs: number;
+}
+
+/**
+ * When the next batch starts: 'now', 'later' (when a running batch ends), or in so many ms.
+ * Idle: at once, whatever is queued (waiting for company would only add latency: nothing else
+ * is using the database connection). Busy: reports pile up while a batch commits, so the next
+ * batch grows by itself; it starts beside the running one once full, or once its oldest report
+ * waited REPORT_BATCH_MS (a slot is free: no reason to keep it waiting for a slow batch).
+ */
+export function nextBatchStart(state: BatchStartState): 'now' | 'later' | number {
+  if (state.queued === 0) return 'later';
+  if (state.running === 0) return 'now';
+  if (state.running >= state.concurrency) return 'later';
+  if (state.queued >= state.batchSize) return 'now';
+  const left = state.batchMs - state.waitedMs;
+  return left <= 0 ? 'now' : Math.ceil(left);
 }
 
 /**
