@@ -7,11 +7,14 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS } from '@updraft/server/db/schema.js';
-import { createUpgradeJob, rawId, seedProduct, uploadFirmware } from '../support/fixtures.js';
+import { schema } from '@updraft/server/schema/index.js';
+import { getNamedType, isObjectType, type GraphQLObjectType } from 'graphql';
+import { createUpgradeJob, rawId, seedProduct, setTaskStates, uploadFirmware } from '../support/fixtures.js';
 import { startTestServer, type TestServer, type TestUser } from '../support/server.js';
 
 let t: TestServer;
 let jobId: string;
+let gaugeJobId: string;
 let otherUnit: TestUser;
 let withoutOtaRead: TestUser;
 
@@ -20,9 +23,18 @@ const DETAILS = `query($id: ID!) { job(id: $id) { id name status deviceCount toB
 beforeAll(async () => {
   t = await startTestServer({ engineEnabled: false });
   await seedProduct(t, 'meter', 3);
+  await seedProduct(t, 'gauge', 5);
   const firmware = await uploadFirmware(t, { productKey: 'meter', name: 'Fw', version: '2.0' });
   jobId = await createUpgradeJob(t, { firmwareId: firmware.id, name: 'Paths', scope: { allDevices: true } });
   otherUnit = await t.createUser({ permissions: PERMISSIONS, ouName: 'Elsewhere', username: 'elsewhere@example.com' });
+  const gaugeFirmware = await uploadFirmware(t, { productKey: 'gauge', name: 'Gauge fw', version: '2.0' });
+  gaugeJobId = await createUpgradeJob(t, { firmwareId: gaugeFirmware.id, name: 'Rows', scope: { allDevices: true } });
+  await setTaskStates(t, gaugeJobId, {
+    'dev-0001': { status: 'PUSHED' },
+    'dev-0002': { status: 'IN_PROGRESS', progress: 40 },
+    'dev-0003': { status: 'SUCCEEDED' },
+    'dev-0004': { status: 'FAILED', reason: 'DOWNLOAD_FAILED', currentVersion: '1.0.0' },
+  });
   withoutOtaRead = await t.createUser({ permissions: PERMISSIONS.filter((p) => p !== 'OTA_READ'), username: 'no-ota-read@example.com' });
 });
 afterAll(() => t?.close());
@@ -67,5 +79,47 @@ describe('JobDevice rows', () => {
     expect(refused.data?.node ?? null).toBeNull();
     expect(refused.errors?.map((e) => e.extensions?.code)).toContain('FORBIDDEN');
     expect(JSON.stringify(refused)).not.toContain(page.data.job.toBePushed.nodes[0].deviceKey);
+  });
+});
+
+describe('page rows read only the columns their fields need', () => {
+  const jobDevice = schema.getType('JobDevice') as GraphQLObjectType;
+  const selectionOf = (name: string) => (isObjectType(getNamedType(jobDevice.getFields()[name].type)) ? `${name} { id }` : name);
+  const allFields = Object.keys(jobDevice.getFields()).map(selectionOf).join(' ');
+
+  /** Each row of every tab through the connection, and the same rows through node lookups (whole rows). */
+  async function bothWays(fields: string) {
+    const tabs = ['TO_BE_PUSHED', 'PUSHED', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED'];
+    const query = `query($id: ID!) { job(id: $id) { ${tabs.map((s) => `${s}: devices(status: ${s}, first: 10) { nodes { id ${fields} } edges { node { id ${fields} } } }`).join(' ')} } }`;
+    const paged = await t.gql(query, { id: gaugeJobId });
+    expect(paged.errors).toBeUndefined();
+    const rows = tabs.flatMap((s) => paged.data.job[s].nodes);
+    expect(rows).toHaveLength(5);
+    expect(tabs.flatMap((s) => paged.data.job[s].edges.map((e: { node: unknown }) => e.node))).toEqual(rows);
+    const looked = await t.gql(`query($ids: [ID!]!) { nodes(ids: $ids) { ... on JobDevice { id ${fields} } } }`, { ids: rows.map((r: { id: string }) => r.id) });
+    expect(looked.errors).toBeUndefined();
+    return { rows, whole: looked.data.nodes };
+  }
+
+  it('answer every JobDevice field, alone and all together, as the whole row does', async () => {
+    for (const name of Object.keys(jobDevice.getFields())) {
+      const { rows, whole } = await bothWays(selectionOf(name));
+      expect(rows, name).toEqual(whole);
+    }
+    const { rows, whole } = await bothWays(allFields);
+    expect(rows).toEqual(whole);
+    expect(rows.find((r: { status: string }) => r.status === 'FAILED')).toMatchObject({ failureReason: 'DOWNLOAD_FAILED', currentVersion: '1.0.0', attempt: 1 });
+  });
+
+  it('through fragments and searches too', async () => {
+    const fragment = `query($id: ID!) { job(id: $id) { devices(first: 10) { nodes { ...Row } } failed: devices(failureReason: DOWNLOAD_FAILED, currentVersion: "1.0.0", first: 10) { totalCount nodes { ... on JobDevice { deviceKey srcVersion failedAt waitingReason } } } } }
+      fragment Row on JobDevice { deviceKey status attempt startedAt finishedAt }`;
+    const result = await t.gql(fragment, { id: gaugeJobId });
+    expect(result.errors).toBeUndefined();
+    const devices = result.data.job.devices.nodes;
+    expect(devices).toHaveLength(5);
+    for (const row of devices) expect(row.attempt).toBe(1);
+    expect(devices.find((r: { deviceKey: string }) => r.deviceKey === 'dev-0003').startedAt).toEqual(expect.any(String));
+    expect(result.data.job.failed).toEqual({ totalCount: 1, nodes: [{ deviceKey: 'dev-0004', srcVersion: '1.0.0', failedAt: expect.any(String), waitingReason: null }] });
   });
 });

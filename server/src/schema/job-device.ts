@@ -1,6 +1,6 @@
 import { encodeGlobalID, resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { inArray } from 'drizzle-orm';
-import { GraphQLError } from 'graphql';
+import { type FieldNode, GraphQLError, type GraphQLResolveInfo, Kind, type SelectionSetNode } from 'graphql';
 import type { Database } from '../db/client.js';
 import { jobTasks } from '../db/schema.js';
 import { builder } from '../builder.js';
@@ -12,7 +12,7 @@ import { findJob } from '../domain/jobs/queries.js';
 import { abortable } from '../live/abortable.js';
 import type { ChangeBatch } from '../live/job-changes-hub.js';
 import { currentChangeSeq } from '../domain/tasks/changes.js';
-import { countTasks, isWholeTab, normaliseTaskFilter, searchTasks, type Task, type TaskFilter } from '../domain/tasks/search.js';
+import { countTasks, isWholeTab, normaliseTaskFilter, searchTasks, type Task, type TaskColumn, type TaskFilter } from '../domain/tasks/search.js';
 import { wholeTabCount } from '../domain/loaders.js';
 import { DeviceKeyMatch, FailureReason, NotCancelledReason, NotRetriedReason, UpgradeStatus, WaitingReason } from './enums.js';
 import { Device } from './device.js';
@@ -24,8 +24,8 @@ import { assertPageSize, MAX_PAGE_SIZE, callerOf, decodeId, decodeIdOrNotFound, 
  * rows, and the drizzle plugin wraps every field of its objects to look up how the row was loaded
  * (and reloads rows it did not load itself: searches, live batches). Measured in docs/benchmarks.md:
  * that was most of the job query's time and one query per subscriber per live batch. Rows come
- * whole from searchTasks, changesSince and the loaders here; `device` and `job` go through
- * per-request loaders.
+ * from searchTasks (only the columns the query's fields read: COLUMNS_OF_FIELD), whole from
+ * changesSince and the loaders here; `device` and `job` go through per-request loaders.
  */
 export const JobDevice = builder.node(builder.objectRef<Task>('JobDevice'), {
   description: "One device's upgrade in one job: a row of the job details page.",
@@ -68,6 +68,65 @@ export const JobDevice = builder.node(builder.objectRef<Task>('JobDevice'), {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
 });
+
+/**
+ * The task columns each JobDevice field reads. A page reads only the columns of the fields its
+ * query selects (searchTasks' `columns`); a field missing here makes the page read whole rows, so a
+ * new field is never answered from a column that was not read.
+ */
+const COLUMNS_OF_FIELD: Record<string, readonly TaskColumn[]> = {
+  __typename: [],
+  id: ['id'],
+  deviceKey: ['deviceKey'],
+  device: ['deviceId'],
+  job: ['jobId'],
+  status: ['status'],
+  progress: ['progress'],
+  failureReason: ['failureReason'],
+  failureReasonText: ['failureReason'],
+  failureDetail: ['failureDetail'],
+  waitingReason: ['status', 'waitingReason', 'jobId'],
+  srcVersion: ['srcVersion'],
+  currentVersion: ['currentVersion'],
+  attempt: ['attempt'],
+  pushedAt: ['pushedAt'],
+  startedAt: ['startedAt'],
+  finishedAt: ['finishedAt'],
+  failedAt: ['failedAt'],
+  updatedAt: ['updatedAt'],
+};
+
+/**
+ * The columns a devices connection's rows need for what the query selects of them (through nodes
+ * and edges.node, fragments included); undefined (whole rows) when a selected field is not known.
+ */
+export function taskColumnsSelected(info: GraphQLResolveInfo): TaskColumn[] | undefined {
+  const columns = new Set<TaskColumn>();
+  let known = true;
+  const fieldsOf = (set: SelectionSetNode | undefined, visit: (field: FieldNode) => void): void => {
+    for (const selection of set?.selections ?? []) {
+      if (selection.kind === Kind.FIELD) visit(selection);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) fieldsOf(selection.selectionSet, visit);
+      else {
+        const fragment = info.fragments[selection.name.value];
+        if (fragment) fieldsOf(fragment.selectionSet, visit);
+        else known = false;
+      }
+    }
+  };
+  const row = (field: FieldNode) => {
+    const needs = COLUMNS_OF_FIELD[field.name.value];
+    if (needs) for (const column of needs) columns.add(column);
+    else known = false;
+  };
+  for (const node of info.fieldNodes) {
+    fieldsOf(node.selectionSet, (field) => {
+      if (field.name.value === 'nodes') fieldsOf(field.selectionSet, row);
+      else if (field.name.value === 'edges') fieldsOf(field.selectionSet, (edge) => edge.name.value === 'node' && fieldsOf(edge.selectionSet, row));
+    });
+  }
+  return known ? [...columns] : undefined;
+}
 
 async function loadTasksById(db: Database, ids: readonly string[]): Promise<(Task | null)[]> {
   const wanted = ids.filter((id) => /^[1-9][0-9]{0,15}$/.test(id)).map(Number);
@@ -115,7 +174,7 @@ builder.drizzleObjectField(OtaJob, 'devices', (t) =>
         counting?.catch(() => {});
         const connection = await resolveCursorConnection(
           { args, toCursor: (task) => task.deviceKey, defaultSize: 50, maxSize: MAX_PAGE_SIZE },
-          (page: ResolveCursorConnectionArgs) => searchTasks(context.services.db, job.id, normalised, page),
+          (page: ResolveCursorConnectionArgs) => searchTasks(context.services.db, job.id, normalised, page, taskColumnsSelected(info)),
         );
         const count = counting ? () => counting : countNow;
         return Object.assign(connection, { changeCursor, count });
