@@ -123,3 +123,37 @@ describe('page rows read only the columns their fields need', () => {
     expect(result.data.job.failed).toEqual({ totalCount: 1, nodes: [{ deviceKey: 'dev-0004', srcVersion: '1.0.0', failedAt: expect.any(String), waitingReason: null }] });
   });
 });
+
+describe("a job's devices pages, read beside the job lookup", () => {
+  const PAGES = `fragment Pages on OtaJob {
+    toBePushed: devices(status: TO_BE_PUSHED, first: $first) { totalCount pageInfo { hasNextPage endCursor } nodes { id deviceKey status waitingReason } }
+    failed: devices(status: FAILED, failureReason: DOWNLOAD_FAILED, currentVersion: $version, first: 2) { totalCount nodes { deviceKey failureReasonText } }
+    ... on OtaJob { all: devices(first: 2, after: "dev-0001") { totalCount edges { cursor node { deviceKey progress } } } }
+    skipped: devices(status: SUCCEEDED, first: 5) @include(if: $withSucceeded) { totalCount nodes { deviceKey } }
+  }`;
+  const variables = { first: 3, version: '1.0.0', withSucceeded: true };
+
+  it('answer exactly what the same selection answers through node(id:), which reads them after the job', async () => {
+    const viaJob = await t.gql(`query($id: ID!, $first: Int!, $version: String, $withSucceeded: Boolean!) { job(id: $id) { id ...Pages } } ${PAGES}`, { id: gaugeJobId, ...variables });
+    const viaNode = await t.gql(`query($id: ID!, $first: Int!, $version: String, $withSucceeded: Boolean!) { node(id: $id) { id ...Pages } } ${PAGES}`, { id: gaugeJobId, ...variables });
+    expect(viaJob.errors).toBeUndefined();
+    expect(viaJob.data.job).toEqual(viaNode.data.node);
+    expect(viaJob.data.job.failed).toEqual({ totalCount: 1, nodes: [{ deviceKey: 'dev-0004', failureReasonText: expect.any(String) }] });
+    expect(viaJob.data.job.all.edges.map((e: { node: { deviceKey: string } }) => e.node.deviceKey)).toEqual(['dev-0002', 'dev-0003']);
+    expect(viaJob.data.job.skipped).toEqual({ totalCount: 1, nodes: [{ deviceKey: 'dev-0003' }] });
+    const without = await t.gql(`query($id: ID!, $first: Int!, $version: String, $withSucceeded: Boolean!) { job(id: $id) { id ...Pages } } ${PAGES}`, { id: gaugeJobId, ...variables, withSucceeded: false });
+    expect(without.data.job.skipped).toBeUndefined();
+  });
+
+  it("give nothing of another unit's job, and report bad arguments as before", async () => {
+    const theirs = await otherUnit.gql(`query($id: ID!, $first: Int!, $version: String, $withSucceeded: Boolean!) { job(id: $id) { id ...Pages } } ${PAGES}`, { id: gaugeJobId, ...variables });
+    expect(theirs).toEqual({ data: { job: null } });
+    const bad = `query($id: ID!) { job(id: $id) { id devices(status: PUSHED, failureReason: DOWNLOAD_FAILED, first: 2) { totalCount } } }`;
+    const badViaJob = await t.gql(bad, { id: gaugeJobId });
+    const badViaNode = await t.gql(bad.replace('job(id: $id) {', 'node(id: $id) { ... on OtaJob {') + ' }', { id: gaugeJobId });
+    expect(badViaJob.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    expect(badViaJob.errors?.[0].message).toBe(badViaNode.errors?.[0].message);
+    const tooMany = await t.gql(`query($id: ID!) { job(id: $id) { devices(first: 100000) { totalCount } } }`, { id: gaugeJobId });
+    expect(tooMany.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+  });
+});

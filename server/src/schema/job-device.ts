@@ -1,6 +1,8 @@
 import { encodeGlobalID, resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { inArray } from 'drizzle-orm';
-import { type FieldNode, GraphQLError, type GraphQLResolveInfo, Kind, type SelectionSetNode } from 'graphql';
+import { type FieldNode, getArgumentValues, GraphQLError, type GraphQLObjectType, type GraphQLResolveInfo, Kind, type SelectionSetNode } from 'graphql';
+import type { GraphQLContext } from '../context.js';
+import { keepPrefetched, registerPrefetcher, takePrefetched } from './prefetch.js';
 import type { Database } from '../db/client.js';
 import { jobTasks } from '../db/schema.js';
 import { builder } from '../builder.js';
@@ -100,7 +102,7 @@ const COLUMNS_OF_FIELD: Record<string, readonly TaskColumn[]> = {
  * The columns a devices connection's rows need for what the query selects of them (through nodes
  * and edges.node, fragments included); undefined (whole rows) when a selected field is not known.
  */
-export function taskColumnsSelected(info: GraphQLResolveInfo): TaskColumn[] | undefined {
+export function taskColumnsSelected(info: SelectionInfo): TaskColumn[] | undefined {
   const columns = new Set<TaskColumn>();
   let known = true;
   const fieldsOf = (set: SelectionSetNode | undefined, visit: (field: FieldNode) => void): void => {
@@ -145,6 +147,64 @@ const jobDevicesArgs = builder.args((t) => ({
   failedBefore: t.field({ type: 'DateTime', description: 'Failed before (exclusive). Upgrade Failed tab only.' }),
 }));
 
+type DevicesArgs = TaskFilter & { first?: number | null; last?: number | null; after?: string | null; before?: string | null };
+type DevicesConnection = Awaited<ReturnType<typeof resolveCursorConnection<Promise<Task[]>>>> & { changeCursor: number | null; count: () => Promise<number> };
+type SelectionInfo = Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>;
+
+/** A job's devices connection: the page, and its count when selected (read beside the page). */
+async function devicesConnection(context: GraphQLContext, jobId: string, args: DevicesArgs, info: SelectionInfo): Promise<DevicesConnection> {
+  assertPageSize(args);
+  const filter: TaskFilter = args;
+  let normalised: TaskFilter;
+  try {
+    normalised = normaliseTaskFilter(filter);
+  } catch (error) {
+    throw asBadUserInput(error);
+  }
+  // Read before the rows, so that following jobDeviceUpdates from it misses nothing the page lacks.
+  // Only when asked for: it is two more queries per connection.
+  const changeCursor = selectsField(info, 'changeCursor') ? await currentChangeSeq(context.services.db, jobId) : null;
+  const countNow = isWholeTab(normalised)
+    ? () => wholeTabCount(context.loaders, jobId, normalised)
+    : () => countTasks(context.services.db, jobId, normalised);
+  // A count asked for is read beside the page rather than after it (one round trip less); a
+  // failure still reaches totalCount, and none is left unhandled if the page fails first.
+  const counting = selectsField(info, 'totalCount') ? countNow() : null;
+  counting?.catch(() => {});
+  const connection = await resolveCursorConnection(
+    { args, toCursor: (task: Task) => task.deviceKey, defaultSize: 50, maxSize: MAX_PAGE_SIZE },
+    (page: ResolveCursorConnectionArgs) => searchTasks(context.services.db, jobId, normalised, page, taskColumnsSelected(info)),
+  );
+  const count = counting ? () => counting : countNow;
+  return Object.assign(connection, { changeCursor, count });
+}
+
+/**
+ * While `job(id:)` looks its job up, the devices connections selected on it (directly or through
+ * fragments, without directives) start their reads with the arguments they will be given
+ * (schema/prefetch.ts: used only if the job is found in the caller's unit and the arguments match).
+ */
+registerPrefetcher('OtaJob', (context, jobId, info) => {
+  const devicesField = (info.schema.getType('OtaJob') as GraphQLObjectType).getFields().devices;
+  const visit = (set: SelectionSetNode | undefined): void => {
+    for (const selection of set?.selections ?? []) {
+      if (selection.directives?.length) continue;
+      if (selection.kind === Kind.INLINE_FRAGMENT) visit(selection.selectionSet);
+      else if (selection.kind === Kind.FRAGMENT_SPREAD) visit(info.fragments[selection.name.value]?.selectionSet);
+      else if (selection.name.value === 'devices') {
+        let args: DevicesArgs;
+        try {
+          args = getArgumentValues(devicesField, selection, info.variableValues) as DevicesArgs;
+        } catch {
+          continue; // the resolver reports it
+        }
+        keepPrefetched(context, selection, jobId, args, devicesConnection(context, jobId, args, { fieldNodes: [selection], fragments: info.fragments }));
+      }
+    }
+  };
+  for (const node of info.fieldNodes) visit(node.selectionSet);
+});
+
 builder.drizzleObjectField(OtaJob, 'devices', (t) =>
   t.connection(
     {
@@ -152,32 +212,9 @@ builder.drizzleObjectField(OtaJob, 'devices', (t) =>
       description: "The job's devices in device-key order, filtered by tab and searches.",
       args: jobDevicesArgs,
       select: { columns: { id: true, status: true } },
-      resolve: async (job, args, context, info) => {
-        assertPageSize(args);
-        const filter: TaskFilter = args;
-        let normalised: TaskFilter;
-        try {
-          normalised = normaliseTaskFilter(filter);
-        } catch (error) {
-          throw asBadUserInput(error);
-        }
+      resolve: (job, args, context, info) => {
         context.loaders.jobStatus.prime(job.id, job.status);
-        // Read before the rows, so that following jobDeviceUpdates from it misses nothing the page lacks.
-        // Only when asked for: it is two more queries per connection.
-        const changeCursor = selectsField(info, 'changeCursor') ? await currentChangeSeq(context.services.db, job.id) : null;
-        const countNow = isWholeTab(normalised)
-          ? () => wholeTabCount(context.loaders, job.id, normalised)
-          : () => countTasks(context.services.db, job.id, normalised);
-        // A count asked for is read beside the page rather than after it (one round trip less); a
-        // failure still reaches totalCount, and none is left unhandled if the page fails first.
-        const counting = selectsField(info, 'totalCount') ? countNow() : null;
-        counting?.catch(() => {});
-        const connection = await resolveCursorConnection(
-          { args, toCursor: (task) => task.deviceKey, defaultSize: 50, maxSize: MAX_PAGE_SIZE },
-          (page: ResolveCursorConnectionArgs) => searchTasks(context.services.db, job.id, normalised, page, taskColumnsSelected(info)),
-        );
-        const count = counting ? () => counting : countNow;
-        return Object.assign(connection, { changeCursor, count });
+        return takePrefetched<DevicesConnection>(context, info, job.id, args) ?? devicesConnection(context, job.id, args, info);
       },
     },
     {

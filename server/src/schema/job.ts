@@ -24,6 +24,7 @@ import { findProductId } from '../domain/products.js';
 import { FAILURE_REASONS, type FailureReason as FailureReasonValue, type FieldChange } from '../db/schema.js';
 import { isExecuting, jobProgress, totalTasks, type StatusCounts } from '../domain/tasks/rules.js';
 import { FailureReason, JobField, JobPolicy, OtaJobStatus, OtaJobType } from './enums.js';
+import { prefetchChildren } from './prefetch.js';
 import { assertPageSize, callerOf, decodeId, decodeIdOrNotFound, notFound, transact } from './support.js';
 
 const UpgradeStatusCounts = builder.objectRef<StatusCounts>('UpgradeStatusCounts').implement({
@@ -222,7 +223,7 @@ builder.queryField('job', (t) =>
     description: 'One job; null when no job with this id exists in your organisation unit.',
     authScopes: { permission: 'OTA_READ' },
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, context) => {
+    resolve: (query, _root, args, context, info) => {
       let id: string;
       try {
         id = decodeId(String(args.id), 'OtaJob');
@@ -231,6 +232,8 @@ builder.queryField('job', (t) =>
       }
       const db = context.services.db;
       const ouId = callerOf(context).ouId;
+      // Its devices pages are read beside the job rather than after it (used only if it is found here).
+      prefetchChildren('OtaJob', context, id, info);
       // The details page asks for the same selection on every load: a prepared statement per
       // selection shape saves building the query and the database parsing and planning it.
       const selection = query({});

@@ -62,7 +62,7 @@ export function assertPageSize(args: { first?: number | null; last?: number | nu
  * Whether the field being resolved selects `name` directly on its result (through fragments too),
  * so that a resolver can skip a read nobody asked for.
  */
-export function selectsField(info: GraphQLResolveInfo, name: string): boolean {
+export function selectsField(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>, name: string): boolean {
   const visit = (set: SelectionSetNode | undefined): boolean =>
     !!set?.selections.some((selection) => {
       if (selection.kind === Kind.FIELD) return selection.name.value === name;
