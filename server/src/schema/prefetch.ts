@@ -51,11 +51,11 @@ export function takePrefetched<T>(context: object, info: Pick<GraphQLResolveInfo
   return entry.parentId === parentId && entry.argsKey === argsKey(args) ? (entry.result as Promise<T>) : undefined;
 }
 
-/** Arguments as JSON with sorted keys (dates as ISO text): equal keys, equal reads. */
+/**
+ * Arguments as JSON (dates as ISO text, undefined left out). Both the prefetch and the executor
+ * coerce arguments in the order the field defines them, so equal arguments give equal text; were
+ * they ever to differ, the prefetch would only go unused.
+ */
 function argsKey(args: unknown): string {
-  return JSON.stringify(args, (_key, value: unknown) =>
-    value && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date)
-      ? Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : value,
-  );
+  return JSON.stringify(args);
 }
