@@ -127,8 +127,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   };
 
   // A batch acknowledges hundreds of reports at once, and each device gets a PUBACK and a reply
-  // (the gateway acknowledges first, then replies, in the same turn): corking the connection until
-  // the next turn of the event loop sends both in one write instead of a syscall each.
+  // (the gateway acknowledges first, then replies, in the same turn): corking the connection sends
+  // both in one write instead of a syscall each. The PUBACK is written at once, the reply from a
+  // setImmediate of aedes (deliverQoS) queued in the same turn: uncorked one turn later, after it.
   const corked = new Set<Writable>();
   const uncorkAll = () => {
     for (const conn of corked) conn.uncork();
@@ -137,7 +138,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const holdWrites = (client: Client) => {
     const conn = (client as unknown as { conn?: Writable }).conn;
     if (!conn || conn.destroyed || corked.has(conn) || typeof conn.cork !== 'function') return;
-    if (corked.size === 0) setImmediate(uncorkAll);
+    if (corked.size === 0) setImmediate(() => setImmediate(uncorkAll));
     conn.cork();
     corked.add(conn);
   };
