@@ -23,7 +23,7 @@ import type { Database } from '../db/client.js';
 import { devices, products } from '../db/schema.js';
 import { secretMatches } from '../domain/secrets.js';
 import type { Counters } from './counters.js';
-import { encodePresence, isInDeviceNamespace, otaTopic, parseDeviceClientId, parseDeviceUsername, type DeviceAddress } from './protocol.js';
+import { encodePresence, isInDeviceNamespace, otaTopic, parseDeviceClientId, parseDeviceUsername, parseOtaTopic, type DeviceAddress } from './protocol.js';
 import type { DeviceTransport, InboundHandler } from './transport.js';
 
 export interface EmbeddedBrokerOptions {
@@ -39,6 +39,15 @@ export interface EmbeddedBrokerOptions {
 export interface EmbeddedBroker extends DeviceTransport {
   readonly port: number;
 }
+
+/** What `publish` uses of an aedes client beyond its typings. */
+type DirectClient = Client & {
+  connected: boolean;
+  closed: boolean;
+  clean: boolean;
+  subscriptions?: Record<string, { qos: number } | undefined>;
+  publish(packet: object, done: (error?: Error | null) => void): void;
+};
 
 class AuthError extends Error {
   constructor(
@@ -143,6 +152,15 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     corked.add(conn);
   };
 
+  /** The connected clean-session client subscribed to exactly `topic`, if its device is the topic's. */
+  const directTarget = (topic: string): DirectClient | undefined => {
+    const parsed = parseOtaTopic(topic);
+    if (!parsed) return undefined;
+    const client = clients()[`${parsed.productKey}.${parsed.deviceKey}`] as DirectClient | undefined;
+    if (!client || !client.connected || client.closed || client.clean !== true || !client.subscriptions?.[topic]) return undefined;
+    return client;
+  };
+
   // A connection that ends without a will (a clean DISCONNECT) still means the device is offline.
   broker.on('clientDisconnect', (client) => {
     const address = addressOf.get(client);
@@ -170,12 +188,20 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     deviceUrl: `mqtt://${host}:${port}`,
     publish(topic, payload) {
       if (broker.closed) return;
-      broker.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (error) => {
+      const packet = { cmd: 'publish' as const, topic, payload, qos: 1 as const, retain: false, dup: false };
+      const done = (error?: Error | null) => {
         if (error) {
           counters.add('updraft_mqtt_publish_errors_total');
           log(`embedded broker: publish to ${topic} failed: ${error.message}`);
         }
-      });
+      };
+      // Only the device itself may subscribe under its namespace. When it is connected with a clean
+      // session and subscribed to exactly this topic, hand the message to its connection: the same
+      // delivery (its subscription's QoS, message ids, retries) without matching the topic against
+      // every subscription twice (live and offline) per reply. Anything else goes the general way.
+      const target = directTarget(topic);
+      if (target) target.publish(packet, done);
+      else broker.publish(packet, done);
     },
     async close() {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
