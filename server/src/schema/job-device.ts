@@ -57,8 +57,12 @@ export const JobDevice = builder.node(builder.objectRef<Task>('JobDevice'), {
       type: WaitingReason,
       nullable: true,
       description: 'Why a To be Pushed device waits.',
-      resolve: async (task, _args, context) =>
-        task.status === 'TO_BE_PUSHED' ? effectiveWaitingReason((await context.loaders.jobStatus.load(task.jobId)) ?? 'RUNNING', task) : null,
+      // Only To be Pushed rows wait on the job's status; the others answer at once, without a
+      // promise (a promise per row puts the whole row on the executor's slower asynchronous path).
+      resolve: (task, _args, context) =>
+        task.status === 'TO_BE_PUSHED'
+          ? context.loaders.jobStatus.load(task.jobId).then((status) => effectiveWaitingReason(status ?? 'RUNNING', task))
+          : null,
     }),
     srcVersion: t.exposeString('srcVersion', { nullable: true, description: 'The version the device had when the task was created.' }),
     currentVersion: t.exposeString('currentVersion', { nullable: true, description: 'The version the device last reported.' }),
