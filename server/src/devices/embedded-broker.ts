@@ -178,7 +178,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   });
 
   await broker.listen();
-  const server = net.createServer(broker.handle as (socket: net.Socket) => void);
+  // No Nagle: a PUBACK or reply written while an earlier small write is unacknowledged would
+  // otherwise wait for the device's delayed ACK (~40 ms on Linux), and the device for it.
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    (broker.handle as (socket: net.Socket) => void)(socket);
+  });
   const port = await listenWithFallback(server, options.host, options.port, log);
   const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
 
