@@ -20,6 +20,8 @@ export interface DeviceConnectionOptions {
   /** Local address to connect from (spreads many connections over 127.0.0.x source ports). */
   localAddress?: string;
   keepaliveSeconds?: number;
+  /** Give up a connection whose CONNACK or SUBACK has not come by then (default 15 s), as real MQTT clients do. */
+  connectTimeoutMs?: number;
   onMessage?: (topic: string, payload: Buffer) => void;
   onClose?: () => void;
 }
@@ -56,8 +58,21 @@ export class DeviceConnection {
     socket.on('close', () => {
       this.closed = true;
       this.connack?.(-1);
+      this.suback?.();
       this.options.onClose?.();
     });
+    // A connect storm can overflow the server's accept queue: the kernel then drops the handshake's
+    // last ACK, this side believes it is connected and its CONNECT goes unanswered for minutes. A
+    // real client gives up after a timeout and connects again; so does this one.
+    const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), this.options.connectTimeoutMs ?? 15_000);
+    try {
+      await this.handshake(socket);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async handshake(socket: net.Socket): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
@@ -90,6 +105,8 @@ export class DeviceConnection {
         subscriptions: ['upgrade', 'cancel', 'inform_reply', 'progress_reply', 'getversion_reply'].map((kind) => ({ topic: deviceTopic(d, kind), qos: 1 as const })),
       });
     });
+    this.suback = null;
+    if (this.closed) throw new Error(`${d.deviceKey}: connection closed before SUBACK`);
   }
 
   /** QoS 1 publish; resolves when the broker's PUBACK arrives (for the embedded broker: after the commit). */

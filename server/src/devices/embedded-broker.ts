@@ -229,7 +229,9 @@ async function listenWithFallback(server: net.Server, host: string, port: number
       };
       server.once('error', onError);
       server.once('listening', onListening);
-      server.listen(p, host);
+      // A deep accept queue: after a restart a whole fleet reconnects at once, and connections the
+      // queue cannot hold are dropped by the kernel until the devices time out and try again.
+      server.listen({ port: p, host, backlog: 4096 });
     });
   try {
     return await attempt(port);
