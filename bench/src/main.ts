@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchContext } from './context.js';
 import { createBenchDatabase, machineInfo } from './environment.js';
-import { printTable, writeJson, writeMarkdown, type BenchRun } from './report.js';
+import { printTable, readEarlierRun, withEarlierScenarios, writeJson, writeMarkdown, type BenchRun } from './report.js';
 import type { ScenarioResult } from './results.js';
 import { runDashboard } from './scenarios/dashboard.js';
 import { runFanout } from './scenarios/fanout.js';
@@ -65,10 +65,14 @@ const run: BenchRun = {
   commit: gitCommit(),
   scenarios,
 };
+const resultsFile = fileURLToPath(new URL('../results.json', import.meta.url));
 printTable(run, (line) => console.log(line));
 if (write) {
-  await writeJson(fileURLToPath(new URL('../results.json', import.meta.url)), run);
-  await writeMarkdown(fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url)), run);
+  // `--only` re-measures some scenarios: the others keep their figures from the last run of the
+  // same mode on a machine of the same shape, each marked with the run it was measured in.
+  const merged = withEarlierScenarios(run, await readEarlierRun(resultsFile), Object.keys(SCENARIOS));
+  await writeJson(resultsFile, merged);
+  await writeMarkdown(fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url)), merged);
   log('wrote bench/results.json and docs/benchmarks.md');
 }
 process.exit(0);

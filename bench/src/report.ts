@@ -43,6 +43,36 @@ export function printTable(run: BenchRun, write: (line: string) => void): void {
   }
 }
 
+export async function readEarlierRun(file: string): Promise<BenchRun | null> {
+  if (!existsSync(file)) return null;
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as BenchRun;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * This run's scenarios, plus those of `earlier` it did not measure, in `order` — only when the
+ * earlier run had the same mode on a machine of the same CPU and core count and database kind
+ * (figures of another machine would not compare).
+ */
+export function withEarlierScenarios(run: BenchRun, earlier: BenchRun | null, order: readonly string[]): BenchRun {
+  const comparable =
+    earlier !== null &&
+    earlier.mode === run.mode &&
+    earlier.machine.cpuModel === run.machine.cpuModel &&
+    earlier.machine.cores === run.machine.cores &&
+    earlier.machine.database.split(' ')[0] === run.machine.database.split(' ')[0];
+  if (!comparable) return run;
+  const measured = new Set(run.scenarios.map((s) => s.id));
+  const kept = earlier.scenarios
+    .filter((s) => !measured.has(s.id))
+    .map((s) => ({ ...s, measuredIn: s.measuredIn ?? { finishedAt: earlier.finishedAt, commit: earlier.commit, reps: earlier.reps } }));
+  const scenarios = [...run.scenarios, ...kept].sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+  return { ...run, scenarios };
+}
+
 export async function writeJson(file: string, run: BenchRun): Promise<void> {
   await writeFile(file, JSON.stringify(run, null, 2) + '\n');
 }
@@ -61,7 +91,12 @@ export function markdown(run: BenchRun): string {
       `load average at start ${m.loadAverageAtStart.join(' / ')} (the machine is shared: other work ran alongside).`,
   ];
   for (const scenario of run.scenarios) {
-    lines.push('', `### ${scenario.title}`, '', scenario.setup, '', '| figure | median | spread (min–max) | goal |', '|---|---:|---:|---|');
+    lines.push('', `### ${scenario.title}`, '');
+    if (scenario.measuredIn) {
+      const m = scenario.measuredIn;
+      lines.push(`Measured in an earlier run: ${m.finishedAt.slice(0, 16).replace('T', ' ')} UTC, ${m.reps} repetitions, commit \`${m.commit}\`.`, '');
+    }
+    lines.push(scenario.setup, '', '| figure | median | spread (min–max) | goal |', '|---|---:|---:|---|');
     for (const f of scenario.figures) {
       const c = cell(f);
       lines.push(`| ${f.name} | ${c.median} | ${c.spread} | ${c.goal} |`);

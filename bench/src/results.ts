@@ -24,6 +24,8 @@ export interface ScenarioResult {
   /** Facts checked during the run (no report lost, caps held, data equal to the baseline's…). */
   checks: string[];
   notes: string[];
+  /** When the scenario was measured, if in an earlier run than the one it is reported with (`--only`). */
+  measuredIn?: { finishedAt: string; commit: string; reps: number };
 }
 
 export function median(values: readonly number[]): number {
