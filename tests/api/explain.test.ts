@@ -5,7 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadStatusCounts, statusCountsQuery } from '@updraft/server/domain/loaders.js';
-import { countTasksQuery, searchTasksQuery, type KeysetPage, type TaskFilter } from '@updraft/server/domain/tasks/search.js';
+import { sql } from 'drizzle-orm';
+import { forValueDependentPlans } from '@updraft/server/db/custom-plans.js';
+import { countTasks, countTasksQuery, searchTasksQuery, type KeysetPage, type TaskFilter } from '@updraft/server/domain/tasks/search.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { usingPostgres } from '../support/database.js';
 import { createProduct, createUpgradeJob, rawId, uploadFirmware } from '../support/fixtures.js';
@@ -121,4 +123,25 @@ describe.skipIf(!usingPostgres)('query plans on a job of 100,000 tasks', () => {
       expectIndexDriven(await explain(countTasksQuery(db, jobId, filter)), `${label} count`);
     });
   }
+
+  // The plans above are for the searches' values. Run as prepared statements, a search is planned
+  // for its values only if its session says so: a generic plan walks the failure-time index of the
+  // whole job (db/custom-plans.ts). Searches run on a pool whose sessions do; tabs keep generic plans.
+  it('searches run where every execution is planned for its values, tabs where plans are reused', async () => {
+    const { db } = t.server.services;
+    const planMode = async (executor: typeof db) => ((await executor.execute(sql`show plan_cache_mode`)) as unknown as { plan_cache_mode: string }[])[0].plan_cache_mode;
+    expect(await planMode(forValueDependentPlans(db))).toBe('force_custom_plan');
+    expect(await planMode(db)).toBe('auto');
+    const [, filter] = searches.at(-1)!;
+    // Past PostgreSQL's five custom plans, the same answer as planned anew.
+    const counts = [];
+    for (let i = 0; i < 7; i++) counts.push(await countTasks(db, jobId, filter));
+    const [{ n }] = await t.database.handle.rawQuery<{ n: string }>(
+      `select count(*) as n from job_tasks where job_id = $1 and status = 'FAILED' and failure_reason = 'WRITE_FAILED'
+         and current_version = '1.0' and failed_at >= $2 and failed_at < $3`,
+      [jobId, '2026-06-01T01:00:00Z', '2026-06-01T05:00:00Z'],
+    );
+    expect(Number(n)).toBeGreaterThan(0);
+    expect(new Set(counts)).toEqual(new Set([Number(n)]));
+  });
 });

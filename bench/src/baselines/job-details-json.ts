@@ -3,8 +3,9 @@
  * (postgres.js prepared statements on PostgreSQL, PGlite's query on PGlite), in the same process as
  * the Updraft server. It does what a careful hand-written endpoint must do and no more: check the
  * bearer token (one query), read the job in the caller's unit, its counts from job_task_counts and
- * the five tab pages (or the search page and its count) in parallel, and answer exactly the JSON the
- * GraphQL query answers, so that the two can be compared byte for byte.
+ * the five tab pages (or the search page and its count, planned for their values as Updraft plans
+ * them) in parallel, and answer exactly the JSON the GraphQL query answers, so that the two can be
+ * compared byte for byte.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -78,6 +79,14 @@ export async function startJsonBaseline(database: BenchDatabase): Promise<JsonBa
   const query: Query = client
     ? async (text, params) => (await client.unsafe(text, params as never[], { prepare: true })) as never
     : (text, params) => database.handle.rawQuery(text, params);
+  // The search's statements are planned for their values, as Updraft's are (server/src/db/custom-plans.ts):
+  // a generic plan walks the failure-time index of the whole job.
+  const searchClient = database.url
+    ? postgres(database.url, { max: 4, onnotice: () => {}, connection: { plan_cache_mode: 'force_custom_plan' } })
+    : null;
+  const searchQuery: Query = searchClient
+    ? async (text, params) => (await searchClient.unsafe(text, params as never[], { prepare: true })) as never
+    : query;
 
   async function caller(authorization: string | undefined): Promise<{ ouId: string } | null> {
     const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
@@ -122,8 +131,8 @@ export async function startJsonBaseline(database: BenchDatabase): Promise<JsonBa
     const params = [jobId, search.failureReason, search.currentVersion, search.failedAfter, search.failedBefore];
     const [[job], rows, [count]] = await Promise.all([
       query<{ id: string; status: string }>('select id, status from ota_jobs where id = $1 and ou_id = $2', [jobId, ouId]),
-      query<TaskRow>(`select ${TASK_COLUMNS} from job_tasks where ${where} order by device_key limit $6`, [...params, size + 1]),
-      query<{ n: number | string }>(`select count(*) as n from job_tasks where ${where}`, params),
+      searchQuery<TaskRow>(`select ${TASK_COLUMNS} from job_tasks where ${where} order by device_key limit $6`, [...params, size + 1]),
+      searchQuery<{ n: number | string }>(`select count(*) as n from job_tasks where ${where}`, params),
     ]);
     if (!job) return { data: { job: null } };
     return { data: { job: { id: globalId('OtaJob', job.id), devices: page(rows, size, Number(count.n), job.status) } } };
@@ -158,7 +167,7 @@ export async function startJsonBaseline(database: BenchDatabase): Promise<JsonBa
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await client?.end({ timeout: 5 });
+      await Promise.all([client?.end({ timeout: 5 }), searchClient?.end({ timeout: 5 })]);
     },
   };
 }

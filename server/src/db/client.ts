@@ -11,6 +11,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { registerCustomPlanHandle } from './custom-plans.js';
 import { relations } from './relations.js';
 
 export type Relations = typeof relations;
@@ -28,6 +29,9 @@ export interface DatabaseHandle {
 }
 
 export const migrationsFolder = fileURLToPath(new URL('../../../drizzle', import.meta.url));
+
+/** Connections of the pool for value-dependent searches (opened when first used). */
+const CUSTOM_PLAN_POOL_SIZE = 4;
 
 /** Arbitrary constant: serialises migrations when several instances start at once. */
 const MIGRATION_LOCK_KEY = 727_001;
@@ -48,6 +52,13 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       // Timestamps come back as Date, bigint ids as numbers through drizzle's column modes.
     });
     const db = drizzlePostgres({ client, relations }) as unknown as Database;
+    // Searches: planned for their values on every execution (db/custom-plans.ts).
+    const customPlanClient = postgres(options.databaseUrl, {
+      max: CUSTOM_PLAN_POOL_SIZE,
+      onnotice: () => {},
+      connection: { plan_cache_mode: 'force_custom_plan' },
+    });
+    registerCustomPlanHandle(db, drizzlePostgres({ client: customPlanClient, relations }) as unknown as Database);
     const reserved = await client.reserve();
     try {
       await reserved`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
@@ -60,7 +71,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       db,
       kind: 'postgres',
       rawQuery: async (text, params = []) => (await client.unsafe(text, params as never[])) as never,
-      close: () => client.end({ timeout: 5 }),
+      close: async () => {
+        await Promise.all([client.end({ timeout: 5 }), customPlanClient.end({ timeout: 5 })]);
+      },
     };
   }
 

@@ -9,6 +9,7 @@
 import { and, asc, count, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { FAILURE_REASONS, type FailureReason, jobTaskCounts, jobTasks, TASK_STATUSES, type TaskStatus } from '../../db/schema.js';
+import { forValueDependentPlans } from '../../db/custom-plans.js';
 import { preparedFor, selectionShapeKey } from '../../db/prepared.js';
 import { InvalidInputError } from '../errors.js';
 import { type KeyMatch, keyMatches } from '../sql.js';
@@ -134,8 +135,9 @@ function boundValues(jobId: string, f: TaskFilter, page?: KeysetPage): Record<st
  * reading and decoding the others was most of the cost of a page. The rows are then typed as whole
  * Tasks but carry only those columns. Without `columns`, rows are whole.
  */
-export async function searchTasks(db: Executor, jobId: string, filter: TaskFilter, page: KeysetPage, columns?: readonly TaskColumn[]): Promise<Task[]> {
+export async function searchTasks(executor: Executor, jobId: string, filter: TaskFilter, page: KeysetPage, columns?: readonly TaskColumn[]): Promise<Task[]> {
   const f = normaliseTaskFilter(filter);
+  const db = plannedFor(executor, f);
   const shape = shapeOf(f, page);
   if (shape === null) return pageQuery(db, jobId, f, page, asValue, columns) as Promise<Task[]>;
   const columnsKey = columns ? selectionShapeKey('search_tasks_columns', [...new Set([...PAGE_KEY_COLUMNS, ...columns])].sort().join(',')) : '';
@@ -151,8 +153,9 @@ export function searchTasksQuery(db: Executor, jobId: string, filter: TaskFilter
   return pageQuery(db, jobId, normaliseTaskFilter(filter), page, asValue);
 }
 
-export async function countTasks(db: Executor, jobId: string, filter: TaskFilter): Promise<number> {
+export async function countTasks(executor: Executor, jobId: string, filter: TaskFilter): Promise<number> {
   const f = normaliseTaskFilter(filter);
+  const db = plannedFor(executor, f);
   const shape = isWholeTab(f) ? null : shapeOf(f);
   if (shape === null) {
     const [row] = await countTasksQuery(db, jobId, filter);
@@ -162,6 +165,14 @@ export async function countTasks(db: Executor, jobId: string, filter: TaskFilter
   const query = preparedFor(db, name, () => db.select({ n: count() }).from(jobTasks).where(searchCondition(f, asPlaceholder, jobId)).prepare(name));
   const [row] = await query.execute(boundValues(jobId, f));
   return Number(row.n);
+}
+
+/**
+ * A whole tab (or reason) reads one index range whatever its values: its generic plan is right. A
+ * search (version, failure time, device key) is planned for its values (db/custom-plans.ts).
+ */
+function plannedFor(executor: Executor, f: TaskFilter): Executor {
+  return isWholeTab(f) ? executor : forValueDependentPlans(executor);
 }
 
 /**
