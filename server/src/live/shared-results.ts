@@ -70,13 +70,76 @@ function executeShared(args: PerEventArgs): ReturnType<typeof executeSubscriptio
   return result;
 }
 
+type Validated = Exclude<ReturnType<typeof validateSubscriptionArgs>, readonly unknown[]>;
+type Result = Awaited<ReturnType<typeof executeSubscriptionEvent>>;
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * graphql-js's mapSourceToResponseEvent for the shared subscriptions, without its async generator
+ * and the wrapper around it (a few promises per event and subscriber): each event the source yields
+ * becomes its shared result, looked up before building the per-event arguments. Same behaviour:
+ * a failing source rejects the pull, return()/throw() end the source, and nothing is pulled after
+ * the end.
+ */
+function mapToSharedResults(validated: Validated, source: AsyncIterator<unknown>): AsyncIterableIterator<Result> {
+  let finished = false;
+  const finish = async () => {
+    if (finished) return;
+    finished = true;
+    try {
+      await source.return?.();
+    } catch {
+      // graphql-js ignores a source that fails to end as well.
+    }
+  };
+  const map = (step: IteratorResult<unknown>): IteratorResult<Result> | Promise<IteratorResult<Result>> => {
+    if (step.done) {
+      finished = true;
+      return DONE;
+    }
+    let result: ReturnType<typeof executeSubscriptionEvent>;
+    try {
+      result = executeShared({ ...validated, rootValue: step.value } as PerEventArgs);
+    } catch (error) {
+      return finish().then(() => Promise.reject(error));
+    }
+    if (!(result instanceof Promise)) return { done: false, value: result };
+    return result.then(
+      (value) => ({ done: false, value }),
+      (error: unknown) => finish().then(() => Promise.reject(error)),
+    );
+  };
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next() {
+      if (finished) return Promise.resolve(DONE);
+      return source.next().then(map);
+    },
+    async return() {
+      await finish();
+      return DONE;
+    },
+    async throw(error: unknown) {
+      await finish();
+      throw error;
+    },
+  };
+}
+
 /** graphql-js's subscribe, with the per-event executor above. */
 function subscribeShared(args: ExecutionArgs) {
   const validated = validateSubscriptionArgs(args);
   if (!('schema' in validated)) return { errors: validated };
   const stream = createSourceEventStream(validated);
-  const map = (resolved: Awaited<typeof stream>) =>
-    Symbol.asyncIterator in resolved ? mapSourceToResponseEvent(validated, resolved, executeShared) : resolved;
+  const map = (resolved: Awaited<typeof stream>) => {
+    if (!(Symbol.asyncIterator in resolved)) return resolved;
+    // An external abort signal (none on graphql-ws) is graphql-js's own business.
+    if (validated.externalAbortSignal) return mapSourceToResponseEvent(validated, resolved, executeShared);
+    return mapToSharedResults(validated, resolved[Symbol.asyncIterator]());
+  };
   return stream instanceof Promise ? stream.then(map) : map(stream as Awaited<typeof stream>);
 }
 
@@ -99,12 +162,58 @@ export function useSharedSubscriptionExecution(): Plugin {
 
 // ── Serialization ───────────────────────────────────────────────────────────────────────────────
 
-/** A next message's payload, already JSON and UTF-8 (one per result object, whoever receives it). */
+/** A `next` message's payload, already JSON and UTF-8 (one per result object, whoever receives it). */
 class SerializedPayload {
-  readonly bytes: Buffer;
+  /** The payload's bytes followed by the `}` that closes the message around it. */
+  readonly bytesAndClose: Buffer;
+  /**
+   * Whole WebSocket frames of the messages carrying this payload, by envelope (`{"id":…,"type":"next",`):
+   * subscribers whose envelopes are equal — the dashboard's client uses the same ids on every
+   * connection — receive the very same bytes, framed once. Only a few envelopes are kept; clients
+   * with ids of their own get a frame header and envelope of their own, and the payload's bytes.
+   */
+  private frames: Map<string, Buffer> | null = null;
   constructor(json: string) {
-    this.bytes = Buffer.from(json);
+    this.bytesAndClose = Buffer.from(`${json}}`);
   }
+
+  /** The frame of `envelope` with this payload, whole, if it is one of the few shared ones. */
+  sharedFrame(envelope: string): Buffer | null {
+    const frame = this.frames?.get(envelope);
+    if (frame) return frame;
+    if ((this.frames?.size ?? 0) >= SHARED_FRAMES_PER_PAYLOAD) return null;
+    const head = frameHead(envelope, this.bytesAndClose.length);
+    const whole = Buffer.concat([head, this.bytesAndClose], head.length + this.bytesAndClose.length);
+    (this.frames ??= new Map()).set(envelope, whole);
+    return whole;
+  }
+}
+
+/** Distinct envelopes framed whole per payload (ids are the clients' choice; most use the same few). */
+const SHARED_FRAMES_PER_PAYLOAD = 4;
+
+/**
+ * A server-to-client text frame's header (RFC 6455 §5.2: FIN, opcode 1, no mask, no RSV bits, as
+ * ws frames a message sent whole without compression) followed by `envelope`, for a message of
+ * `envelope` + `restLength` bytes.
+ */
+export function frameHead(envelope: string, restLength: number): Buffer {
+  const envelopeLength = Buffer.byteLength(envelope);
+  const length = envelopeLength + restLength;
+  const headerLength = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const head = Buffer.allocUnsafe(headerLength + envelopeLength);
+  head[0] = 0x81;
+  if (length < 126) head[1] = length;
+  else if (length < 65536) {
+    head[1] = 126;
+    head.writeUInt16BE(length, 2);
+  } else {
+    head[1] = 127;
+    head.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    head.writeUInt32BE(length >>> 0, 6);
+  }
+  head.write(envelope, headerLength);
+  return head;
 }
 
 const payloadsOfResults = new WeakMap<object, SerializedPayload>();
@@ -115,7 +224,7 @@ const PLACEHOLDER_TAIL = `"payload":${JSON.stringify(PLACEHOLDER)}}`;
  * The payload the last stringified message stands for. graphql-ws stringifies a message and hands
  * it to the socket in one synchronous step, so the socket hook below always reads the right one.
  */
-let pendingPayload: Buffer | null = null;
+let pendingPayload: SerializedPayload | null = null;
 
 /** graphql-ws options: results go out as their shared JSON, spliced in by `spliceSharedPayloads`. */
 export const sharedSerialization: Pick<ServerOptions, 'onNext' | 'jsonMessageReplacer'> = {
@@ -132,21 +241,75 @@ export const sharedSerialization: Pick<ServerOptions, 'onNext' | 'jsonMessageRep
   },
   jsonMessageReplacer(key, value) {
     if (key === 'payload' && value instanceof SerializedPayload) {
-      pendingPayload = value.bytes;
+      pendingPayload = value;
       return PLACEHOLDER;
     }
     return value;
   },
 };
 
-type Send = (data: unknown, options?: { fin?: boolean; binary?: boolean } | ((error?: Error) => void), callback?: (error?: Error) => void) => void;
+type Callback = (error?: Error) => void;
+type Send = (data: unknown, options?: { fin?: boolean; binary?: boolean } | Callback, callback?: Callback) => void;
 
-const CLOSE_BRACE = Buffer.from('}');
+/** What of ws's WebSocket (8.x) the direct write relies on: its Sender, idle, and no compression. */
+interface WsInternals {
+  readyState: number;
+  _extensions: Record<string, unknown>;
+  _sender?: { _state?: number; _firstFragment?: boolean; sendFrame?: (list: Buffer[], cb?: Callback) => void };
+}
 
 /**
- * Makes `socket` send the shared payload where a message carries the placeholder: the subscriber's
- * own envelope and the payload's bytes (encoded once for everyone) joined by a plain copy — one
- * frame and one write, as a message sent whole. Call on each new connection.
+ * The socket's Sender, when a pre-built frame may go through it as ws would send the message itself:
+ * the connection open, no compression negotiated (a frame would need RSV1 and deflated bytes), no
+ * fragmented message under way, and nothing queued in the Sender (its state idle), so the frame
+ * keeps its place in the order of messages. Otherwise null: the message goes through `send`.
+ */
+function idleSender(socket: WebSocket): WsInternals['_sender'] | null {
+  const ws = socket as unknown as WsInternals;
+  const sender = ws._sender;
+  if (ws.readyState !== 1 || !sender || typeof sender.sendFrame !== 'function') return null;
+  if (sender._state !== 0 || sender._firstFragment !== true || ws._extensions['permessage-deflate']) return null;
+  return sender;
+}
+
+interface RawSocket {
+  cork(): void;
+  uncork(): void;
+}
+
+/** Connections corked during this turn of the event loop, uncorked together at its end. */
+let corked = new Set<RawSocket>();
+
+function uncorkAll(): void {
+  const sockets = corked;
+  corked = new Set();
+  for (const socket of sockets) socket.uncork();
+}
+
+/**
+ * Holds the connection's writes until this turn of the event loop ends. One live event reaches
+ * every subscriber in the same turn (the hubs wake them all at once), but each subscriber's message
+ * is written after its own chain of promises, so without this the writes to a thousand sockets
+ * trickle out between other work: each write then finds the receiving side asleep, and a write to a
+ * socket whose reader must be woken costs several times one whose reader is awake (on a virtual
+ * machine, an interrupt to another core). Written together, right after the turn, they cost what a
+ * broadcast loop's writes cost. Nothing waits longer than the end of the current turn, and a
+ * write's callback (graphql-ws's backpressure) still fires only once the bytes have left.
+ */
+function holdUntilTurnEnds(socket: WebSocket): void {
+  const raw = (socket as unknown as { _socket?: RawSocket })._socket;
+  if (!raw || typeof raw.cork !== 'function' || corked.has(raw)) return;
+  raw.cork();
+  corked.add(raw);
+  if (corked.size === 1) setImmediate(uncorkAll);
+}
+
+/**
+ * Makes `socket` send the shared payload where a message carries the placeholder, inside the
+ * subscriber's own envelope: framed once for every subscriber with the same envelope, and the
+ * same bytes written to each of their sockets (as a bare broadcast does); or, for an envelope of
+ * its own, a header and envelope of its own written with the shared payload bytes. One message,
+ * one frame, in order with the socket's other messages. Call on each new connection.
  */
 export function spliceSharedPayloads(socket: WebSocket): void {
   const send = socket.send.bind(socket) as Send;
@@ -154,9 +317,17 @@ export function spliceSharedPayloads(socket: WebSocket): void {
     if (pendingPayload !== null && typeof data === 'string' && data.endsWith(PLACEHOLDER_TAIL)) {
       const payload = pendingPayload;
       pendingPayload = null;
-      const envelope = Buffer.from(data.slice(0, data.length - PLACEHOLDER_TAIL.length) + '"payload":');
+      const envelope = data.slice(0, data.length - PLACEHOLDER_TAIL.length) + '"payload":';
       const done = typeof options === 'function' ? options : callback;
-      send(Buffer.concat([envelope, payload, CLOSE_BRACE], envelope.length + payload.length + 1), { binary: false }, done);
+      const sender = idleSender(socket);
+      if (sender) {
+        const frame = payload.sharedFrame(envelope);
+        holdUntilTurnEnds(socket);
+        sender.sendFrame!(frame ? [frame] : [frameHead(envelope, payload.bytesAndClose.length), payload.bytesAndClose], done);
+        return;
+      }
+      const head = Buffer.from(envelope);
+      send(Buffer.concat([head, payload.bytesAndClose], head.length + payload.bytesAndClose.length), { binary: false }, done);
       return;
     }
     send(data, options as never, callback);
