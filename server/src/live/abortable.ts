@@ -28,12 +28,14 @@ export function abortable<T>(produce: (signal: AbortSignal) => AsyncIterable<T>)
     [Symbol.asyncIterator]() {
       return this;
     },
-    async next() {
+    next() {
       if (ended) return ended;
       source ??= produce(controller.signal)[Symbol.asyncIterator]();
-      const result = await source.next();
-      if (result.done) void end();
-      return result;
+      // The source's own promise when it is not done: no further step per event.
+      return source.next().then((result) => {
+        if (result.done) void end();
+        return result;
+      });
     },
     return: end,
     async throw(error: unknown) {

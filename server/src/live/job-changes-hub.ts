@@ -34,7 +34,7 @@ export interface ChangeBatch {
 
 const READ_LIMIT = 1000;
 
-interface Watch {
+export interface Watch {
   /** Everything up to here has been read into the ring. */
   cursor: number;
   ring: ChangeBatch[];
@@ -69,41 +69,34 @@ export class JobChangesHub {
 
   /**
    * Batches of the job's changes after `after` (null: from now on). Every batch starts where the
-   * previous one ended. The caller has checked the job is the client's to see.
+   * previous one ended. The caller has checked the job is the client's to see. Ends when `signal`
+   * aborts or return() is called.
    */
-  async *follow(jobId: string, after: number | null, signal?: AbortSignal): AsyncGenerator<ChangeBatch> {
+  follow(jobId: string, after: number | null, signal?: AbortSignal): AsyncIterableIterator<ChangeBatch> {
+    return new Follower(this, jobId, after, signal);
+  }
+
+  /** A client joins the job's watch (started on the first). */
+  join(jobId: string): Watch {
     const watch = this.watches.get(jobId) ?? this.start(jobId);
     watch.clients++;
-    try {
-      await watch.ready;
-      let cursor = after ?? watch.cursor;
-      while (!signal?.aborted) {
-        const batch = this.fromRing(watch, cursor) ?? (cursor < watch.cursor ? await this.read(jobId, cursor) : null);
-        if (batch && (batch.tasks.length > 0 || batch.removals.length > 0 || batch.cursor > cursor)) {
-          cursor = batch.cursor;
-          yield batch;
-          continue;
-        }
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            watch.wakers.delete(wake);
-            // Once per wait: a listener left on the signal would pile up for the subscription's life.
-            signal?.removeEventListener('abort', wake);
-            resolve();
-          };
-          watch.wakers.add(wake);
-          signal?.addEventListener('abort', wake, { once: true });
-        });
-      }
-    } finally {
-      watch.clients--;
-      if (watch.clients === 0 && this.watches.get(jobId) === watch) {
-        this.watches.delete(jobId);
-        const stopped: Promise<void> = watch.stop().finally(() => this.stopping.delete(stopped));
-        this.stopping.add(stopped);
-        await stopped;
-      }
+    return watch;
+  }
+
+  /** A client leaves; the last one stops the watch. */
+  async leave(jobId: string, watch: Watch): Promise<void> {
+    watch.clients--;
+    if (watch.clients === 0 && this.watches.get(jobId) === watch) {
+      this.watches.delete(jobId);
+      const stopped: Promise<void> = watch.stop().finally(() => this.stopping.delete(stopped));
+      this.stopping.add(stopped);
+      await stopped;
     }
+  }
+
+  /** The next batch after `cursor`: from the ring, from the database when behind it, or null (none yet). */
+  nextBatch(jobId: string, watch: Watch, cursor: number): ChangeBatch | Promise<ChangeBatch> | null {
+    return this.fromRing(watch, cursor) ?? (cursor < watch.cursor ? this.read(jobId, cursor) : null);
   }
 
   get watchedJobs(): number {
@@ -119,7 +112,7 @@ export class JobChangesHub {
   }
 
   /** The ring's changes after `cursor`, if the ring reaches back that far. */
-  private fromRing(watch: Watch, cursor: number): ChangeBatch | null {
+  fromRing(watch: Watch, cursor: number): ChangeBatch | null {
     if (watch.ring.length === 0 || cursor < watch.ring[0].after || cursor >= watch.cursor) return null;
     const seen = watch.views.get(cursor);
     if (seen) return seen;
@@ -188,5 +181,125 @@ export class JobChangesHub {
     })();
     this.watches.set(jobId, watch);
     return watch;
+  }
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/** Whether a batch moves the client on (a read that found nothing new does not). */
+const movesOn = (batch: ChangeBatch, cursor: number) => batch.tasks.length > 0 || batch.removals.length > 0 || batch.cursor > cursor;
+
+/**
+ * One client following a job: its cursor, and at most one pull waiting. A plain iterator rather than
+ * an async generator: it is pulled once per batch by every subscriber, and when the watch reads a
+ * batch it answers each waiting pull at once, from the wake-up itself, with the ring's shared view.
+ */
+class Follower implements AsyncIterableIterator<ChangeBatch> {
+  private watch: Watch | null = null;
+  private cursor = 0;
+  private ready: Promise<void> | null = null;
+  private ended = false;
+  /** The signal aborted (kept here: reading `signal.aborted` on every pull is not free). */
+  private aborted = false;
+  private left: Promise<void> | null = null;
+  /** The waiting pull's resolve, while it waits for the watch's next batch. */
+  private waiting: ((step: IteratorResult<ChangeBatch> | Promise<IteratorResult<ChangeBatch>>) => void) | null = null;
+
+  constructor(
+    private readonly hub: JobChangesHub,
+    private readonly jobId: string,
+    private readonly after: number | null,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<ChangeBatch>> {
+    if (this.ended || this.aborted || (!this.watch && this.signal?.aborted)) return this.end().then(() => DONE);
+    if (!this.watch) {
+      const watch = (this.watch = this.hub.join(this.jobId));
+      this.signal?.addEventListener('abort', this.onAbort, { once: true });
+      this.ready = watch.ready.then(() => {
+        this.cursor = this.after ?? watch.cursor;
+      });
+    }
+    if (this.ready) {
+      return this.ready.then(
+        () => {
+          this.ready = null;
+          return this.next();
+        },
+        (error: unknown) => this.end().then(() => Promise.reject(error)),
+      );
+    }
+    const step = this.step();
+    return step instanceof Promise ? step : Promise.resolve(step);
+  }
+
+  /** The next batch, or a promise of it (waiting for the watch, or reading behind the ring). */
+  private step(): IteratorResult<ChangeBatch> | Promise<IteratorResult<ChangeBatch>> {
+    if (this.ended || this.aborted) return this.end().then(() => DONE);
+    const cursor = this.cursor;
+    const batch = this.hub.nextBatch(this.jobId, this.watch!, cursor);
+    if (batch instanceof Promise) {
+      return batch.then(
+        (read) => this.deliver(read, cursor),
+        (error: unknown) => this.end().then(() => Promise.reject(error)),
+      );
+    }
+    return batch ? this.deliver(batch, cursor) : this.wait();
+  }
+
+  private deliver(batch: ChangeBatch, from: number): IteratorResult<ChangeBatch> | Promise<IteratorResult<ChangeBatch>> {
+    if (this.ended) return DONE;
+    if (!movesOn(batch, from)) return this.wait();
+    this.cursor = batch.cursor;
+    return { done: false, value: batch };
+  }
+
+  private wait(): Promise<IteratorResult<ChangeBatch>> {
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+      this.watch!.wakers.add(this.wake);
+    });
+  }
+
+  /** The watch read a batch (or stops), or the signal aborted: the waiting pull takes its step now. */
+  private readonly wake = () => {
+    const resolve = this.waiting;
+    if (!resolve) return;
+    this.waiting = null;
+    this.watch?.wakers.delete(this.wake);
+    resolve(this.step());
+  };
+
+  private readonly onAbort = () => {
+    this.aborted = true;
+    this.wake();
+  };
+
+  private end(): Promise<void> {
+    if (this.left) return this.left;
+    this.ended = true;
+    const watch = this.watch;
+    if (!watch) return (this.left = Promise.resolve());
+    watch.wakers.delete(this.wake);
+    this.signal?.removeEventListener('abort', this.onAbort);
+    const resolve = this.waiting;
+    this.waiting = null;
+    resolve?.(DONE);
+    return (this.left = this.hub.leave(this.jobId, watch));
+  }
+
+  async return(): Promise<IteratorResult<ChangeBatch>> {
+    await this.end();
+    return DONE;
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<ChangeBatch>> {
+    await this.end();
+    throw error;
   }
 }

@@ -21,8 +21,13 @@ export class LatestChannel<T> implements AsyncIterableIterator<T> {
     this.wake?.();
   }
 
-  async next(): Promise<IteratorResult<T>> {
-    while (!this.pending && !this.closed) await new Promise<void>((resolve) => (this.wake = resolve));
+  next(): Promise<IteratorResult<T>> {
+    if (this.pending || this.closed) return Promise.resolve(this.take());
+    // Waits for a push (or the end), then takes the newest value at that moment.
+    return new Promise<IteratorResult<T>>((resolve) => (this.wake = () => resolve(this.take())));
+  }
+
+  private take(): IteratorResult<T> {
     this.wake = null;
     if (this.closed) return { done: true, value: undefined };
     this.pending = false;

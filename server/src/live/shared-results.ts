@@ -70,6 +70,15 @@ function executeShared(args: PerEventArgs): ReturnType<typeof executeSubscriptio
   return result;
 }
 
+/** The result already executed for this event and subscription's key, if any. */
+function sharedResultOf(validated: PerEventArgs, event: unknown): ReturnType<typeof executeSubscriptionEvent> | undefined {
+  if (typeof event !== 'object' || event === null) return undefined;
+  const results = resultsOfEvents.get(event);
+  if (!results) return undefined;
+  const key = shareKey(validated);
+  return key === null ? undefined : results.get(key);
+}
+
 type Validated = Exclude<ReturnType<typeof validateSubscriptionArgs>, readonly unknown[]>;
 type Result = Awaited<ReturnType<typeof executeSubscriptionEvent>>;
 
@@ -100,7 +109,8 @@ function mapToSharedResults(validated: Validated, source: AsyncIterator<unknown>
     }
     let result: ReturnType<typeof executeSubscriptionEvent>;
     try {
-      result = executeShared({ ...validated, rootValue: step.value } as PerEventArgs);
+      // The shared result when there is one, without the per-event arguments graphql-js would build.
+      result = sharedResultOf(validated as PerEventArgs, step.value) ?? executeShared({ ...validated, rootValue: step.value } as PerEventArgs);
     } catch (error) {
       return finish().then(() => Promise.reject(error));
     }
