@@ -14,7 +14,7 @@ export interface Loaders {
   countRows: DataLoader<string, CountRow[]>;
   statusCounts: DataLoader<string, StatusCounts>;
   /** A job's status, for the tasks that show why they wait. */
-  jobStatus: DataLoader<string, JobStatus | null>;
+  jobStatus: JobStatusLoader;
   failureReasonCounts: DataLoader<string, Map<FailureReason, number>>;
   /** Rows by id, for fields that lead from a task to its device and its job. */
   devices: DataLoader<string, typeof devices.$inferSelect | null>;
@@ -101,17 +101,51 @@ export function createLoaders(db: Executor): Loaders {
   return {
     countRows,
     statusCounts: new DataLoader(async (ids) => (await countRows.loadMany(ids)).map((rows) => (rows instanceof Error ? rows : statusCountsOf(rows)))),
-    jobStatus: new DataLoader(async (ids) => {
-      const rows = await db.select({ id: otaJobs.id, status: otaJobs.status }).from(otaJobs).where(inArray(otaJobs.id, [...ids]));
-      const byId = new Map(rows.map((r) => [r.id, r.status]));
-      return ids.map((id) => byId.get(id) ?? null);
-    }),
+    jobStatus: new JobStatusLoader(
+      new DataLoader(async (ids) => {
+        const rows = await db.select({ id: otaJobs.id, status: otaJobs.status }).from(otaJobs).where(inArray(otaJobs.id, [...ids]));
+        const byId = new Map(rows.map((r) => [r.id, r.status]));
+        return ids.map((id) => byId.get(id) ?? null);
+      }),
+    ),
     failureReasonCounts: new DataLoader(async (ids) =>
       (await countRows.loadMany(ids)).map((rows) => (rows instanceof Error ? rows : failureReasonCountsOf(rows))),
     ),
     devices: new DataLoader(async (ids) => byId(ids, await db.select().from(devices).where(inArray(devices.id, [...ids])))),
     jobs: new DataLoader(async (ids) => byId(ids, await db.select().from(otaJobs).where(inArray(otaJobs.id, [...ids])))),
   };
+}
+
+/**
+ * Job statuses by id. A status the request already holds (the job a page of its tasks was read
+ * from) is also known synchronously: a To be Pushed row's waitingReason then needs no promise,
+ * which would put the whole row on the executor's slower asynchronous path.
+ */
+export class JobStatusLoader {
+  private readonly known = new Map<string, JobStatus>();
+  constructor(private readonly loader: DataLoader<string, JobStatus | null>) {}
+
+  /** The status if this request already holds it, else undefined. */
+  knownNow(id: string): JobStatus | undefined {
+    return this.known.get(id);
+  }
+
+  load(id: string): Promise<JobStatus | null> {
+    return this.loader.load(id);
+  }
+
+  prime(id: string, status: JobStatus): this {
+    this.known.set(id, status);
+    this.loader.clear(id).prime(id, status);
+    return this;
+  }
+
+  /** Forgets the status (a live subscription's context outlives changes of it). */
+  clear(id: string): this {
+    this.known.delete(id);
+    this.loader.clear(id);
+    return this;
+  }
 }
 
 function byId<T extends { id: string }>(ids: readonly string[], rows: T[]): (T | null)[] {

@@ -57,12 +57,15 @@ export const JobDevice = builder.node(builder.objectRef<Task>('JobDevice'), {
       type: WaitingReason,
       nullable: true,
       description: 'Why a To be Pushed device waits.',
-      // Only To be Pushed rows wait on the job's status; the others answer at once, without a
-      // promise (a promise per row puts the whole row on the executor's slower asynchronous path).
-      resolve: (task, _args, context) =>
-        task.status === 'TO_BE_PUSHED'
-          ? context.loaders.jobStatus.load(task.jobId).then((status) => effectiveWaitingReason(status ?? 'RUNNING', task))
-          : null,
+      // Only To be Pushed rows wait on the job's status, which the request usually holds already
+      // (the job the page was read from); the others answer at once. Without a promise: a promise
+      // per row puts the whole row on the executor's slower asynchronous path.
+      resolve: (task, _args, context) => {
+        if (task.status !== 'TO_BE_PUSHED') return null;
+        const status = context.loaders.jobStatus.knownNow(task.jobId);
+        if (status) return effectiveWaitingReason(status, task);
+        return context.loaders.jobStatus.load(task.jobId).then((loaded) => effectiveWaitingReason(loaded ?? 'RUNNING', task));
+      },
     }),
     srcVersion: t.exposeString('srcVersion', { nullable: true, description: 'The version the device had when the task was created.' }),
     currentVersion: t.exposeString('currentVersion', { nullable: true, description: 'The version the device last reported.' }),

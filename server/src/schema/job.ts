@@ -468,7 +468,7 @@ function primeCounts(context: GraphQLContext, snapshot: JobSnapshot): JobRow {
   const id = snapshot.job.id;
   context.loaders.statusCounts.clear(id).prime(id, snapshot.counts);
   context.loaders.failureReasonCounts.clear(id).prime(id, snapshot.failureReasons);
-  context.loaders.jobStatus.clear(id).prime(id, snapshot.job.status);
+  context.loaders.jobStatus.prime(id, snapshot.job.status);
   return snapshot.job;
 }
 
