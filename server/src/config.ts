@@ -137,7 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     engineSweepMs: intFromEnv(env, 'ENGINE_SWEEP_MS', 1000),
     engineMinuteMs: intFromEnv(env, 'ENGINE_MINUTE_MS', 60_000),
     repushAfterMs: intFromEnv(env, 'REPUSH_AFTER_MS', 30_000),
-    reportBatchSize: intFromEnv(env, 'REPORT_BATCH_SIZE', 500),
+    reportBatchSize: intFromEnv(env, 'REPORT_BATCH_SIZE', 1000),
     reportBatchMs: intFromEnv(env, 'REPORT_BATCH_MS', 20),
     reportBatchConcurrency: intFromEnv(env, 'REPORT_BATCH_CONCURRENCY', 2),
     presenceGraceMs: intFromEnv(env, 'PRESENCE_GRACE_MS', 1000),
