@@ -2,7 +2,8 @@
  * Task changes in the order they happened (the task change sequence), for subscribers that catch
  * up after a reconnect. Each changed task appears once, in its latest state.
  */
-import { and, asc, eq, gt, max } from 'drizzle-orm';
+import { and, asc, eq, gt, max, sql } from 'drizzle-orm';
+import { preparedFor } from '../../db/prepared.js';
 import type { Executor } from '../../db/client.js';
 import { jobTaskRemovals, jobTasks } from '../../db/schema.js';
 import type { Task } from './search.js';
@@ -25,20 +26,37 @@ export interface ChangeBatch {
   cursor: number;
 }
 
+/**
+ * Statements of the live readers, prepared once per database handle: a job's changes are read on
+ * every wake-up of its reader (several times a second while devices report), and building a
+ * drizzle query each time cost more than the database took to answer it.
+ */
+function changeStatements(db: Executor) {
+  return preparedFor(db, 'task_changes_since', () => ({
+    tasks: db
+      .select()
+      .from(jobTasks)
+      .where(and(eq(jobTasks.jobId, sql.placeholder('jobId')), gt(jobTasks.changeSeq, sql.placeholder('cursor'))))
+      .orderBy(asc(jobTasks.changeSeq))
+      .limit(sql.placeholder('limit'))
+      .prepare('task_changes_since'),
+    removals: db
+      .select({ deviceKey: jobTaskRemovals.deviceKey, changeSeq: jobTaskRemovals.changeSeq })
+      .from(jobTaskRemovals)
+      .where(and(eq(jobTaskRemovals.jobId, sql.placeholder('jobId')), gt(jobTaskRemovals.changeSeq, sql.placeholder('cursor'))))
+      .orderBy(asc(jobTaskRemovals.changeSeq))
+      .prepare('task_removals_since'),
+  }));
+}
+
 export async function changesSince(db: Executor, jobId: string, cursor: number, limit: number): Promise<ChangeBatch> {
-  const tasks = await db
-    .select()
-    .from(jobTasks)
-    .where(and(eq(jobTasks.jobId, jobId), gt(jobTasks.changeSeq, cursor)))
-    .orderBy(asc(jobTasks.changeSeq))
-    .limit(limit);
-  // Removals up to the last task change read (or all, when the task page was not full).
+  const statements = changeStatements(db);
+  const tasks = await statements.tasks.execute({ jobId, cursor, limit });
+  // Removals up to the last task change read (or all, when the task page was not full). Read after
+  // the tasks, never beside them: change_seq follows commit order within a job, so every removal
+  // numbered below the last task read has committed before this read starts.
   const upTo = tasks.length === limit ? tasks[tasks.length - 1].changeSeq : Number.MAX_SAFE_INTEGER;
-  const removals = await db
-    .select({ deviceKey: jobTaskRemovals.deviceKey, changeSeq: jobTaskRemovals.changeSeq })
-    .from(jobTaskRemovals)
-    .where(and(eq(jobTaskRemovals.jobId, jobId), gt(jobTaskRemovals.changeSeq, cursor)))
-    .orderBy(asc(jobTaskRemovals.changeSeq));
+  const removals = await statements.removals.execute({ jobId, cursor });
   const inRange = removals.filter((r) => r.changeSeq <= upTo);
   const next = Math.max(cursor, ...tasks.map((t) => t.changeSeq), ...inRange.map((r) => r.changeSeq));
   return { tasks, removals: inRange, cursor: next };
