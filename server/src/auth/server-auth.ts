@@ -13,7 +13,7 @@ import { authenticateHttp, authenticateWebSocket, isSecureRequest, type RequestA
 import { bootstrapAdministrator, type BootstrapOutcome } from './bootstrap.js';
 import { sessionCookieJar, useSessionCookies } from './cookies.js';
 import { createCredentialWatch, credentialEndMessage } from './credential-watch.js';
-import { isCredentialActive } from './credentials.js';
+import { type Credential, isCredentialActive } from './credentials.js';
 import { useCredentialLifetime } from './subscription-lifetime.js';
 
 /** Browsers' simple cross-site requests can set neither header; either one proves a non-form client. */
@@ -26,8 +26,11 @@ export interface InitialContext {
   connectionParams?: Readonly<Record<string, unknown>>;
 }
 
-/** Added to graphql-ws's per-connection extra: stops watching the connection's credential. */
-export type ConnectionExtra = { stopWatching?: () => void };
+/**
+ * Added to graphql-ws's per-connection extra: stops watching the connection's credential, and the
+ * credential watched (whose end closes the connection, and with it every subscription on it).
+ */
+export type ConnectionExtra = { stopWatching?: () => void; watchedCredential?: Credential };
 type ConnectionContext = WsContext<Record<string, unknown> | undefined, WsExtra & Partial<ConnectionExtra>>;
 
 export interface ServerAuth {
@@ -77,13 +80,20 @@ export async function setUpAuthentication(services: AppServices): Promise<Server
         return false;
       }
       if (auth.identity) {
-        ctx.extra.stopWatching = watch.watch(auth.identity.credential, (end) =>
+        ctx.extra.watchedCredential = auth.identity.credential;
+        ctx.extra.stopWatching = watch.watch(auth.identity.credential, (end) => {
           socket.close(
             // Forbidden is retried by graphql-ws clients: they reconnect and resubscribe with what they may now do.
             end === 'PERMISSIONS_REDUCED' ? CloseCode.Forbidden : CloseCode.Unauthorized,
             closeReason(credentialEndMessage(end).message),
-          ),
-        );
+          );
+          // Nothing more is sent once the close has begun; the subscriptions end now too, not when
+          // the closing handshake completes (graphql-ws returns them again then, which is a no-op).
+          for (const subscription of Object.values(ctx.subscriptions)) {
+            const iterator = subscription as { return?: (value?: unknown) => unknown } | null;
+            if (typeof iterator?.return === 'function') void Promise.resolve(iterator.return(undefined)).catch(() => {});
+          }
+        });
       }
       return true;
     },

@@ -1,8 +1,10 @@
 /**
  * A subscription lives no longer than the credential it was opened with. When the credential is
  * revoked or expires (or its permissions shrink) the stream sends one last result with an error
- * that says why, and completes. This covers SSE; graphql-ws connections are closed as a whole as
- * well (server-auth.ts).
+ * that says why, and completes. This covers SSE. A graphql-ws connection is closed as a whole when
+ * its credential ends (4401/4403, server-auth.ts: revocation, permissions, and an expiry timer),
+ * which returns every subscription on it; a subscription opened there with that same credential
+ * is therefore not watched a second time, nor raced against its end on every event.
  */
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -67,11 +69,36 @@ function untilCredentialEnds(
   };
 }
 
+/**
+ * Whether the graphql-ws connection this subscription came on is closed when `credential` ends: it
+ * watches the same token (revocations name tokens and users, so the same ones reach both), and its
+ * expiry timer fires no later than this credential's expiry.
+ */
+function endsWithConnection(context: { extra?: { watchedCredential?: Credential } }, credential: Credential): boolean {
+  const watched = context.extra?.watchedCredential;
+  if (!watched || watched.tokenId !== credential.tokenId || watched.userId !== credential.userId) return false;
+  if (!credential.expiresAt) return true;
+  return watched.expiresAt !== null && watched.expiresAt.getTime() <= credential.expiresAt.getTime();
+}
+
+type SubscriptionContext = Partial<Pick<GraphQLContext, 'auth'>> & { extra?: { watchedCredential?: Credential } };
+
+/**
+ * Whether nothing but its connection needs to end this subscription when its credential ends: it
+ * has no credential, or came on a graphql-ws connection that closes when the credential ends.
+ * Such a subscription's results are not raced against the credential's end (useCredentialLifetime).
+ */
+export function subscriptionEndsWithConnection(context: SubscriptionContext): boolean {
+  const credential = context.auth?.identity?.credential;
+  return !credential || endsWithConnection(context, credential);
+}
+
 export function useCredentialLifetime(watch: CredentialWatch): Plugin {
   return {
     onSubscribe({ args }) {
-      const credential = (args.contextValue as unknown as GraphQLContext).auth?.identity?.credential;
-      if (!credential) return;
+      const context = args.contextValue as unknown as SubscriptionContext;
+      const credential = context.auth?.identity?.credential;
+      if (!credential || subscriptionEndsWithConnection(context)) return;
       return {
         onSubscribeResult({ result, setResult }) {
           if (isAsyncIterable<ExecutionResult>(result)) setResult(untilCredentialEnds(result, credential, watch));

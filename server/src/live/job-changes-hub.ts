@@ -70,10 +70,17 @@ export class JobChangesHub {
   /**
    * Batches of the job's changes after `after` (null: from now on). Every batch starts where the
    * previous one ended. The caller has checked the job is the client's to see. Ends when `signal`
-   * aborts or return() is called.
+   * aborts or return() is called (return() also ends a pull that is waiting for the next batch).
    */
-  follow(jobId: string, after: number | null, signal?: AbortSignal): AsyncIterableIterator<ChangeBatch> {
-    return new Follower(this, jobId, after, signal);
+  follow(jobId: string, after: number | null, signal?: AbortSignal): AsyncIterableIterator<ChangeBatch>;
+  /**
+   * The same, each batch handed over as `map(batch)`, computed when the batch is delivered (that
+   * is, when the consumer's pull is answered): a subscription's stream without a further iterator
+   * around this one (a step per event and subscriber, docs/benchmarks.md, fan-out).
+   */
+  follow<T>(jobId: string, after: number | null, signal: AbortSignal | undefined, map: (batch: ChangeBatch) => T): AsyncIterableIterator<T>;
+  follow<T>(jobId: string, after: number | null, signal?: AbortSignal, map?: (batch: ChangeBatch) => T): AsyncIterableIterator<T | ChangeBatch> {
+    return new Follower<T | ChangeBatch>(this, jobId, after, signal, map ?? ((batch) => batch));
   }
 
   /** A client joins the job's watch (started on the first). */
@@ -194,7 +201,7 @@ const movesOn = (batch: ChangeBatch, cursor: number) => batch.tasks.length > 0 |
  * an async generator: it is pulled once per batch by every subscriber, and when the watch reads a
  * batch it answers each waiting pull at once, from the wake-up itself, with the ring's shared view.
  */
-class Follower implements AsyncIterableIterator<ChangeBatch> {
+class Follower<T> implements AsyncIterableIterator<T> {
   private watch: Watch | null = null;
   private cursor = 0;
   private ready: Promise<void> | null = null;
@@ -203,20 +210,21 @@ class Follower implements AsyncIterableIterator<ChangeBatch> {
   private aborted = false;
   private left: Promise<void> | null = null;
   /** The waiting pull's resolve, while it waits for the watch's next batch. */
-  private waiting: ((step: IteratorResult<ChangeBatch> | Promise<IteratorResult<ChangeBatch>>) => void) | null = null;
+  private waiting: ((step: IteratorResult<T> | Promise<IteratorResult<T>>) => void) | null = null;
 
   constructor(
     private readonly hub: JobChangesHub,
     private readonly jobId: string,
     private readonly after: number | null,
     private readonly signal: AbortSignal | undefined,
+    private readonly map: (batch: ChangeBatch) => T,
   ) {}
 
   [Symbol.asyncIterator]() {
     return this;
   }
 
-  next(): Promise<IteratorResult<ChangeBatch>> {
+  next(): Promise<IteratorResult<T>> {
     if (this.ended || this.aborted || (!this.watch && this.signal?.aborted)) return this.end().then(() => DONE);
     if (!this.watch) {
       const watch = (this.watch = this.hub.join(this.jobId));
@@ -239,7 +247,7 @@ class Follower implements AsyncIterableIterator<ChangeBatch> {
   }
 
   /** The next batch, or a promise of it (waiting for the watch, or reading behind the ring). */
-  private step(): IteratorResult<ChangeBatch> | Promise<IteratorResult<ChangeBatch>> {
+  private step(): IteratorResult<T> | Promise<IteratorResult<T>> {
     if (this.ended || this.aborted) return this.end().then(() => DONE);
     const cursor = this.cursor;
     const batch = this.hub.nextBatch(this.jobId, this.watch!, cursor);
@@ -252,14 +260,14 @@ class Follower implements AsyncIterableIterator<ChangeBatch> {
     return batch ? this.deliver(batch, cursor) : this.wait();
   }
 
-  private deliver(batch: ChangeBatch, from: number): IteratorResult<ChangeBatch> | Promise<IteratorResult<ChangeBatch>> {
+  private deliver(batch: ChangeBatch, from: number): IteratorResult<T> | Promise<IteratorResult<T>> {
     if (this.ended) return DONE;
     if (!movesOn(batch, from)) return this.wait();
     this.cursor = batch.cursor;
-    return { done: false, value: batch };
+    return { done: false, value: this.map(batch) };
   }
 
-  private wait(): Promise<IteratorResult<ChangeBatch>> {
+  private wait(): Promise<IteratorResult<T>> {
     return new Promise((resolve) => {
       this.waiting = resolve;
       this.watch!.wakers.add(this.wake);
@@ -293,12 +301,12 @@ class Follower implements AsyncIterableIterator<ChangeBatch> {
     return (this.left = this.hub.leave(this.jobId, watch));
   }
 
-  async return(): Promise<IteratorResult<ChangeBatch>> {
+  async return(): Promise<IteratorResult<T>> {
     await this.end();
     return DONE;
   }
 
-  async throw(error: unknown): Promise<IteratorResult<ChangeBatch>> {
+  async throw(error: unknown): Promise<IteratorResult<T>> {
     await this.end();
     throw error;
   }

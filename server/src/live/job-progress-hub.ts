@@ -35,12 +35,20 @@ export class JobProgressHub {
 
   constructor(private readonly deps: { db: Executor; events: EventBus; intervalMs: number }) {}
 
-  /** The job's state now and after each change. The caller has checked the job is the client's to see. */
+  /**
+   * The job's state now and after each change. The caller has checked the job is the client's to
+   * see. The client joins the job's watch on its first pull (one returned before that opened
+   * nothing); return() leaves it, and ends a pull waiting for the next state.
+   */
   watch(jobId: string): AsyncIterableIterator<JobSnapshot> {
-    const watch = this.watches.get(jobId) ?? this.start(jobId);
-    const channel: LatestChannel<JobSnapshot> = new LatestChannel(() => this.leave(jobId, channel));
-    watch.channels.add(channel);
-    void this.read(jobId).then((snapshot) => snapshot && channel.push(snapshot.value, snapshot.version));
+    const channel: LatestChannel<JobSnapshot> = new LatestChannel(
+      () => this.leave(jobId, channel),
+      () => {
+        const watch = this.watches.get(jobId) ?? this.start(jobId);
+        watch.channels.add(channel);
+        void this.read(jobId).then((snapshot) => snapshot && channel.push(snapshot.value, snapshot.version));
+      },
+    );
     return channel;
   }
 
@@ -82,8 +90,7 @@ export class JobProgressHub {
 
   private leave(jobId: string, channel: LatestChannel<JobSnapshot>): void {
     const watch = this.watches.get(jobId);
-    if (!watch) return;
-    watch.channels.delete(channel);
+    if (!watch || !watch.channels.delete(channel)) return;
     if (watch.channels.size === 0) {
       this.watches.delete(jobId);
       const stopped: Promise<void> = watch.stop().finally(() => this.stopping.delete(stopped));

@@ -11,7 +11,14 @@ export class LatestChannel<T> implements AsyncIterableIterator<T> {
   private closed = false;
   private wake: (() => void) | null = null;
 
-  constructor(private readonly onClose: () => void = () => {}) {}
+  /**
+   * `onOpen` runs on the first pull (a channel returned before it was ever pulled opened nothing:
+   * a client that left at once); `onClose` when the channel is returned after it was opened.
+   */
+  constructor(
+    private readonly onClose: () => void = () => {},
+    private onOpen: (() => void) | null = null,
+  ) {}
 
   push(value: T, version: number): void {
     if (this.closed || version <= this.version) return;
@@ -22,6 +29,11 @@ export class LatestChannel<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
+    if (this.onOpen && !this.closed) {
+      const open = this.onOpen;
+      this.onOpen = null;
+      open();
+    }
     if (this.pending || this.closed) return Promise.resolve(this.take());
     // Waits for a push (or the end), then takes the newest value at that moment.
     return new Promise<IteratorResult<T>>((resolve) => (this.wake = () => resolve(this.take())));
@@ -38,7 +50,8 @@ export class LatestChannel<T> implements AsyncIterableIterator<T> {
     if (!this.closed) {
       this.closed = true;
       this.wake?.();
-      this.onClose();
+      if (!this.onOpen) this.onClose();
+      this.onOpen = null;
     }
     return { done: true, value: undefined };
   }

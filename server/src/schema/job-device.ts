@@ -11,7 +11,6 @@ import { cancelUpgrade } from '../domain/jobs/cancel-upgrade.js';
 import { retryUpgrade } from '../domain/jobs/retry.js';
 import { effectiveWaitingReason, FAILURE_REASON_LABELS } from '../domain/tasks/rules.js';
 import { findJob } from '../domain/jobs/queries.js';
-import { abortable } from '../live/abortable.js';
 import type { ChangeBatch } from '../live/job-changes-hub.js';
 import { currentChangeSeq } from '../domain/tasks/changes.js';
 import { countTasks, isWholeTab, normaliseTaskFilter, searchTasks, type Task, type TaskColumn, type TaskFilter } from '../domain/tasks/search.js';
@@ -414,11 +413,13 @@ builder.subscriptionField('jobDeviceUpdates', (t) =>
       if (after !== null && !(Number.isSafeInteger(after) && after >= 0)) {
         throw new GraphQLError('after must be a cursor from an earlier JobDeviceUpdate', { extensions: { code: 'BAD_USER_INPUT' } });
       }
-      return abortable(async function* (signal) {
-        for await (const batch of context.services.live.jobChanges.follow(jobId, after, signal)) {
-          context.loaders.jobStatus.clear(jobId);
-          yield jobDeviceUpdate(jobId, batch, args.status ?? null, args.failureReason ?? null);
-        }
+      const status = args.status ?? null;
+      const failureReason = args.failureReason ?? null;
+      // The follower itself, each batch mapped as it is delivered: no generator around it (a few
+      // promises per event and subscriber). Its return() ends a pull waiting for the next batch.
+      return context.services.live.jobChanges.follow(jobId, after, undefined, (batch) => {
+        context.loaders.jobStatus.clear(jobId);
+        return jobDeviceUpdate(jobId, batch, status, failureReason);
       });
     },
     resolve: (update: JobDeviceUpdateShape) => update,

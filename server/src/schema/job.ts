@@ -482,7 +482,8 @@ builder.subscriptionField('jobProgress', (t) =>
     subscribe: async (_root, { jobId }, context) => {
       const id = decodeIdOrNotFound(jobId);
       if (!(await findJob(context.services.db, callerOf(context), id))) throw notFound('OtaJob', String(jobId));
-      return abortable(() => context.services.live.jobProgress.watch(id));
+      // The channel itself (no wrapper: a step per event and subscriber); its return() ends a waiting pull.
+      return context.services.live.jobProgress.watch(id);
     },
     resolve: (snapshot: JobSnapshot, _args, context) => primeCounts(context, snapshot),
   }),
