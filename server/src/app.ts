@@ -157,11 +157,13 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
       onClose: (ctx) => auth.onClose(ctx),
       execute: (args) => (args.rootValue as { execute: typeof execute }).execute(args),
       subscribe: (args) => (args.rootValue as { subscribe: typeof subscribe }).subscribe(args),
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const enveloped = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
+          // With the socket: where live results may be delivered directly (live/shared-results.ts).
+          subscriptionId: id,
           params: payload,
           connectionParams: ctx.connectionParams ?? {},
         });

@@ -6,6 +6,8 @@
  * permissions get equal ones.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { waitFor } from '../engine/support.js';
 import { startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import { subscribe, type Subscription, type SubscriptionEvent } from '../support/subscriptions.js';
 import { createUpgradeJob, expectSuccess, seedProduct, uploadFirmware } from '../support/fixtures.js';
@@ -72,5 +74,64 @@ describe('shared live results', () => {
       expect(refused.errors?.map((e) => e.extensions?.code)).toContain('FORBIDDEN');
       expect(refused.errors?.[0].message).toContain('DEVICE_READ');
     }
+  });
+});
+
+describe('live results written straight to the socket', () => {
+  /** A raw graphql-transport-ws connection: every text message kept as the bytes arrived. */
+  async function rawConnection(user: TestUser) {
+    const socket = new WebSocket(t.server.wsUrl, 'graphql-transport-ws');
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const messages: string[] = [];
+    socket.on('message', (raw) => messages.push(String(raw)));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: t.connectionParams(user.token) }));
+    await waitFor(() => messages.some((m) => JSON.parse(m).type === 'connection_ack'), { what: 'connection_ack' });
+    return {
+      messages,
+      nexts: (id: string) => messages.filter((m) => JSON.parse(m).type === 'next' && JSON.parse(m).id === id),
+      send: (message: object) => socket.send(JSON.stringify(message)),
+      close: () => socket.close(),
+    };
+  }
+
+  it("send graphql-ws's own messages, the same bytes for equal ids, and nothing after the client's complete", async () => {
+    const [user] = withDevices;
+    // An id that JSON must escape; two connections share it, a third uses another.
+    const id = 'dash "board" \\ é';
+    const connections = [await rawConnection(user), await rawConnection(user), await rawConnection(user)];
+    const ids = [id, id, 'other'];
+    connections.forEach((c, i) => c.send({ id: ids[i], type: 'subscribe', payload: { query: PROGRESS, variables: { id: jobId } } }));
+    await waitFor(() => connections.every((c, i) => c.nexts(ids[i]).length >= 1), { what: 'first states' });
+
+    const cancel = async (deviceKey: string) => {
+      const result = await t.gql(`mutation($input: CancelUpgradeInput!) { cancelUpgrade(input: $input) { __typename } }`, { input: { jobId, deviceKeys: [deviceKey] } });
+      expect(result.data.cancelUpgrade.__typename).toBe('MutationCancelUpgradeSuccess');
+    };
+    const failedIn = (message: string) => JSON.parse(message).payload.data.jobProgress.statusCounts.failed as number;
+    const before = failedIn(connections[0].nexts(id).at(-1)!);
+    await cancel('dev-0004');
+    await waitFor(() => connections.every((c, i) => failedIn(c.nexts(ids[i]).at(-1)!) === before + 1), { what: 'the change on every connection' });
+
+    for (const [i, c] of connections.entries()) {
+      for (const message of c.nexts(ids[i])) {
+        const parsed = JSON.parse(message);
+        // Exactly what graphql-ws writes for a next message: id, type, payload, in that order.
+        expect(message).toBe(JSON.stringify({ id: ids[i], type: 'next', payload: parsed.payload }));
+        expect(parsed.payload.errors).toBeUndefined();
+      }
+    }
+    // The same event, the same bytes, whichever connection.
+    expect(connections[1].nexts(id).at(-1)).toBe(connections[0].nexts(id).at(-1));
+
+    // The client completes: nothing more for that id, while the others keep receiving.
+    connections[0].send({ id, type: 'complete' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const sent = connections[0].nexts(id).length;
+    await cancel('dev-0005');
+    await waitFor(() => failedIn(connections[1].nexts(id).at(-1)!) === before + 2, { what: 'the next change' });
+    await waitFor(() => failedIn(connections[2].nexts('other').at(-1)!) === before + 2, { what: 'the next change, other id' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(connections[0].nexts(id).length).toBe(sent);
+    for (const c of connections) c.close();
   });
 });

@@ -15,6 +15,7 @@ import type { Task } from '../domain/tasks/search.js';
 import type { EventBus } from '../events/bus.js';
 import { coalesce } from '../events/coalesce.js';
 import { Repeater } from 'graphql-yoga';
+import { ATTACH_DIRECT_SINK, type DirectSink, type DirectSource } from './direct-delivery.js';
 
 function every(ms: number): Repeater<number> {
   return new Repeater<number>(async (push, stop) => {
@@ -201,7 +202,7 @@ const movesOn = (batch: ChangeBatch, cursor: number) => batch.tasks.length > 0 |
  * an async generator: it is pulled once per batch by every subscriber, and when the watch reads a
  * batch it answers each waiting pull at once, from the wake-up itself, with the ring's shared view.
  */
-class Follower<T> implements AsyncIterableIterator<T> {
+class Follower<T> implements AsyncIterableIterator<T>, DirectSource<T> {
   private watch: Watch | null = null;
   private cursor = 0;
   private ready: Promise<void> | null = null;
@@ -211,6 +212,8 @@ class Follower<T> implements AsyncIterableIterator<T> {
   private left: Promise<void> | null = null;
   /** The waiting pull's resolve, while it waits for the watch's next batch. */
   private waiting: ((step: IteratorResult<T> | Promise<IteratorResult<T>>) => void) | null = null;
+  /** Where batches go directly while the pull waits (live/direct-delivery.ts), if anywhere. */
+  private sink: DirectSink<T> | null = null;
 
   constructor(
     private readonly hub: JobChangesHub,
@@ -274,10 +277,40 @@ class Follower<T> implements AsyncIterableIterator<T> {
     });
   }
 
-  /** The watch read a batch (or stops), or the signal aborted: the waiting pull takes its step now. */
+  [ATTACH_DIRECT_SINK](sink: DirectSink<T>): () => void {
+    this.sink = sink;
+    return this.wake;
+  }
+
+  /**
+   * The watch read a batch (or stops), the signal aborted, or the sink is ready again: the waiting
+   * pull takes its step now. With a sink, a batch the ring already holds is offered to it first;
+   * sent, it moves the cursor on and the pull keeps waiting (still among the watch's wakers).
+   */
   private readonly wake = () => {
     const resolve = this.waiting;
     if (!resolve) return;
+    if (this.sink && !this.ended && !this.aborted) {
+      const cursor = this.cursor;
+      const batch = this.hub.fromRing(this.watch!, cursor);
+      if (batch) {
+        if (!movesOn(batch, cursor)) return;
+        const value = this.map(batch);
+        const offered = this.sink.offer(value);
+        if (offered === 'busy') return;
+        if (offered === 'sent') {
+          this.cursor = batch.cursor;
+          return;
+        }
+        this.waiting = null;
+        this.watch!.wakers.delete(this.wake);
+        this.cursor = batch.cursor;
+        resolve({ done: false, value });
+        return;
+      }
+      // Nothing new: keep waiting. Behind the ring: the pull reads from the database below.
+      if (cursor >= this.watch!.cursor) return;
+    }
     this.waiting = null;
     this.watch?.wakers.delete(this.wake);
     resolve(this.step());

@@ -1,15 +1,20 @@
+import { ATTACH_DIRECT_SINK, type DirectSink, type DirectSource } from './direct-delivery.js';
+
 /**
  * A one-slot channel between a producer and one slow or fast consumer: the producer overwrites the
  * slot, the consumer takes whatever is newest when it is ready. Memory per consumer is one value,
  * however slow it reads, and it never receives an older value after a newer one (values carry a
  * version; a late-arriving older one is ignored).
  */
-export class LatestChannel<T> implements AsyncIterableIterator<T> {
+export class LatestChannel<T> implements AsyncIterableIterator<T>, DirectSource<T> {
   private value: T | undefined;
   private version = -1;
   private pending = false;
   private closed = false;
-  private wake: (() => void) | null = null;
+  /** The waiting pull's resolve. */
+  private waiting: ((step: IteratorResult<T>) => void) | null = null;
+  /** Where values go directly while the pull waits (live/direct-delivery.ts), if anywhere. */
+  private sink: DirectSink<T> | null = null;
 
   /**
    * `onOpen` runs on the first pull (a channel returned before it was ever pulled opened nothing:
@@ -25,8 +30,32 @@ export class LatestChannel<T> implements AsyncIterableIterator<T> {
     this.value = value;
     this.version = version;
     this.pending = true;
-    this.wake?.();
+    this.wake();
   }
+
+  [ATTACH_DIRECT_SINK](sink: DirectSink<T>): () => void {
+    this.sink = sink;
+    return this.wake;
+  }
+
+  /**
+   * A value was pushed, the channel closed, or the sink is ready again: the waiting pull takes the
+   * newest value (or the end). With a sink, the newest value is offered to it first; sent, it is
+   * taken and the pull keeps waiting.
+   */
+  private readonly wake = () => {
+    const resolve = this.waiting;
+    if (!resolve || !(this.pending || this.closed)) return;
+    if (this.sink && !this.closed) {
+      const offered = this.sink.offer(this.value as T);
+      if (offered === 'busy') return;
+      if (offered === 'sent') {
+        this.pending = false;
+        return;
+      }
+    }
+    resolve(this.take());
+  };
 
   next(): Promise<IteratorResult<T>> {
     if (this.onOpen && !this.closed) {
@@ -36,11 +65,11 @@ export class LatestChannel<T> implements AsyncIterableIterator<T> {
     }
     if (this.pending || this.closed) return Promise.resolve(this.take());
     // Waits for a push (or the end), then takes the newest value at that moment.
-    return new Promise<IteratorResult<T>>((resolve) => (this.wake = () => resolve(this.take())));
+    return new Promise<IteratorResult<T>>((resolve) => (this.waiting = resolve));
   }
 
   private take(): IteratorResult<T> {
-    this.wake = null;
+    this.waiting = null;
     if (this.closed) return { done: true, value: undefined };
     this.pending = false;
     return { done: false, value: this.value as T };
@@ -49,7 +78,7 @@ export class LatestChannel<T> implements AsyncIterableIterator<T> {
   async return(): Promise<IteratorResult<T>> {
     if (!this.closed) {
       this.closed = true;
-      this.wake?.();
+      this.wake();
       if (!this.onOpen) this.onClose();
       this.onOpen = null;
     }

@@ -14,6 +14,9 @@
  *   caller's unit and permissions and on nothing else of the caller.
  * - `sharedSerialization` (graphql-ws options + a hook on each socket) serialises each result's
  *   payload once, and sends those same bytes inside every subscriber's own message envelope.
+ * - A graphql-ws subscriber's error-free shared results are written straight to its socket while
+ *   its pull waits (`attachDirectSink`, live/direct-delivery.ts): the same bytes, without the
+ *   promise layers between the live source and graphql-ws.
  */
 import {
   createSourceEventStream,
@@ -27,7 +30,9 @@ import {
 import type { ServerOptions } from 'graphql-ws';
 import type { Plugin } from 'graphql-yoga';
 import type WebSocket from 'ws';
+import { subscriptionEndsWithConnection } from '../auth/subscription-lifetime.js';
 import type { GraphQLContext } from '../context.js';
+import { ATTACH_DIRECT_SINK, type DirectSource, isDirectSource } from './direct-delivery.js';
 
 /** Subscription fields whose events are shared objects and whose answers depend on unit and permissions only. */
 const SHAREABLE_FIELDS = new Set(['jobProgress', 'jobDeviceUpdates']);
@@ -64,11 +69,23 @@ function executeShared(args: PerEventArgs): ReturnType<typeof executeSubscriptio
   if (!results) resultsOfEvents.set(event as object, (results = new Map()));
   let result = results.get(key);
   if (!result) {
-    result = executeSubscriptionEvent(args);
-    results.set(key, result);
+    const executed = (result = executeSubscriptionEvent(args));
+    results.set(key, executed);
+    if (executed instanceof Promise) {
+      // Settled, the entry holds the result itself (direct delivery reads it synchronously).
+      executed.then(
+        (value) => {
+          if (results.get(key) === executed) results.set(key, value);
+        },
+        () => failedResults.add(executed),
+      );
+    }
   }
   return result;
 }
+
+/** Shared executions that rejected (their subscribers get the rejection through their pull). */
+const failedResults = new WeakSet<Promise<unknown>>();
 
 /** The result already executed for this event and subscription's key, if any. */
 function sharedResultOf(validated: PerEventArgs, event: unknown): ReturnType<typeof executeSubscriptionEvent> | undefined {
@@ -93,6 +110,7 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
  */
 function mapToSharedResults(validated: Validated, source: AsyncIterator<unknown>): AsyncIterableIterator<Result> {
   let finished = false;
+  if (isDirectSource(source)) attachDirectSink(validated, source, () => finished);
   const finish = async () => {
     if (finished) return;
     finished = true;
@@ -137,6 +155,74 @@ function mapToSharedResults(validated: Validated, source: AsyncIterator<unknown>
       throw error;
     },
   };
+}
+
+/** What of the context direct delivery needs: a graphql-ws subscription's socket and id (app.ts). */
+interface LiveTransport {
+  socket?: unknown;
+  subscriptionId?: unknown;
+}
+
+/**
+ * Sends a subscriber's shared results straight to its graphql-ws socket while its pull waits
+ * (live/direct-delivery.ts): the very bytes graphql-ws would send for them, without the layers
+ * between. Only where skipping those layers changes nothing:
+ *
+ * - the subscription came over graphql-ws (its socket and id in the context) and its credential's
+ *   end closes that connection (subscription-lifetime.ts: no per-event race was installed);
+ * - the result has no errors (yoga's masked-errors map, the only other per-event step, changes
+ *   only errors) and executed without throwing; any other result goes up the pull as before;
+ * - ws would send the message as one uncompressed frame now (its Sender idle, see idleSender);
+ * - the subscriber's previous direct message has left (its write callback fired): one message in
+ *   flight per subscription, as graphql-ws keeps it; until then the source holds its newest state
+ *   (jobProgress: the newest snapshot; jobDeviceUpdates: the cursor, so the next offer is the
+ *   ring's view since then, or a read from the database through the pull when behind the ring).
+ *
+ * Writes are corked until the turn ends, as graphql-ws's sends are (holdUntilTurnEnds).
+ */
+function attachDirectSink(validated: Validated, source: DirectSource<unknown>, finished: () => boolean): void {
+  const context = validated.contextValue as LiveTransport & Parameters<typeof subscriptionEndsWithConnection>[0];
+  const { socket, subscriptionId } = context;
+  if (typeof subscriptionId !== 'string' || !isWebSocket(socket) || !subscriptionEndsWithConnection(context)) return;
+  // graphql-ws's own message, `{"id":…,"type":"next","payload":…}`, up to its payload.
+  const envelope = `{"id":${JSON.stringify(subscriptionId)},"type":"next","payload":`;
+  let inFlight = false;
+  const written = () => {
+    inFlight = false;
+    resume();
+  };
+  const resume = source[ATTACH_DIRECT_SINK]({
+    offer(value) {
+      if (inFlight) return 'busy';
+      if (finished() || socket.readyState !== 1) return 'declined';
+      let result: ReturnType<typeof executeSubscriptionEvent>;
+      try {
+        result = sharedResultOf(validated as PerEventArgs, value) ?? executeShared({ ...validated, rootValue: value } as PerEventArgs);
+      } catch {
+        return 'declined';
+      }
+      if (result instanceof Promise) {
+        if (failedResults.has(result)) return 'declined';
+        // Being executed (once for all its subscribers): offered again once it has settled.
+        inFlight = true;
+        result.then(written, written);
+        return 'busy';
+      }
+      if (result.errors !== undefined) return 'declined';
+      const sender = idleSender(socket);
+      if (!sender) return 'declined';
+      const payload = serializedPayloadOf(result);
+      const frame = payload.sharedFrame(envelope);
+      holdUntilTurnEnds(socket);
+      inFlight = true;
+      sender.sendFrame!(frame ? [frame] : [frameHead(envelope, payload.bytesAndClose.length), payload.bytesAndClose], written);
+      return 'sent';
+    },
+  });
+}
+
+function isWebSocket(socket: unknown): socket is WebSocket {
+  return typeof socket === 'object' && socket !== null && typeof (socket as WebSocket).send === 'function' && '_sender' in socket;
 }
 
 /** graphql-js's subscribe, with the per-event executor above. */
@@ -236,18 +322,23 @@ const PLACEHOLDER_TAIL = `"payload":${JSON.stringify(PLACEHOLDER)}}`;
  */
 let pendingPayload: SerializedPayload | null = null;
 
+/** A result's payload as graphql-ws would send it, serialised once. */
+function serializedPayloadOf(result: ExecutionResult): SerializedPayload {
+  let serialized = payloadsOfResults.get(result);
+  if (!serialized) {
+    // The payload graphql-ws would have sent itself.
+    const { errors, ...rest } = result;
+    serialized = new SerializedPayload(JSON.stringify({ ...rest, ...(errors ? { errors: errors.map((e) => e.toJSON()) } : {}) }));
+    payloadsOfResults.set(result, serialized);
+  }
+  return serialized;
+}
+
 /** graphql-ws options: results go out as their shared JSON, spliced in by `spliceSharedPayloads`. */
 export const sharedSerialization: Pick<ServerOptions, 'onNext' | 'jsonMessageReplacer'> = {
   onNext: (_ctx, _id, _payload, _args, result) => {
     if (typeof result !== 'object' || result === null) return undefined;
-    let serialized = payloadsOfResults.get(result);
-    if (!serialized) {
-      // The payload graphql-ws would have sent itself.
-      const { errors, ...rest } = result as ExecutionResult;
-      serialized = new SerializedPayload(JSON.stringify({ ...rest, ...(errors ? { errors: errors.map((e) => e.toJSON()) } : {}) }));
-      payloadsOfResults.set(result, serialized);
-    }
-    return serialized as never;
+    return serializedPayloadOf(result) as never;
   },
   jsonMessageReplacer(key, value) {
     if (key === 'payload' && value instanceof SerializedPayload) {
