@@ -97,6 +97,11 @@ function sharedResultOf(validated: PerEventArgs, event: unknown): ReturnType<typ
 }
 
 type Validated = Exclude<ReturnType<typeof validateSubscriptionArgs>, readonly unknown[]>;
+
+/** An event's result for this subscription: the shared one when there is one, without the per-event arguments graphql-js would build. */
+function resultOfEvent(validated: Validated, event: unknown): ReturnType<typeof executeSubscriptionEvent> {
+  return sharedResultOf(validated as PerEventArgs, event) ?? executeShared({ ...validated, rootValue: event } as PerEventArgs);
+}
 type Result = Awaited<ReturnType<typeof executeSubscriptionEvent>>;
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
@@ -127,8 +132,7 @@ function mapToSharedResults(validated: Validated, source: AsyncIterator<unknown>
     }
     let result: ReturnType<typeof executeSubscriptionEvent>;
     try {
-      // The shared result when there is one, without the per-event arguments graphql-js would build.
-      result = sharedResultOf(validated as PerEventArgs, step.value) ?? executeShared({ ...validated, rootValue: step.value } as PerEventArgs);
+      result = resultOfEvent(validated, step.value);
     } catch (error) {
       return finish().then(() => Promise.reject(error));
     }
@@ -197,7 +201,7 @@ function attachDirectSink(validated: Validated, source: DirectSource<unknown>, f
       if (finished() || socket.readyState !== 1) return 'declined';
       let result: ReturnType<typeof executeSubscriptionEvent>;
       try {
-        result = sharedResultOf(validated as PerEventArgs, value) ?? executeShared({ ...validated, rootValue: value } as PerEventArgs);
+        result = resultOfEvent(validated, value);
       } catch {
         return 'declined';
       }
