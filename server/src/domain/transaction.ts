@@ -11,14 +11,49 @@ export interface TransactionScope {
   emit(event: DomainEvent): void;
 }
 
+export interface TransactionOptions {
+  /**
+   * Run `work` again, in a new transaction, when PostgreSQL aborted the last one to break a deadlock
+   * or a serialization failure (nothing of it committed). Only for work whose effects outside the
+   * database all go through `emit`: a retried attempt starts with no events queued.
+   */
+  retryConflicts?: boolean;
+}
+
+/** Attempts of a transaction aborted by a deadlock or serialization failure (retryConflicts). */
+const CONFLICT_ATTEMPTS = 5;
+
 export async function inTransaction<T>(
   deps: { db: Database; events: EventBus },
   work: (scope: TransactionScope) => Promise<T>,
+  options: TransactionOptions = {},
 ): Promise<T> {
-  const queued: DomainEvent[] = [];
-  const result = await deps.db.transaction((tx) => work({ tx, emit: (event) => queued.push(event) }));
-  publishAll(deps.events, dedupe(queued));
-  return result;
+  for (let attempt = 1; ; attempt++) {
+    const queued: DomainEvent[] = [];
+    let result: T;
+    try {
+      result = await deps.db.transaction((tx) => work({ tx, emit: (event) => queued.push(event) }));
+    } catch (error) {
+      if (!options.retryConflicts || attempt >= CONFLICT_ATTEMPTS || !isConflictAbort(error)) throw error;
+      // The other transaction usually commits within milliseconds; jitter keeps two retries apart.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+      continue;
+    }
+    publishAll(deps.events, dedupe(queued));
+    return result;
+  }
+}
+
+/**
+ * PostgreSQL rolled the transaction back to break a deadlock (40P01) or a serialization failure
+ * (40001): the same work may simply run again. (A lost connection is not such a case: the commit
+ * may have happened.)
+ */
+export function isConflictAbort(error: unknown): boolean {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === '40P01' || e.code === '40001') return true;
+  }
+  return false;
 }
 
 /** Many task changes in one transaction need one event per topic and key, carrying the latest. */

@@ -28,8 +28,14 @@ export function decodeId(globalId: string, typename: string): string {
   throw new NotFoundError(typename, globalId);
 }
 
+/**
+ * A mutation's transaction. An operator's cancel or edit can deadlock with a report batch or the
+ * engine writing the same job's tasks (the job's change-order lock against a task row lock); the
+ * database aborts one of them, and the mutation runs again rather than failing: domain functions
+ * touch nothing outside the database but through `emit`.
+ */
 export function transact<T>(context: GraphQLContext, work: (scope: TransactionScope) => Promise<T>): Promise<T> {
-  return inTransaction(context.services, work);
+  return inTransaction(context.services, work, { retryConflicts: true });
 }
 
 /** A GraphQL error for a lookup outside any typed result (subscriptions, connection args). */
