@@ -16,21 +16,47 @@ const CONTRACT: Record<string, Record<string, string | [string, Record<string, s
     nodes: ['[Node]!', { ids: '[ID!]!' }],
   },
   OtaJob: {
-    id: 'ID!', name: 'String!', type: 'OtaJobType!', status: 'OtaJobStatus!', product: 'Product!', firmware: 'Firmware!',
-    createdAt: 'DateTime!', deviceCount: 'Int!', progress: 'Float!', statusCounts: 'UpgradeStatusCounts!',
-    timeoutMinutes: 'Int!', maxConcurrency: 'Int!', srcVersions: '[String!]!', editable: 'Boolean!',
+    id: 'ID!',
+    name: 'String!',
+    type: 'OtaJobType!',
+    status: 'OtaJobStatus!',
+    product: 'Product!',
+    firmware: 'Firmware!',
+    createdAt: 'DateTime!',
+    deviceCount: 'Int!',
+    progress: 'Float!',
+    statusCounts: 'UpgradeStatusCounts!',
+    timeoutMinutes: 'Int!',
+    maxConcurrency: 'Int!',
+    srcVersions: '[String!]!',
+    editable: 'Boolean!',
     devices: [
       'JobDeviceConnection!',
       {
-        status: 'UpgradeStatus', deviceKey: 'String', currentVersion: 'String', failureReason: 'FailureReason',
-        failedAfter: 'DateTime', failedBefore: 'DateTime', first: 'Int', after: 'String',
+        status: 'UpgradeStatus',
+        deviceKey: 'String',
+        currentVersion: 'String',
+        failureReason: 'FailureReason',
+        failedAfter: 'DateTime',
+        failedBefore: 'DateTime',
+        first: 'Int',
+        after: 'String',
       },
     ],
   },
   UpgradeStatusCounts: { toBePushed: 'Int!', pushed: 'Int!', inProgress: 'Int!', succeeded: 'Int!', failed: 'Int!' },
   JobDevice: {
-    id: 'ID!', deviceKey: 'String!', device: 'Device', status: 'UpgradeStatus!', progress: 'Int!', failureReason: 'FailureReason',
-    failureDetail: 'String', currentVersion: 'String', pushedAt: 'DateTime', failedAt: 'DateTime', updatedAt: 'DateTime!',
+    id: 'ID!',
+    deviceKey: 'String!',
+    device: 'Device',
+    status: 'UpgradeStatus!',
+    progress: 'Int!',
+    failureReason: 'FailureReason',
+    failureDetail: 'String',
+    currentVersion: 'String',
+    pushedAt: 'DateTime',
+    failedAt: 'DateTime',
+    updatedAt: 'DateTime!',
   },
   JobDeviceConnection: { totalCount: 'Int!' },
   OtaJobConnection: { totalCount: 'Int!' },
@@ -55,15 +81,23 @@ const ENUMS: Record<string, string[]> = {
   OtaJobStatus: ['SCHEDULED', 'RUNNING', 'STOPPED', 'FINISHED', 'CANCELLED'],
   UpgradeStatus: ['TO_BE_PUSHED', 'PUSHED', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED'],
   FailureReason: [
-    'CANCELLED_BY_USER', 'DEVICE_IGNORED', 'VERSION_NOT_IN_SCOPE', 'WRITE_FAILED', 'DOWNLOAD_FAILED',
-    'VERIFICATION_FAILED', 'LAST_UPGRADE_IN_PROGRESS', 'DEVICE_NOT_FOUND', 'UNDEFINED', 'TIMEOUT',
+    'CANCELLED_BY_USER',
+    'DEVICE_IGNORED',
+    'VERSION_NOT_IN_SCOPE',
+    'WRITE_FAILED',
+    'DOWNLOAD_FAILED',
+    'VERIFICATION_FAILED',
+    'LAST_UPGRADE_IN_PROGRESS',
+    'DEVICE_NOT_FOUND',
+    'UNDEFINED',
+    'TIMEOUT',
   ],
 };
 
 describe('schema.graphql', () => {
   it('is the schema the code builds (run `pnpm schema:print` after changing the schema)', () => {
     const committed = readFileSync(fileURLToPath(new URL('../schema.graphql', import.meta.url)), 'utf8');
-    expect(committed).toBe(printSchema(sortedSchema) + '\n');
+    expect(committed).toBe(`${printSchema(sortedSchema)}\n`);
   });
 
   for (const [typeName, fields] of Object.entries(CONTRACT)) {
@@ -88,7 +122,13 @@ describe('schema.graphql', () => {
     for (const [name, values] of Object.entries(ENUMS)) {
       const type = sortedSchema.getType(name);
       expect(type && isEnumType(type)).toBe(true);
-      if (type && isEnumType(type)) expect(type.getValues().map((v) => v.name).sort()).toEqual([...values].sort());
+      if (type && isEnumType(type))
+        expect(
+          type
+            .getValues()
+            .map((v) => v.name)
+            .sort(),
+        ).toEqual([...values].sort());
     }
   });
 });

@@ -47,7 +47,9 @@ const log = (line: string) => console.log(`[${((Date.now() - started.getTime()) 
 const probe = await createBenchDatabase();
 const machine = await machineInfo(probe);
 await probe.drop();
-log(`Updraft bench, ${quick ? 'quick' : 'full'} mode, ${reps} repetitions: ${machine.cpuModel}, ${machine.cores} cores, ${machine.database}, ${machine.broker}`);
+log(
+  `Updraft bench, ${quick ? 'quick' : 'full'} mode, ${reps} repetitions: ${machine.cpuModel}, ${machine.cores} cores, ${machine.database}, ${machine.broker}`,
+);
 
 const scenarios: ScenarioResult[] = [];
 for (const name of only) {

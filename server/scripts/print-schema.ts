@@ -5,5 +5,5 @@ import { printSchema } from 'graphql';
 import { sortedSchema } from '../src/schema/index.js';
 
 const target = fileURLToPath(new URL('../../schema.graphql', import.meta.url));
-writeFileSync(target, printSchema(sortedSchema) + '\n');
+writeFileSync(target, `${printSchema(sortedSchema)}\n`);
 console.log(`wrote ${target}`);

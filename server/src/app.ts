@@ -2,10 +2,10 @@
  * Assembles a running server: database (migrated), services, GraphQL over HTTP/SSE/WebSocket,
  * health check and the dashboard, on one port. Tests start it on port 0 and talk to it as clients.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { execute, GraphQLError, subscribe } from 'graphql';
+import { type execute, GraphQLError, type subscribe } from 'graphql';
 import { createYoga, maskError as defaultMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -99,15 +99,16 @@ function useRequestBodyLimit(limit: number): Plugin {
             },
           }),
         );
-        return parse(new fetchAPI.Request(req.url, { method: req.method, headers: req.headers, signal: req.signal, body: counted, duplex: 'half' } as RequestInit));
+        return parse(
+          new fetchAPI.Request(req.url, { method: req.method, headers: req.headers, signal: req.signal, body: counted, duplex: 'half' } as RequestInit),
+        );
       });
     },
   };
 }
 
 export async function startServer(config: ServerConfig, existingDatabase?: DatabaseHandle): Promise<RunningServer> {
-  const database =
-    existingDatabase ?? (await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: `${config.dataDir}/pglite` }));
+  const database = existingDatabase ?? (await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: `${config.dataDir}/pglite` }));
   const events = createEventBus({ redisUrl: config.redisUrl });
   const services: AppServices = {
     db: database.db,
@@ -137,10 +138,11 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/graphql' || path.startsWith('/graphql/')) return void yoga.handle(req, res);
     if (path === '/healthz') return void healthz(database, res);
-    if (path.startsWith('/firmware/')) return void rollout.handleDownload(req, res).catch((error) => {
-      console.error('firmware download error', error);
-      if (!res.headersSent) res.writeHead(500).end();
-    });
+    if (path.startsWith('/firmware/'))
+      return void rollout.handleDownload(req, res).catch((error) => {
+        console.error('firmware download error', error);
+        if (!res.headersSent) res.writeHead(500).end();
+      });
     if (path === '/metrics') return void rollout.handleMetrics(req, res);
     return void serveStatic(req, res).catch((error) => {
       console.error('static file error', error);
@@ -167,7 +169,7 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
           params: payload,
           connectionParams: ctx.connectionParams ?? {},
         });
-        let document;
+        let document: ReturnType<typeof enveloped.parse>;
         try {
           document = enveloped.parse(payload.query);
         } catch (error) {

@@ -159,11 +159,18 @@ export const builder = new SchemaBuilder<PothosTypes>({
       breadth: 500,
     }),
     complexityError: (kind, result) => {
-      const limits = { Depth: [result.depth, result.maxDepth], Breadth: [result.breadth, result.maxBreadth], Complexity: [result.complexity, result.maxComplexity] };
+      const limits = {
+        Depth: [result.depth, result.maxDepth],
+        Breadth: [result.breadth, result.maxBreadth],
+        Complexity: [result.complexity, result.maxComplexity],
+      };
       const [actual, limit] = limits[kind];
-      return new GraphQLError(`The query is too ${kind === 'Depth' ? 'deep' : kind === 'Breadth' ? 'broad' : 'complex'}: ${kind.toLowerCase()} ${actual} exceeds the limit of ${limit}`, {
-        extensions: { code: 'QUERY_TOO_COMPLEX' },
-      });
+      return new GraphQLError(
+        `The query is too ${kind === 'Depth' ? 'deep' : kind === 'Breadth' ? 'broad' : 'complex'}: ${kind.toLowerCase()} ${actual} exceeds the limit of ${limit}`,
+        {
+          extensions: { code: 'QUERY_TOO_COMPLEX' },
+        },
+      );
     },
   },
 });

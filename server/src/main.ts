@@ -21,8 +21,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (closing) process.exit(1);
     closing = true;
     console.log(`${signal}: shutting down`);
-    void (demoFleet?.stop() ?? Promise.resolve())
-      .then(() => server.close())
-      .then(() => process.exit(0));
+    void (demoFleet?.stop() ?? Promise.resolve()).then(() => server.close()).then(() => process.exit(0));
   });
 }

@@ -46,7 +46,10 @@ function describePlan(plan: PlanNode): string {
 function expectIndexDriven(plan: PlanNode, label: string) {
   const all = nodes(plan);
   const text = `${label}: ${describePlan(plan)}`;
-  expect(all.filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'job_tasks'), text).toEqual([]);
+  expect(
+    all.filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'job_tasks'),
+    text,
+  ).toEqual([]);
   const readsTasks = all.some((n) => n['Relation Name'] === 'job_tasks');
   const readsCounts = all.some((n) => n['Relation Name'] === 'job_task_counts');
   expect(readsTasks ? all.some((n) => /Index/.test(n['Node Type'])) : readsCounts, text).toBe(true);
@@ -56,7 +59,7 @@ function expectIndexDriven(plan: PlanNode, label: string) {
 describe.skipIf(!usingPostgres)('query plans on a job of 100,000 tasks', () => {
   beforeAll(async () => {
     // The engine stays off: these tests are about the API's rules, and pin task states themselves.
-  t = await startTestServer({ engineEnabled: false });
+    t = await startTestServer({ engineEnabled: false });
     await createProduct(t, 'big');
     // Devices straight into the table: this test is about reading tasks, not registering devices.
     await t.database.handle.rawQuery(
@@ -111,10 +114,15 @@ describe.skipIf(!usingPostgres)('query plans on a job of 100,000 tasks', () => {
     ['failure reason', { failureReason: 'TIMEOUT' }],
     ['current version', { status: 'FAILED', currentVersion: '1.1' }],
     ['failure time range', { failedAfter: new Date('2026-06-01T02:00:00Z'), failedBefore: new Date('2026-06-01T03:00:00Z') }],
-    ['reason + version + time range', {
-      failureReason: 'WRITE_FAILED', currentVersion: '1.0',
-      failedAfter: new Date('2026-06-01T01:00:00Z'), failedBefore: new Date('2026-06-01T05:00:00Z'),
-    }],
+    [
+      'reason + version + time range',
+      {
+        failureReason: 'WRITE_FAILED',
+        currentVersion: '1.0',
+        failedAfter: new Date('2026-06-01T01:00:00Z'),
+        failedBefore: new Date('2026-06-01T05:00:00Z'),
+      },
+    ],
   ];
   for (const [label, filter] of searches) {
     it(`search by ${label}: page and count`, async () => {
@@ -129,7 +137,8 @@ describe.skipIf(!usingPostgres)('query plans on a job of 100,000 tasks', () => {
   // whole job (db/custom-plans.ts). Searches run on a pool whose sessions do; tabs keep generic plans.
   it('searches run where every execution is planned for its values, tabs where plans are reused', async () => {
     const { db } = t.server.services;
-    const planMode = async (executor: typeof db) => ((await executor.execute(sql`show plan_cache_mode`)) as unknown as { plan_cache_mode: string }[])[0].plan_cache_mode;
+    const planMode = async (executor: typeof db) =>
+      ((await executor.execute(sql`show plan_cache_mode`)) as unknown as { plan_cache_mode: string }[])[0].plan_cache_mode;
     expect(await planMode(forValueDependentPlans(db))).toBe('force_custom_plan');
     expect(await planMode(db)).toBe('auto');
     const [, filter] = searches.at(-1)!;

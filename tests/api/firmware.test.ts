@@ -46,7 +46,11 @@ describe('uploadFirmware', () => {
   it('refuses a file whose digest differs from the given sign, and keeps nothing', async () => {
     const before = { count: await firmwareCount(), files: (await storedFiles()).length };
     const result = await uploadFirmwareRaw(t, {
-      productKey: 'fw-product', name: 'Tampered', version: '9.9.9', content: randomBytes(1024), sign: sha256(Buffer.from('something else')),
+      productKey: 'fw-product',
+      name: 'Tampered',
+      version: '9.9.9',
+      content: randomBytes(1024),
+      sign: sha256(Buffer.from('something else')),
     });
     expect(result.data.uploadFirmware.__typename).toBe('SignMismatchError');
     expect(result.data.uploadFirmware.code).toBe('SIGN_MISMATCH');

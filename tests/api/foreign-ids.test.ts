@@ -36,9 +36,14 @@ beforeAll(async () => {
   const other: Caller = { userId: null, displayName: 'Other admin', ouId: ou.id, permissions: new Set(PERMISSIONS) };
   foreign.ouId = ou.id;
   const product = await createProductAs(services.db, other, { productKey: 'other-meter', name: 'Theirs' });
-  const [device] = await inTransaction(services, (s) => registerDevices(s, other, { productKey: 'other-meter', devices: [{ deviceKey: 'their-1', firmwareVersion: '1.0' }] }));
+  const [device] = await inTransaction(services, (s) =>
+    registerDevices(s, other, { productKey: 'other-meter', devices: [{ deviceKey: 'their-1', firmwareVersion: '1.0' }] }),
+  );
   const firmware = await uploadFirmwareAs(services, other, {
-    productKey: 'other-meter', name: 'Theirs', version: '9.0', file: { name: 'f.bin', stream: Readable.from([randomBytes(512)]) },
+    productKey: 'other-meter',
+    name: 'Theirs',
+    version: '9.0',
+    file: { name: 'f.bin', stream: Readable.from([randomBytes(512)]) },
   });
   const job = await inTransaction(services, (s) => createUpgradeJobAs(s, other, { firmwareId: firmware.id, name: 'Their job', scope: { allDevices: true } }));
   const [task] = await services.db.query.jobTasks.findMany({ where: { jobId: job.id } });
@@ -59,12 +64,16 @@ afterAll(() => t?.close());
 
 describe("another organisation unit's data", () => {
   it('is absent from every list', async () => {
-    const result = await t.gql(`{ products { productKey } jobs { totalCount nodes { name } } firmwares { totalCount nodes { name } } devices { totalCount nodes { deviceKey } } }`);
+    const result = await t.gql(
+      `{ products { productKey } jobs { totalCount nodes { name } } firmwares { totalCount nodes { name } } devices { totalCount nodes { deviceKey } } }`,
+    );
     expect(result.data.products).toEqual([{ productKey: 'meter' }]);
     expect(result.data.jobs.nodes.map((j: { name: string }) => j.name)).toEqual(['Upgrade']);
     expect(result.data.firmwares.totalCount).toBe(1);
     expect(result.data.devices.totalCount).toBe(2);
-    const byKey = await t.gql(`{ jobs(productKey: "other-meter") { totalCount } firmwares(productKey: "other-meter") { totalCount } devices(productKey: "other-meter") { totalCount } }`);
+    const byKey = await t.gql(
+      `{ jobs(productKey: "other-meter") { totalCount } firmwares(productKey: "other-meter") { totalCount } devices(productKey: "other-meter") { totalCount } }`,
+    );
     expect(byKey.data).toEqual({ jobs: { totalCount: 0 }, firmwares: { totalCount: 0 }, devices: { totalCount: 0 } });
   });
 
@@ -87,9 +96,21 @@ describe("another organisation unit's data", () => {
       ['stopJob', 'mutation($v: ID!) { stopJob(id: $v) { __typename } }', foreign.job as never],
       ['cancelJob', 'mutation($v: ID!) { cancelJob(id: $v) { __typename } }', foreign.job as never],
       ['deleteFirmware', 'mutation($v: ID!) { deleteFirmware(id: $v) { __typename } }', foreign.firmware as never],
-      ['createUpgradeJob', 'mutation($v: CreateUpgradeJobInput!) { createUpgradeJob(input: $v) { __typename } }', { firmwareId: foreign.firmware, name: 'Steal', scope: { allDevices: true } }],
-      ['createVerificationJob', 'mutation($v: CreateVerificationJobInput!) { createVerificationJob(input: $v) { __typename } }', { firmwareId: foreign.firmware, name: 'Steal', deviceKeys: ['their-1'] }],
-      ['registerDevices', 'mutation($v: RegisterDevicesInput!) { registerDevices(input: $v) { __typename } }', { productKey: 'other-meter', devices: [{ deviceKey: 'intruder' }] }],
+      [
+        'createUpgradeJob',
+        'mutation($v: CreateUpgradeJobInput!) { createUpgradeJob(input: $v) { __typename } }',
+        { firmwareId: foreign.firmware, name: 'Steal', scope: { allDevices: true } },
+      ],
+      [
+        'createVerificationJob',
+        'mutation($v: CreateVerificationJobInput!) { createVerificationJob(input: $v) { __typename } }',
+        { firmwareId: foreign.firmware, name: 'Steal', deviceKeys: ['their-1'] },
+      ],
+      [
+        'registerDevices',
+        'mutation($v: RegisterDevicesInput!) { registerDevices(input: $v) { __typename } }',
+        { productKey: 'other-meter', devices: [{ deviceKey: 'intruder' }] },
+      ],
     ];
     for (const [field, query, v] of mutations) {
       const result = await t.gql(query, { v });

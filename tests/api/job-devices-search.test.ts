@@ -17,7 +17,9 @@ beforeAll(async () => {
   // The engine stays off: these tests are about the API's rules, and pin task states themselves.
   t = await startTestServer({ engineEnabled: false });
   await seedProduct(t, 'meter', 40, (i) => ({ firmwareVersion: i < 33 ? '1.0' : '1.1' }));
-  await t.gql(`mutation { registerDevices(input: { productKey: "meter", devices: [${[1, 2, 3, 4, 5].map((i) => `{ deviceKey: "other-0${i}", firmwareVersion: "1.0" }`).join(',')}] }) { __typename } }`);
+  await t.gql(
+    `mutation { registerDevices(input: { productKey: "meter", devices: [${[1, 2, 3, 4, 5].map((i) => `{ deviceKey: "other-0${i}", firmwareVersion: "1.0" }`).join(',')}] }) { __typename } }`,
+  );
   const firmwareId = (await uploadFirmware(t, { productKey: 'meter', name: 'Two', version: '2.0' })).id;
   jobId = await createUpgradeJob(t, { firmwareId, scope: { allDevices: true } });
   const states: Record<string, TaskState> = {};
@@ -80,7 +82,12 @@ describe('job devices: tabs', () => {
 
 describe('job devices: device key search in every tab', () => {
   it.each([
-    ['CONTAINS (default)', undefined, '003', ['dev-0003', 'dev-0030', 'dev-0031', 'dev-0032', 'dev-0033', 'dev-0034', 'dev-0035', 'dev-0036', 'dev-0037', 'dev-0038', 'dev-0039']],
+    [
+      'CONTAINS (default)',
+      undefined,
+      '003',
+      ['dev-0003', 'dev-0030', 'dev-0031', 'dev-0032', 'dev-0033', 'dev-0034', 'dev-0035', 'dev-0036', 'dev-0037', 'dev-0038', 'dev-0039'],
+    ],
     ['PREFIX', 'PREFIX', 'other', ['other-01', 'other-02', 'other-03', 'other-04', 'other-05']],
     ['EXACT', 'EXACT', 'dev-0012', ['dev-0012']],
   ])('%s', async (_label, match, text, expected) => {
@@ -124,16 +131,36 @@ describe('job devices: Upgrade Failed searches', () => {
   });
 
   it('all filters together, paginated', async () => {
-    const page = await search({ reason: 'DOWNLOAD_FAILED', version: '1.0', after: at(0).toISOString(), before: at(10).toISOString(), deviceKey: 'dev-00', match: 'PREFIX', first: 2 });
+    const page = await search({
+      reason: 'DOWNLOAD_FAILED',
+      version: '1.0',
+      after: at(0).toISOString(),
+      before: at(10).toISOString(),
+      deviceKey: 'dev-00',
+      match: 'PREFIX',
+      first: 2,
+    });
     expect(page.totalCount).toBe(3);
     expect(keysOf(page)).toEqual(['dev-0026', 'dev-0029']);
     expect(page.pageInfo.hasNextPage).toBe(true);
-    const next = await search({ reason: 'DOWNLOAD_FAILED', version: '1.0', after: at(0).toISOString(), before: at(10).toISOString(), deviceKey: 'dev-00', match: 'PREFIX', first: 2, cursor: page.pageInfo.endCursor });
+    const next = await search({
+      reason: 'DOWNLOAD_FAILED',
+      version: '1.0',
+      after: at(0).toISOString(),
+      before: at(10).toISOString(),
+      deviceKey: 'dev-00',
+      match: 'PREFIX',
+      first: 2,
+      cursor: page.pageInfo.endCursor,
+    });
     expect(keysOf(next)).toEqual(['dev-0032']);
   });
 
   it('refuses failure filters on another tab and an empty time range, with BAD_USER_INPUT', async () => {
-    for (const variables of [{ status: 'PUSHED', reason: 'TIMEOUT' }, { after: at(5).toISOString(), before: at(5).toISOString() }]) {
+    for (const variables of [
+      { status: 'PUSHED', reason: 'TIMEOUT' },
+      { after: at(5).toISOString(), before: at(5).toISOString() },
+    ]) {
       const result = await t.gql(DEVICES, { id: jobId, ...variables });
       expect(result.errors?.[0].extensions?.code, JSON.stringify(variables)).toBe('BAD_USER_INPUT');
     }

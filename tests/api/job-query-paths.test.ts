@@ -96,7 +96,9 @@ describe('page rows read only the columns their fields need', () => {
     const rows = tabs.flatMap((s) => paged.data.job[s].nodes);
     expect(rows).toHaveLength(5);
     expect(tabs.flatMap((s) => paged.data.job[s].edges.map((e: { node: unknown }) => e.node))).toEqual(rows);
-    const looked = await t.gql(`query($ids: [ID!]!) { nodes(ids: $ids) { ... on JobDevice { id ${fields} } } }`, { ids: rows.map((r: { id: string }) => r.id) });
+    const looked = await t.gql(`query($ids: [ID!]!) { nodes(ids: $ids) { ... on JobDevice { id ${fields} } } }`, {
+      ids: rows.map((r: { id: string }) => r.id),
+    });
     expect(looked.errors).toBeUndefined();
     return { rows, whole: looked.data.nodes };
   }
@@ -108,7 +110,11 @@ describe('page rows read only the columns their fields need', () => {
     }
     const { rows, whole } = await bothWays(allFields);
     expect(rows).toEqual(whole);
-    expect(rows.find((r: { status: string }) => r.status === 'FAILED')).toMatchObject({ failureReason: 'DOWNLOAD_FAILED', currentVersion: '1.0.0', attempt: 1 });
+    expect(rows.find((r: { status: string }) => r.status === 'FAILED')).toMatchObject({
+      failureReason: 'DOWNLOAD_FAILED',
+      currentVersion: '1.0.0',
+      attempt: 1,
+    });
   });
 
   it('through fragments and searches too', async () => {
@@ -120,7 +126,10 @@ describe('page rows read only the columns their fields need', () => {
     expect(devices).toHaveLength(5);
     for (const row of devices) expect(row.attempt).toBe(1);
     expect(devices.find((r: { deviceKey: string }) => r.deviceKey === 'dev-0003').startedAt).toEqual(expect.any(String));
-    expect(result.data.job.failed).toEqual({ totalCount: 1, nodes: [{ deviceKey: 'dev-0004', srcVersion: '1.0.0', failedAt: expect.any(String), waitingReason: null }] });
+    expect(result.data.job.failed).toEqual({
+      totalCount: 1,
+      nodes: [{ deviceKey: 'dev-0004', srcVersion: '1.0.0', failedAt: expect.any(String), waitingReason: null }],
+    });
   });
 });
 
@@ -134,23 +143,36 @@ describe("a job's devices pages, read beside the job lookup", () => {
   const variables = { first: 3, version: '1.0.0', withSucceeded: true };
 
   it('answer exactly what the same selection answers through node(id:), which reads them after the job', async () => {
-    const viaJob = await t.gql(`query($id: ID!, $first: Int!, $version: String, $withSucceeded: Boolean!) { job(id: $id) { id ...Pages } } ${PAGES}`, { id: gaugeJobId, ...variables });
-    const viaNode = await t.gql(`query($id: ID!, $first: Int!, $version: String, $withSucceeded: Boolean!) { node(id: $id) { id ...Pages } } ${PAGES}`, { id: gaugeJobId, ...variables });
+    const viaJob = await t.gql(`query($id: ID!, $first: Int!, $version: String, $withSucceeded: Boolean!) { job(id: $id) { id ...Pages } } ${PAGES}`, {
+      id: gaugeJobId,
+      ...variables,
+    });
+    const viaNode = await t.gql(`query($id: ID!, $first: Int!, $version: String, $withSucceeded: Boolean!) { node(id: $id) { id ...Pages } } ${PAGES}`, {
+      id: gaugeJobId,
+      ...variables,
+    });
     expect(viaJob.errors).toBeUndefined();
     expect(viaJob.data.job).toEqual(viaNode.data.node);
     expect(viaJob.data.job.failed).toEqual({ totalCount: 1, nodes: [{ deviceKey: 'dev-0004', failureReasonText: expect.any(String) }] });
     expect(viaJob.data.job.all.edges.map((e: { node: { deviceKey: string } }) => e.node.deviceKey)).toEqual(['dev-0002', 'dev-0003']);
     expect(viaJob.data.job.skipped).toEqual({ totalCount: 1, nodes: [{ deviceKey: 'dev-0003' }] });
-    const without = await t.gql(`query($id: ID!, $first: Int!, $version: String, $withSucceeded: Boolean!) { job(id: $id) { id ...Pages } } ${PAGES}`, { id: gaugeJobId, ...variables, withSucceeded: false });
+    const without = await t.gql(`query($id: ID!, $first: Int!, $version: String, $withSucceeded: Boolean!) { job(id: $id) { id ...Pages } } ${PAGES}`, {
+      id: gaugeJobId,
+      ...variables,
+      withSucceeded: false,
+    });
     expect(without.data.job.skipped).toBeUndefined();
   });
 
   it("give nothing of another unit's job, and report bad arguments as before", async () => {
-    const theirs = await otherUnit.gql(`query($id: ID!, $first: Int!, $version: String, $withSucceeded: Boolean!) { job(id: $id) { id ...Pages } } ${PAGES}`, { id: gaugeJobId, ...variables });
+    const theirs = await otherUnit.gql(`query($id: ID!, $first: Int!, $version: String, $withSucceeded: Boolean!) { job(id: $id) { id ...Pages } } ${PAGES}`, {
+      id: gaugeJobId,
+      ...variables,
+    });
     expect(theirs).toEqual({ data: { job: null } });
     const bad = `query($id: ID!) { job(id: $id) { id devices(status: PUSHED, failureReason: DOWNLOAD_FAILED, first: 2) { totalCount } } }`;
     const badViaJob = await t.gql(bad, { id: gaugeJobId });
-    const badViaNode = await t.gql(bad.replace('job(id: $id) {', 'node(id: $id) { ... on OtaJob {') + ' }', { id: gaugeJobId });
+    const badViaNode = await t.gql(`${bad.replace('job(id: $id) {', 'node(id: $id) { ... on OtaJob {')} }`, { id: gaugeJobId });
     expect(badViaJob.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
     expect(badViaJob.errors?.[0].message).toBe(badViaNode.errors?.[0].message);
     const tooMany = await t.gql(`query($id: ID!) { job(id: $id) { devices(first: 100000) { totalCount } } }`, { id: gaugeJobId });

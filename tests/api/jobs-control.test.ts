@@ -99,7 +99,11 @@ describe('retryUpgrade', () => {
     const result = await t.gql(RETRY, { input: { jobId, deviceKeys: keys([1, 4, 5]) } });
     const data = result.data.retryUpgrade.data;
     expect(data.retried.map((d: { deviceKey: string }) => d.deviceKey)).toEqual(keys([4, 5]));
-    expect(data.retried.every((d: { status: string; attempt: number; failureReason: null }) => d.status === 'TO_BE_PUSHED' && d.attempt === 2 && d.failureReason === null)).toBe(true);
+    expect(
+      data.retried.every(
+        (d: { status: string; attempt: number; failureReason: null }) => d.status === 'TO_BE_PUSHED' && d.attempt === 2 && d.failureReason === null,
+      ),
+    ).toBe(true);
     expect(data.notRetried).toEqual([{ deviceKey: 'dev-0002', reason: 'NOT_FAILED' }]);
   });
 
@@ -127,7 +131,10 @@ describe('retryUpgrade', () => {
 
 describe('stopJob, startJob, cancelJob', () => {
   const control = (name: string, id: string) =>
-    t.gql(`mutation($id: ID!) { ${name}(id: $id) { __typename ... on Mutation${name[0].toUpperCase()}${name.slice(1)}Success { data { status } } ... on Error { message code } } }`, { id });
+    t.gql(
+      `mutation($id: ID!) { ${name}(id: $id) { __typename ... on Mutation${name[0].toUpperCase()}${name.slice(1)}Success { data { status } } ... on Error { message code } } }`,
+      { id },
+    );
 
   it('moves through the allowed states and refuses the others, changing nothing', async () => {
     const jobId = await createUpgradeJob(t, { firmwareId, scope: { deviceKeys: keys([0, 1, 2]) } });

@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
-import {
-  createUpgradeJob,
-  createVerificationJob,
-  jobTasksByKey,
-  seedProduct,
-  uploadFirmware,
-} from '../support/fixtures.js';
+import { createUpgradeJob, createVerificationJob, jobTasksByKey, seedProduct, uploadFirmware } from '../support/fixtures.js';
 
 let t: TestServer;
 let firmwareId: string;
@@ -59,12 +53,25 @@ describe('createUpgradeJob scopes', () => {
     expect(Object.keys(await jobTasksByKey(t, eu)).sort()).toEqual(keys([0, 2, 4, 6, 8]));
     const euAndA = await createUpgradeJob(t, {
       firmwareId,
-      scope: { allDevices: true, tags: [{ key: 'region', value: 'eu' }, { key: 'batch', value: 'A' }] },
+      scope: {
+        allDevices: true,
+        tags: [
+          { key: 'region', value: 'eu' },
+          { key: 'batch', value: 'A' },
+        ],
+      },
     });
     expect(Object.keys(await jobTasksByKey(t, euAndA)).sort()).toEqual(keys([0, 6]));
     const euOrUs = await createUpgradeJob(t, {
       firmwareId,
-      scope: { allDevices: true, srcVersions: ['1.0'], tags: [{ key: 'region', value: 'eu' }, { key: 'region', value: 'us' }] },
+      scope: {
+        allDevices: true,
+        srcVersions: ['1.0'],
+        tags: [
+          { key: 'region', value: 'eu' },
+          { key: 'region', value: 'us' },
+        ],
+      },
     });
     expect(Object.keys(await jobTasksByKey(t, euOrUs)).sort()).toEqual(keys([0, 1, 2, 3, 4, 5]));
   });
@@ -100,7 +107,12 @@ describe('createUpgradeJob scopes', () => {
   it('a job starting later is SCHEDULED and its devices wait for the schedule', async () => {
     const startAt = new Date(Date.now() + 3600_000).toISOString();
     const result = await t.gql(CREATE_UPGRADE, {
-      input: { firmwareId, name: 'Later', scope: { allDevices: true }, schedule: { startAt, dailyWindowStart: '22:00', dailyWindowEnd: '04:00', timezone: 'Europe/Berlin' } },
+      input: {
+        firmwareId,
+        name: 'Later',
+        scope: { allDevices: true },
+        schedule: { startAt, dailyWindowStart: '22:00', dailyWindowEnd: '04:00', timezone: 'Europe/Berlin' },
+      },
     });
     const job = result.data.createUpgradeJob.data;
     expect(job.status).toBe('SCHEDULED');
@@ -122,15 +134,24 @@ describe('createUpgradeJob scopes', () => {
       abortThreshold: { percent: 15 },
     });
     const job = (
-      await t.gql(`query($id: ID!) { job(id: $id) { policy maxConcurrency timeoutMinutes retry { count intervalMinutes } pushRatePerMinute abortThreshold { percent minFinished } } }`, { id })
+      await t.gql(
+        `query($id: ID!) { job(id: $id) { policy maxConcurrency timeoutMinutes retry { count intervalMinutes } pushRatePerMinute abortThreshold { percent minFinished } } }`,
+        { id },
+      )
     ).data.job;
     expect(job).toEqual({
-      policy: 'INCREMENTAL', maxConcurrency: 25, timeoutMinutes: 45, retry: { count: 3, intervalMinutes: 10 },
-      pushRatePerMinute: 600, abortThreshold: { percent: 15, minFinished: 10 },
+      policy: 'INCREMENTAL',
+      maxConcurrency: 25,
+      timeoutMinutes: 45,
+      retry: { count: 3, intervalMinutes: 10 },
+      pushRatePerMinute: 600,
+      abortThreshold: { percent: 15, minFinished: 10 },
     });
-    const defaults = (await t.gql(`query($id: ID!) { job(id: $id) { policy maxConcurrency timeoutMinutes retry { count } } }`, {
-      id: await createUpgradeJob(t, { firmwareId, scope: { allDevices: true } }),
-    })).data.job;
+    const defaults = (
+      await t.gql(`query($id: ID!) { job(id: $id) { policy maxConcurrency timeoutMinutes retry { count } } }`, {
+        id: await createUpgradeJob(t, { firmwareId, scope: { allDevices: true } }),
+      })
+    ).data.job;
     expect(defaults).toEqual({ policy: 'SNAPSHOT', maxConcurrency: 300, timeoutMinutes: 120, retry: { count: 0 } });
   });
 

@@ -1,15 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
-import {
-  createUpgradeJob,
-  createVerificationJob,
-  jobSnapshot,
-  jobTasksByKey,
-  rawId,
-  seedProduct,
-  setTaskStates,
-  uploadFirmware,
-} from '../support/fixtures.js';
+import { createUpgradeJob, createVerificationJob, jobSnapshot, jobTasksByKey, rawId, seedProduct, setTaskStates, uploadFirmware } from '../support/fixtures.js';
 
 let t: TestServer;
 let firmwareId: string;
@@ -102,7 +93,10 @@ describe('editJob on an upgrade job', () => {
     expect(accepted.data.editJob.__typename).toBe('MutationEditJobSuccess');
     const after = await jobSnapshot(t, jobId);
     expect(after).toMatchObject({
-      maxConcurrency: 7, policy: 'INCREMENTAL', retry: { count: 2, intervalMinutes: 15 }, pushRatePerMinute: 120,
+      maxConcurrency: 7,
+      policy: 'INCREMENTAL',
+      retry: { count: 2, intervalMinutes: 15 },
+      pushRatePerMinute: 120,
       abortThreshold: { percent: 25, minFinished: 20 },
       schedule: { startAt: null, endAt: null, dailyWindowStart: '01:00', dailyWindowEnd: '05:00', timezone: 'Asia/Shanghai' },
     });

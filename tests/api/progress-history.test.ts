@@ -21,7 +21,11 @@ beforeAll(async () => {
   // A job that ran from T0 to T0 + 10 min; devices finished at 0.5, 2.5 and 9.9 minutes.
   const id = rawId(jobId);
   await t.database.handle.rawQuery(`update ota_jobs set started_at = $2, finished_at = $3 where id = $1`, [id, minute(0), minute(10)]);
-  for (const [key, m] of [['dev-0001', 0.5], ['dev-0002', 9.9], ['dev-0003', 2.5]] as const) {
+  for (const [key, m] of [
+    ['dev-0001', 0.5],
+    ['dev-0002', 9.9],
+    ['dev-0003', 2.5],
+  ] as const) {
     await t.database.handle.rawQuery(`update job_tasks set finished_at = $3 where job_id = $1 and device_key = $2`, [id, key, minute(m)]);
   }
 });

@@ -21,7 +21,11 @@ function post(chunks: Buffer[], chunked: boolean): Promise<{ status: number; bod
       t.server.graphqlUrl,
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...t.defaultHeaders(), ...(chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(length) }) },
+        headers: {
+          'content-type': 'application/json',
+          ...t.defaultHeaders(),
+          ...(chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(length) }),
+        },
       },
       (response) => {
         let body = '';

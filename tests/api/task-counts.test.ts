@@ -10,9 +10,7 @@ let t: TestServer;
 const keys = (n: number[]) => n.map((i) => `dev-${String(i + 1).padStart(4, '0')}`);
 
 async function expectCountsExact() {
-  const kept = await t.database.handle.rawQuery(
-    `select job_id::text, status::text, reason, n::int from job_task_counts where n <> 0 order by 1, 2, 3`,
-  );
+  const kept = await t.database.handle.rawQuery(`select job_id::text, status::text, reason, n::int from job_task_counts where n <> 0 order by 1, 2, 3`);
   const fresh = await t.database.handle.rawQuery(
     `select job_id::text, status::text, coalesce(failure_reason::text, '') as reason, count(*)::int as n
      from job_tasks group by 1, 2, 3 order by 1, 2, 3`,
@@ -62,7 +60,12 @@ describe('job_task_counts', () => {
     const left = await t.database.handle.rawQuery(`select * from job_task_counts where job_id = $1`, [rawId(v)]);
     expect(left).toEqual([]);
 
-    const job = (await t.gql(`query($id: ID!) { job(id: $id) { deviceCount statusCounts { toBePushed pushed inProgress succeeded failed } failureReasonCounts { reason count } } }`, { id: a })).data.job;
+    const job = (
+      await t.gql(
+        `query($id: ID!) { job(id: $id) { deviceCount statusCounts { toBePushed pushed inProgress succeeded failed } failureReasonCounts { reason count } } }`,
+        { id: a },
+      )
+    ).data.job;
     const fresh = await t.database.handle.rawQuery<{ n: number }>(`select count(*)::int as n from job_tasks where job_id = $1`, [rawId(a)]);
     expect(job.deviceCount).toBe(fresh[0].n);
   });

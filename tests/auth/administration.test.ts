@@ -44,7 +44,10 @@ async function createToken(as: Gql, permissions: string[], userId?: string) {
   );
 }
 
-const asToken = (token: string): Gql => (query, variables, headers) => t.gql(query, variables, { authorization: `Bearer ${token}`, ...headers });
+const asToken =
+  (token: string): Gql =>
+  (query, variables, headers) =>
+    t.gql(query, variables, { authorization: `Bearer ${token}`, ...headers });
 
 describe('users and roles', () => {
   it('an administrator creates a role and a user who signs in with exactly its permissions', async () => {
@@ -75,7 +78,9 @@ describe('users and roles', () => {
   });
 
   it('refuses bad input with typed errors and creates nothing', async () => {
-    const bad = await t.gql(`mutation { createUser(input: { username: "-x", password: "short" }) { __typename ... on InvalidInputError { issues { path } } } }`);
+    const bad = await t.gql(
+      `mutation { createUser(input: { username: "-x", password: "short" }) { __typename ... on InvalidInputError { issues { path } } } }`,
+    );
     expect(bad.data.createUser.issues.map((i: { path: string[] }) => i.path.join('.'))).toEqual(['input.username', 'input.password']);
     const unknownRole = await t.gql(`mutation($roles: [ID!]) { createUser(input: { username: "ghost-role", roleIds: $roles }) { __typename } }`, {
       roles: [encodeGlobalID('Role', '00000000-0000-4000-8000-000000000000')],
@@ -115,10 +120,13 @@ describe('users and roles', () => {
     const user = await t.createUser({ username: 'leaver', password: PASSWORD, permissions: ['OTA_READ'] });
     const { session } = await signIn(t.server.graphqlUrl, { username: 'leaver', password: PASSWORD });
     const setDisabled = (disabled: boolean) =>
-      t.gql(`mutation($id: ID!, $disabled: Boolean!) { updateUser(input: { userId: $id, disabled: $disabled }) { __typename ... on MutationUpdateUserSuccess { data { disabled } } } }`, {
-        id: encodeGlobalID('User', user.userId),
-        disabled,
-      });
+      t.gql(
+        `mutation($id: ID!, $disabled: Boolean!) { updateUser(input: { userId: $id, disabled: $disabled }) { __typename ... on MutationUpdateUserSuccess { data { disabled } } } }`,
+        {
+          id: encodeGlobalID('User', user.userId),
+          disabled,
+        },
+      );
     expect((await setDisabled(true)).data.updateUser.data).toEqual({ disabled: true });
     expect((await user.gql('{ jobs { totalCount } }')).errors?.[0].message).toMatch(/^The token was revoked/);
     expect((await signIn(t.server.graphqlUrl, { username: 'leaver', password: PASSWORD })).result.__typename).toBe('SignInFailedError');
@@ -151,10 +159,18 @@ describe('the unit keeps an administrator', () => {
   it('refuses to disable yourself, to take OU_ADMIN from the last administrator, or to delete their role', async () => {
     const me = (await t.gql('{ me { user { id roles { id } } } }')).data.me.user;
     const adminRole = me.roles[0].id;
-    const self = await t.gql(`mutation($id: ID!) { updateUser(input: { userId: $id, disabled: true }) { __typename ... on InvalidInputError { issues { path message } } } }`, { id: me.id });
-    expect(self.data.updateUser).toEqual({ __typename: 'InvalidInputError', issues: [{ path: ['input', 'disabled'], message: 'you cannot disable yourself' }] });
+    const self = await t.gql(
+      `mutation($id: ID!) { updateUser(input: { userId: $id, disabled: true }) { __typename ... on InvalidInputError { issues { path message } } } }`,
+      { id: me.id },
+    );
+    expect(self.data.updateUser).toEqual({
+      __typename: 'InvalidInputError',
+      issues: [{ path: ['input', 'disabled'], message: 'you cannot disable yourself' }],
+    });
 
-    const demote = await t.gql(`mutation($id: ID!) { updateRole(input: { roleId: $id, permissions: [OTA_READ] }) { __typename ... on Error { message } } }`, { id: adminRole });
+    const demote = await t.gql(`mutation($id: ID!) { updateRole(input: { roleId: $id, permissions: [OTA_READ] }) { __typename ... on Error { message } } }`, {
+      id: adminRole,
+    });
     expect(demote.data.updateRole.__typename).toBe('LastAdministratorError');
     const unassign = await t.gql(`mutation($id: ID!) { setUserRoles(input: { userId: $id, roleIds: [] }) { __typename } }`, { id: me.id });
     expect(unassign.data.setUserRoles.__typename).toBe('LastAdministratorError');
@@ -166,7 +182,10 @@ describe('the unit keeps an administrator', () => {
     const deputy = await t.createUser({ permissions: ['OU_ADMIN'] });
     const stepDown = await t.gql(`mutation($id: ID!) { setUserRoles(input: { userId: $id, roleIds: [] }) { __typename } }`, { id: me.id });
     expect(stepDown.data.setUserRoles.__typename).toBe('MutationSetUserRolesSuccess');
-    const restore = await deputy.gql(`mutation($id: ID!, $role: ID!) { setUserRoles(input: { userId: $id, roleIds: [$role] }) { __typename } }`, { id: me.id, role: adminRole });
+    const restore = await deputy.gql(`mutation($id: ID!, $role: ID!) { setUserRoles(input: { userId: $id, roleIds: [$role] }) { __typename } }`, {
+      id: me.id,
+      role: adminRole,
+    });
     expect(restore.data.setUserRoles.__typename).toBe('MutationSetUserRolesSuccess');
   });
 });
@@ -207,18 +226,26 @@ describe('API tokens', () => {
 
     const foreignList = await stranger.gql(`query($id: ID!) { apiTokens(userId: $id) { id } }`, { id: encodeGlobalID('User', owner.userId) });
     expect(foreignList.errors?.[0].extensions).toEqual({ code: 'FORBIDDEN', permission: 'OU_ADMIN' });
-    const foreignRevoke = await stranger.gql(`mutation($id: ID!) { revokeApiToken(id: $id) { __typename } }`, { id: encodeGlobalID('ApiToken', owner.tokenId) });
+    const foreignRevoke = await stranger.gql(`mutation($id: ID!) { revokeApiToken(id: $id) { __typename } }`, {
+      id: encodeGlobalID('ApiToken', owner.tokenId),
+    });
     expect(foreignRevoke.errors?.[0].extensions).toEqual({ code: 'FORBIDDEN', permission: 'OU_ADMIN' });
     expect((await owner.gql('{ me { user { username } } }')).data.me).not.toBeNull();
 
     const adminList = await t.gql(`query($id: ID!) { apiTokens(userId: $id) { id } }`, { id: encodeGlobalID('User', owner.userId) });
     expect(adminList.data.apiTokens).toHaveLength(1);
-    const revoked = await owner.gql(`mutation($id: ID!) { revokeApiToken(id: $id) { __typename ... on MutationRevokeApiTokenSuccess { data { active revokedAt } } } }`, {
-      id: encodeGlobalID('ApiToken', owner.tokenId),
-    });
+    const revoked = await owner.gql(
+      `mutation($id: ID!) { revokeApiToken(id: $id) { __typename ... on MutationRevokeApiTokenSuccess { data { active revokedAt } } } }`,
+      {
+        id: encodeGlobalID('ApiToken', owner.tokenId),
+      },
+    );
     expect(revoked.data.revokeApiToken.data.active).toBe(false);
     expect((await t.gql(`query($id: ID!) { apiTokens(userId: $id) { id } }`, { id: encodeGlobalID('User', owner.userId) })).data.apiTokens).toEqual([]);
-    expect((await t.gql(`query($id: ID!) { apiTokens(userId: $id, includeInactive: true) { active } }`, { id: encodeGlobalID('User', owner.userId) })).data.apiTokens).toEqual([{ active: false }]);
+    expect(
+      (await t.gql(`query($id: ID!) { apiTokens(userId: $id, includeInactive: true) { active } }`, { id: encodeGlobalID('User', owner.userId) })).data
+        .apiTokens,
+    ).toEqual([{ active: false }]);
   });
 
   it('an administrator creates a token for a service user of the unit', async () => {
@@ -231,7 +258,9 @@ describe('API tokens', () => {
   });
 
   it('refuses an expiry in the past', async () => {
-    const answer = await t.gql(`mutation { createApiToken(input: { name: "late", permissions: [OTA_READ], expiresAt: "2020-01-01T00:00:00Z" }) { __typename ... on InvalidInputError { issues { path message } } } }`);
+    const answer = await t.gql(
+      `mutation { createApiToken(input: { name: "late", permissions: [OTA_READ], expiresAt: "2020-01-01T00:00:00Z" }) { __typename ... on InvalidInputError { issues { path message } } } }`,
+    );
     expect(answer.data.createApiToken.issues).toEqual([{ path: ['input', 'expiresAt'], message: 'must be in the future' }]);
   });
 });

@@ -80,7 +80,12 @@ it('registers a new ADMIN_TOKEN (the previous one stops working) but never one t
   expect((await post(rotated.graphqlUrl, ME, {}, bearer(oldToken))).data.me).toBeNull();
 
   const tokens = await post(rotated.graphqlUrl, '{ apiTokens { id } }', {}, bearer(newToken));
-  const revoked = await post(rotated.graphqlUrl, `mutation($id: ID!) { revokeApiToken(id: $id) { __typename } }`, { id: tokens.data.apiTokens[0].id }, bearer(newToken));
+  const revoked = await post(
+    rotated.graphqlUrl,
+    `mutation($id: ID!) { revokeApiToken(id: $id) { __typename } }`,
+    { id: tokens.data.apiTokens[0].id },
+    bearer(newToken),
+  );
   expect(revoked.data.revokeApiToken.__typename).toBe('MutationRevokeApiTokenSuccess');
   await stop(rotated);
 

@@ -17,7 +17,12 @@ export interface HttpAnswer<T = any> extends GraphQLResponse<T> {
 }
 
 /** POST without default credentials: only the given headers (e.g. a Cookie). */
-export async function post<T = any>(url: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<HttpAnswer<T>> {
+export async function post<T = any>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<HttpAnswer<T>> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...headers },
@@ -30,7 +35,7 @@ export async function post<T = any>(url: string, query: string, variables: Recor
 /** The session token in a Set-Cookie header, or null. */
 export function sessionOf(setCookie: string | null): string | null {
   const match = /(?:^|,\s*)updraft_session=([^;]*)/.exec(setCookie ?? '');
-  return match && match[1] ? decodeURIComponent(match[1]) : null;
+  return match?.[1] ? decodeURIComponent(match[1]) : null;
 }
 
 export const cookieHeader = (session: string) => ({ cookie: `updraft_session=${encodeURIComponent(session)}` });

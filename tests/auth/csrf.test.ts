@@ -21,8 +21,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-const roleNamed = async (name: string) =>
-  ((await t.gql('{ roles { name } }')).data.roles as { name: string }[]).some((role) => role.name === name);
+const roleNamed = async (name: string) => ((await t.gql('{ roles { name } }')).data.roles as { name: string }[]).some((role) => role.name === name);
 
 const createRole = (name: string) => `mutation { createRole(input: { name: "${name}", permissions: [OTA_READ] }) { __typename } }`;
 
@@ -54,7 +53,7 @@ it('refuses a GET without the header (an <img> or link), answers it with the hea
   expect(await allowed.json()).toEqual({ data: { me: { user: { username: 'admin' } } } });
 });
 
-it("lets the dashboard upload firmware (multipart) with its cookie and the CSRF header, and not without it", async () => {
+it('lets the dashboard upload firmware (multipart) with its cookie and the CSRF header, and not without it', async () => {
   const upload = (headers: Record<string, string>, version: string) => {
     const form = new FormData();
     form.append(

@@ -98,13 +98,7 @@ export interface Operation {
   variables: Record<string, unknown>;
 }
 
-export function operationFor(
-  schema: GraphQLSchema,
-  kind: RootKind,
-  field: GraphQLField<unknown, unknown>,
-  hints: ArgumentHints,
-  depth = 2,
-): Operation {
+export function operationFor(schema: GraphQLSchema, kind: RootKind, field: GraphQLField<unknown, unknown>, hints: ArgumentHints, depth = 2): Operation {
   const args = field.args.filter((arg: GraphQLArgument) => isRequired(arg) || (hints.optional && !NEVER_FILLED.has(arg.name)));
   const variables = Object.fromEntries(args.map((arg) => [arg.name, valueFor(arg.type, arg.name, hints, 0)]));
   const declarations = args.map((arg) => `$${arg.name}: ${String(arg.type)}`).join(', ');
@@ -137,7 +131,9 @@ export async function sendOperation(url: string, operation: Operation, headers: 
   const form = new FormData();
   form.append('operations', JSON.stringify({ query: operation.query, variables }));
   form.append('map', JSON.stringify(Object.fromEntries(files.map((path, i) => [String(i), [path]]))));
-  files.forEach((_, i) => form.append(String(i), new Blob([new Uint8Array(64)]), `matrix-${i}.bin`));
+  files.forEach((_, i) => {
+    form.append(String(i), new Blob([new Uint8Array(64)]), `matrix-${i}.bin`);
+  });
   const response = await fetch(url, { method: 'POST', body: form, headers: { 'x-graphql-yoga-csrf': '1', ...headers } });
   return response.json();
 }

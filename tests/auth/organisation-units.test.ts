@@ -18,16 +18,23 @@ afterAll(async () => {
   await t?.close();
 });
 
-it("creates a unit whose administrator manages it and sees nothing of the others", async () => {
+it('creates a unit whose administrator manages it and sees nothing of the others', async () => {
   await createProduct(t, 'default-unit-meter');
   const created = await createOrganisationUnit(t.server.services, { name: 'Acme', adminUsername: 'Acme-Admin', adminPassword: 'acme admin password' });
-  const answer = await post(t.server.graphqlUrl, '{ me { user { username } organisationUnit { name } permissions } products { productKey } users { username } }', {}, bearer(created.adminToken));
+  const answer = await post(
+    t.server.graphqlUrl,
+    '{ me { user { username } organisationUnit { name } permissions } products { productKey } users { username } }',
+    {},
+    bearer(created.adminToken),
+  );
   expect(answer.data).toEqual({
     me: { user: { username: 'acme-admin' }, organisationUnit: { name: 'Acme' }, permissions: expect.arrayContaining(['OU_ADMIN', 'OTA_CONTROL']) },
     products: [],
     users: [{ username: 'acme-admin' }],
   });
-  await expect(createOrganisationUnit(t.server.services, { name: 'Acme', adminUsername: 'someone-else' })).rejects.toThrow('A unit with name "Acme" already exists');
+  await expect(createOrganisationUnit(t.server.services, { name: 'Acme', adminUsername: 'someone-else' })).rejects.toThrow(
+    'A unit with name "Acme" already exists',
+  );
 });
 
 it('refuses before the server ever started, which would leave the first unit without its admin', async () => {

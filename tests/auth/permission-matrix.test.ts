@@ -90,7 +90,11 @@ afterAll(async () => {
 it('every root field declares who may call it, except the deliberately public ones', () => {
   const undeclared = FIELDS.filter(({ field, name }) => requirementOf(field).kind === 'public' && !PUBLIC_FIELDS.has(name)).map((f) => f.name);
   expect(undeclared).toEqual([]);
-  for (const name of PUBLIC_FIELDS) expect(FIELDS.some((f) => f.name === name), `${name} exists`).toBe(true);
+  for (const name of PUBLIC_FIELDS)
+    expect(
+      FIELDS.some((f) => f.name === name),
+      `${name} exists`,
+    ).toBe(true);
 });
 
 describe('without credentials', () => {
@@ -138,9 +142,7 @@ describe('with a token lacking the permission', () => {
         const error = fieldError(answer, field);
         expect(error?.extensions?.code, JSON.stringify(answer)).toBe('FORBIDDEN');
         expect(requirement.anyOf).toContain(error?.extensions?.permission);
-        expect(error?.message).toBe(
-          `You lack the ${error?.extensions?.permission} permission. Ask your organisation unit's administrator to grant it to you.`,
-        );
+        expect(error?.message).toBe(`You lack the ${error?.extensions?.permission} permission. Ask your organisation unit's administrator to grant it to you.`);
         expect(fieldData(answer, field)).toBeNull();
       });
     } else if (requirement.kind === 'authenticated') {
@@ -187,7 +189,9 @@ describe('from another organisation unit', () => {
     const verification = await createVerificationJob(t, { firmwareId: firmware.id, name: 'ou-a-verify-job', deviceKeys: ['ou-a-device-1'] });
     const upgrade = await createUpgradeJob(t, { firmwareId: firmware.id, name: 'ou-a-upgrade-job', scope: { allDevices: true } });
     const role = expectSuccess<{ id: string }>(
-      await t.gql(`mutation { createRole(input: { name: "ou-a-role", permissions: [OTA_READ] }) { __typename ... on MutationCreateRoleSuccess { data { id } } } }`),
+      await t.gql(
+        `mutation { createRole(input: { name: "ou-a-role", permissions: [OTA_READ] }) { __typename ... on MutationCreateRoleSuccess { data { id } } } }`,
+      ),
       'createRole',
     );
     const user = expectSuccess<{ id: string }>(

@@ -125,7 +125,12 @@ describe('graphql-ws', () => {
     try {
       const user = await t.createUser({ permissions: ['OTA_READ'] });
       const subscription = await liveSubscription({ url: second.wsUrl, token: user.token });
-      const revoked = await post(first.graphqlUrl, `mutation($id: ID!) { revokeApiToken(id: $id) { __typename } }`, { id: encodeGlobalID('ApiToken', user.tokenId) }, bearer(t.adminToken));
+      const revoked = await post(
+        first.graphqlUrl,
+        `mutation($id: ID!) { revokeApiToken(id: $id) { __typename } }`,
+        { id: encodeGlobalID('ApiToken', user.tokenId) },
+        bearer(t.adminToken),
+      );
       expect(revoked.data.revokeApiToken.__typename).toBe('MutationRevokeApiTokenSuccess');
       expect((await subscription.closed).code).toBe(4401);
       await subscription.dispose();

@@ -75,9 +75,14 @@ describe('with a username and password', () => {
     await t.createUser({ username: 'socket-user', password: PASSWORD, permissions: ['OTA_READ'] });
     const overSocket = subscribe({ url: t.server.wsUrl, query: SIGN_IN, variables: { input: { username: 'socket-user', password: PASSWORD } } });
     const event = await overSocket.next();
-    expect(event.kind === 'next' && event.data.signIn).toMatchObject({ __typename: 'InvalidInputError', message: 'sign in over HTTP: a WebSocket cannot set the session cookie' });
+    expect(event.kind === 'next' && event.data.signIn).toMatchObject({
+      __typename: 'InvalidInputError',
+      message: 'sign in over HTTP: a WebSocket cannot set the session cookie',
+    });
     await overSocket.dispose();
-    const sessions = await t.database.handle.rawQuery(`select id from api_tokens where kind = 'SESSION' and user_id = (select id from users where username = 'socket-user')`);
+    const sessions = await t.database.handle.rawQuery(
+      `select id from api_tokens where kind = 'SESSION' and user_id = (select id from users where username = 'socket-user')`,
+    );
     expect(sessions).toEqual([]);
   });
 
@@ -152,7 +157,9 @@ describe('expiry', () => {
   it('an expired session is refused', async () => {
     await t.createUser({ username: 'erin', password: PASSWORD, permissions: ['OTA_READ'] });
     const { session } = await signIn(t.server.graphqlUrl, { username: 'erin', password: PASSWORD });
-    await t.database.handle.rawQuery(`update api_tokens set expires_at = now() - interval '1 second' where kind = 'SESSION' and user_id = (select id from users where username = 'erin')`);
+    await t.database.handle.rawQuery(
+      `update api_tokens set expires_at = now() - interval '1 second' where kind = 'SESSION' and user_id = (select id from users where username = 'erin')`,
+    );
     const answer = await post(t.server.graphqlUrl, '{ jobs { totalCount } }', {}, cookieHeader(session!));
     expect(answer.errors?.[0].message).toMatch(/^The session expired at /);
   });
@@ -191,7 +198,10 @@ describe('rate limits', () => {
     await t.database.handle.rawQuery(`delete from sign_in_throttles`);
     await t.createUser({ username: 'xena', password: PASSWORD, permissions: ['OTA_READ'] });
     for (let i = 0; i < MAX_FAILURES_PER_ADDRESS; i++) {
-      const { result } = await signIn(t.server.graphqlUrl, i % 3 === 0 ? { token: `updraft_guess_${i}` } : { username: `guess-${i}`, password: 'guess guess guess' });
+      const { result } = await signIn(
+        t.server.graphqlUrl,
+        i % 3 === 0 ? { token: `updraft_guess_${i}` } : { username: `guess-${i}`, password: 'guess guess guess' },
+      );
       expect(result.__typename).toBe('SignInFailedError');
     }
     const { result } = await signIn(t.server.graphqlUrl, { username: 'xena', password: PASSWORD });
@@ -202,17 +212,30 @@ describe('rate limits', () => {
   });
 });
 
-describe('changing one\'s own password', () => {
+describe("changing one's own password", () => {
   it('needs the current password, then ends the other sessions but not this one', async () => {
     await t.createUser({ username: 'carol', password: PASSWORD, permissions: [] });
     const other = await signIn(t.server.graphqlUrl, { username: 'carol', password: PASSWORD });
     const current = await signIn(t.server.graphqlUrl, { username: 'carol', password: PASSWORD });
     const change = `mutation($input: ChangePasswordInput!) { changePassword(input: $input) { __typename ... on InvalidInputError { issues { path message } } } }`;
 
-    const wrong = await post(t.server.graphqlUrl, change, { input: { currentPassword: 'not it at all', newPassword: 'a brand new password' } }, cookieHeader(current.session!));
-    expect(wrong.data.changePassword).toEqual({ __typename: 'InvalidInputError', issues: [{ path: ['input', 'currentPassword'], message: 'is not your current password' }] });
+    const wrong = await post(
+      t.server.graphqlUrl,
+      change,
+      { input: { currentPassword: 'not it at all', newPassword: 'a brand new password' } },
+      cookieHeader(current.session!),
+    );
+    expect(wrong.data.changePassword).toEqual({
+      __typename: 'InvalidInputError',
+      issues: [{ path: ['input', 'currentPassword'], message: 'is not your current password' }],
+    });
 
-    const right = await post(t.server.graphqlUrl, change, { input: { currentPassword: PASSWORD, newPassword: 'a brand new password' } }, cookieHeader(current.session!));
+    const right = await post(
+      t.server.graphqlUrl,
+      change,
+      { input: { currentPassword: PASSWORD, newPassword: 'a brand new password' } },
+      cookieHeader(current.session!),
+    );
     expect(right.data.changePassword.__typename).toBe('MutationChangePasswordSuccess');
     expect((await post(t.server.graphqlUrl, ME, {}, cookieHeader(other.session!))).data.me).toBeNull();
     expect((await post(t.server.graphqlUrl, ME, {}, cookieHeader(current.session!))).data.me.user.username).toBe('carol');

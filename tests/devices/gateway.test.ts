@@ -45,7 +45,11 @@ class TestDevice {
     const device = new TestDevice(spec, client);
     const kinds = ['inform', 'progress', 'getversion'] as const;
     await client.subscribeAsync(
-      [...kinds.map((k) => otaReplyTopic(spec.productKey, spec.deviceKey, k)), otaTopic(spec.productKey, spec.deviceKey, 'upgrade'), otaTopic(spec.productKey, spec.deviceKey, 'cancel')],
+      [
+        ...kinds.map((k) => otaReplyTopic(spec.productKey, spec.deviceKey, k)),
+        otaTopic(spec.productKey, spec.deviceKey, 'upgrade'),
+        otaTopic(spec.productKey, spec.deviceKey, 'cancel'),
+      ],
       { qos: 1 },
     );
     return device;
@@ -151,12 +155,12 @@ describe.each(brokerModes())('device gateway through the %s', { timeout: 120_000
     expect(reply.code).toBe(200);
     expect(reply.data).toEqual([expect.objectContaining({ jobId: job.id, version: '2.0.0' })]);
     // A decline for a push that never was (unknown job / id) changes nothing.
-    await device.client.publishAsync(device.topic('upgrade') + '_reply', encodeReply('no-such-push', 403), { qos: 1 });
+    await device.client.publishAsync(`${device.topic('upgrade')}_reply`, encodeReply('no-such-push', 403), { qos: 1 });
     await device.send('inform', 'd2', { version: '1.0.0' });
     await device.reply('d2');
     expect((await tasksOf(ts.server.services, job.id)).get(device.spec.deviceKey)?.status).toBe('PUSHED');
     // The real push's decline is a DEVICE_IGNORED failure.
-    await device.client.publishAsync(device.topic('upgrade') + '_reply', encodeReply(push.body.id!, 503, { message: 'busy' }), { qos: 1 });
+    await device.client.publishAsync(`${device.topic('upgrade')}_reply`, encodeReply(push.body.id!, 503, { message: 'busy' }), { qos: 1 });
     await waitFor(async () => (await tasksOf(ts.server.services, job.id)).get(device.spec.deviceKey)?.failure_reason === 'DEVICE_IGNORED', {
       what: 'DEVICE_IGNORED',
     });

@@ -49,7 +49,11 @@ describe('planBatch', () => {
       current,
       middle,
       view,
-      { devices: [row('d-12', { updatedAt: '2026-01-01T10:00:01.000Z' }), row('d-14', { updatedAt: '2026-01-01T10:00:09.000Z', currentVersion: '1.1.0' })], otherDeviceKeys: [], removedDeviceKeys: [] },
+      {
+        devices: [row('d-12', { updatedAt: '2026-01-01T10:00:01.000Z' }), row('d-14', { updatedAt: '2026-01-01T10:00:09.000Z', currentVersion: '1.1.0' })],
+        otherDeviceKeys: [],
+        removedDeviceKeys: [],
+      },
       10,
     );
     expect(plan.updates.map((r) => r.deviceKey)).toEqual(['d-14']);
@@ -79,7 +83,13 @@ describe('planBatch', () => {
   });
 
   it('applies the searches the subscription cannot filter by (key, version, failure time)', () => {
-    const failedView = { status: 'FAILED', deviceKey: '1', currentVersion: '1.0.0', failedAfter: '2026-01-01T10:00:00.000Z', failedBefore: '2026-01-01T11:00:00.000Z' };
+    const failedView = {
+      status: 'FAILED',
+      deviceKey: '1',
+      currentVersion: '1.0.0',
+      failedAfter: '2026-01-01T10:00:00.000Z',
+      failedBefore: '2026-01-01T11:00:00.000Z',
+    };
     const failed = (key: string, patch: Partial<DeviceRow>) => row(key, { status: 'FAILED', failedAt: '2026-01-01T10:30:00.000Z', ...patch });
     expect(matchesView(failed('d-15', {}), failedView)).toBe(true);
     expect(matchesView(failed('d-25', {}), failedView)).toBe(false);
@@ -87,7 +97,13 @@ describe('planBatch', () => {
     expect(matchesView(failed('d-15', { failedAt: '2026-01-01T11:00:00.000Z' }), failedView)).toBe(false);
     expect(matchesView(failed('d-15', { failedAt: '2026-01-01T10:00:00.000Z' }), failedView)).toBe(true);
     // A row on the page that stops matching a search leaves the view.
-    const plan = planBatch(page(failed('d-15', {})), { ...middle, firstKey: 'd-15', lastKey: 'd-15' }, failedView, { devices: [failed('d-15', { currentVersion: '1.1.0', updatedAt: '2026-01-01T12:00:00.000Z' })], otherDeviceKeys: [], removedDeviceKeys: [] }, 5);
+    const plan = planBatch(
+      page(failed('d-15', {})),
+      { ...middle, firstKey: 'd-15', lastKey: 'd-15' },
+      failedView,
+      { devices: [failed('d-15', { currentVersion: '1.1.0', updatedAt: '2026-01-01T12:00:00.000Z' })], otherDeviceKeys: [], removedDeviceKeys: [] },
+      5,
+    );
     expect(plan.departures.get('d-15')?.status).toBe('FAILED');
   });
 });

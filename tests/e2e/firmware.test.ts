@@ -21,7 +21,9 @@ describe('the Firmware page', () => {
     const form = page.getByTestId('upload-form');
     await form.locator('input[name=name]').fill('Meter firmware 3.0');
     await form.locator('input[name=version]').fill('3.0.0');
-    await form.locator('input[name=file]').setInputFiles({ name: 'meter-3.0.0.bin', mimeType: 'application/octet-stream', buffer: randomBytes(2 * 1024 * 1024) });
+    await form
+      .locator('input[name=file]')
+      .setInputFiles({ name: 'meter-3.0.0.bin', mimeType: 'application/octet-stream', buffer: randomBytes(2 * 1024 * 1024) });
     await form.getByRole('button', { name: 'Upload' }).click();
     await page.getByTestId('upload-progress').waitFor();
     await page.getByTestId('firmware-notice').getByText('Firmware “Meter firmware 3.0” (3.0.0) uploaded.').waitFor();

@@ -101,4 +101,3 @@ describe('cancelling a Pushed device', () => {
     expect(pageErrors).toEqual([]);
   });
 });
-

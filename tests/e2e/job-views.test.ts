@@ -33,7 +33,10 @@ describe('Upgrade Failed search', () => {
     // A range that keeps some of the reason's failures and leaves out at least one, on minute boundaries.
     const from = new Date(Math.ceil(ofReason[1].at.getTime() / 60_000) * 60_000 - 60_000);
     const to = new Date(from.getTime() + 20 * 60_000);
-    const expected = ofReason.filter((f) => f.at >= from && f.at < to).map((f) => f.key).sort();
+    const expected = ofReason
+      .filter((f) => f.at >= from && f.at < to)
+      .map((f) => f.key)
+      .sort();
     expect(expected.length).toBeGreaterThan(0);
     expect(expected.length).toBeLessThan(ofReason.length);
 
@@ -45,7 +48,10 @@ describe('Upgrade Failed search', () => {
     await page.getByTestId('search-failed-after').fill(minuteInput(from));
     await page.getByTestId('search-failed-before').fill(minuteInput(to));
     await page.getByTestId('search-failed-before').press('Tab');
-    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="device-row"]').length === n && !document.querySelector('table.stale'), expected.length);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="device-row"]').length === n && !document.querySelector('table.stale'),
+      expected.length,
+    );
     expect((await rowKeys(page)).sort()).toEqual(expected);
     for (const text of await page.getByTestId('failure-reason').allTextContents()) expect(text).toBe('Firmware download failed');
 
@@ -110,7 +116,21 @@ describe('the edit form', () => {
     const { enabled, disabled } = await controls(page);
     // The demo job has an abort threshold and no schedule: the schedule's own inputs wait for its switch.
     expect(enabled).toEqual(
-      ['abort', 'abortMinFinished', 'abortPercent', 'maxConcurrency', 'policy', 'pushRatePerMinute', 'retryCount', 'retryIntervalMinutes', 'scheduled', 'scope', 'srcVersions', 'tags', 'timeoutMinutes'].sort(),
+      [
+        'abort',
+        'abortMinFinished',
+        'abortPercent',
+        'maxConcurrency',
+        'policy',
+        'pushRatePerMinute',
+        'retryCount',
+        'retryIntervalMinutes',
+        'scheduled',
+        'scope',
+        'srcVersions',
+        'tags',
+        'timeoutMinutes',
+      ].sort(),
     );
     expect(disabled).toEqual(['dailyWindowEnd', 'dailyWindowStart', 'endAt', 'firmware', 'name', 'product', 'startAt', 'timezone', 'type'].sort());
     await context.close();

@@ -39,7 +39,10 @@ try {
   // ── the job ──────────────────────────────────────────────────────────────────────────────
   await createProduct(services.db, caller, { productKey: 'bench', name: 'Bench meter', description: '' });
   for (let i = 0; i < DEVICES; i += 10_000) {
-    const devices = Array.from({ length: Math.min(10_000, DEVICES - i) }, (_, j) => ({ deviceKey: `m-${String(i + j).padStart(6, '0')}`, firmwareVersion: '1.0.0' }));
+    const devices = Array.from({ length: Math.min(10_000, DEVICES - i) }, (_, j) => ({
+      deviceKey: `m-${String(i + j).padStart(6, '0')}`,
+      firmwareVersion: '1.0.0',
+    }));
     await inTransaction(services, (scope) => registerDevices(scope, caller, { productKey: 'bench', devices }));
   }
   const firmware = await uploadFirmware(services, caller, {
@@ -52,7 +55,12 @@ try {
     file: { name: 'fw.bin', stream: Readable.from([randomBytes(1024)]) },
   });
   const job = await inTransaction(services, (scope) =>
-    createUpgradeJob(scope, caller, { firmwareId: firmware.id, name: `Roll out 2.0.0 to ${DEVICES} meters`, scope: { allDevices: true }, maxConcurrency: 100_000 }),
+    createUpgradeJob(scope, caller, {
+      firmwareId: firmware.id,
+      name: `Roll out 2.0.0 to ${DEVICES} meters`,
+      scope: { allDevices: true },
+      maxConcurrency: 100_000,
+    }),
   );
   figures.setupSeconds = Math.round((Date.now() - started) / 1000);
 
@@ -70,17 +78,19 @@ try {
   const rowsVisible = async (action: () => Promise<unknown>, expectKey?: string) => {
     const t0 = Date.now();
     await action();
-    await page.waitForFunction(
-      (key) => {
-        const rows = document.querySelectorAll('[data-testid="device-row"]');
-        return rows.length > 0 && !document.querySelector('table.stale') && (!key || rows[0].getAttribute('data-device-key')?.includes(key));
-      },
-      expectKey,
-      { polling: 'raf', timeout: 60_000 },
-    ).catch(async (error) => {
-      await page.screenshot({ path: '/tmp/shots/measure-fail.png' });
-      throw error;
-    });
+    await page
+      .waitForFunction(
+        (key) => {
+          const rows = document.querySelectorAll('[data-testid="device-row"]');
+          return rows.length > 0 && !document.querySelector('table.stale') && (!key || rows[0].getAttribute('data-device-key')?.includes(key));
+        },
+        expectKey,
+        { polling: 'raf', timeout: 60_000 },
+      )
+      .catch(async (error) => {
+        await page.screenshot({ path: '/tmp/shots/measure-fail.png' });
+        throw error;
+      });
     return Date.now() - t0;
   };
   const url = jobUrl(ts, globalId('OtaJob', job.id));
@@ -104,24 +114,33 @@ try {
   });
 
   const ids = (status: string, limit: number) =>
-    queryRows<{ id: string | number }>(services.db, sql`select id from job_tasks where job_id = ${job.id} and status = ${status}::upgrade_status order by device_key limit ${limit}`).then((r) => r.map((x) => Number(x.id)));
+    queryRows<{ id: string | number }>(
+      services.db,
+      sql`select id from job_tasks where job_id = ${job.id} and status = ${status}::upgrade_status order by device_key limit ${limit}`,
+    ).then((r) => r.map((x) => Number(x.id)));
   let changes = 0;
   let tick = 0;
   const liveEnd = Date.now() + LIVE_SECONDS * 1000;
   while (Date.now() < liveEnd) {
     const tickStart = Date.now();
     if (tick === Math.floor((LIVE_SECONDS * 4) / 2)) void page.getByTestId('tab-succeeded').click();
-    const [toPush, toStart, toFinish] = await Promise.all([ids('TO_BE_PUSHED', CHANGES_PER_TICK), ids('PUSHED', CHANGES_PER_TICK), ids('IN_PROGRESS', CHANGES_PER_TICK)]);
+    const [toPush, toStart, toFinish] = await Promise.all([
+      ids('TO_BE_PUSHED', CHANGES_PER_TICK),
+      ids('PUSHED', CHANGES_PER_TICK),
+      ids('IN_PROGRESS', CHANGES_PER_TICK),
+    ]);
     await inTransaction(services, async (scope) => {
       const written = [];
       if (toPush.length) {
         written.push(
-          ...(await queryRows<{ id: number; job_id: string; change_seq: string | number }>(
-            scope.tx,
-            sql`update job_tasks set status = 'PUSHED', pushed_at = now(), updated_at = now(), change_seq = nextval('task_change_seq')
+          ...(
+            await queryRows<{ id: number; job_id: string; change_seq: string | number }>(
+              scope.tx,
+              sql`update job_tasks set status = 'PUSHED', pushed_at = now(), updated_at = now(), change_seq = nextval('task_change_seq')
                 where id in (select jsonb_array_elements_text(${JSON.stringify(toPush)}::jsonb)::bigint) and status = 'TO_BE_PUSHED'
                 returning id, job_id, change_seq`,
-          )).map((r) => ({ jobId: r.job_id, changeSeq: Number(r.change_seq) })),
+            )
+          ).map((r) => ({ jobId: r.job_id, changeSeq: Number(r.change_seq) })),
         );
       }
       const reports: TaskChange[] = [
@@ -159,13 +178,19 @@ try {
   };
   figures.rowsInDomAfterLiveInserts = await page.locator('[data-testid="device-row"]').count();
   figures.counts = Object.fromEntries(
-    await Promise.all(['to-be-pushed', 'pushed', 'in-progress', 'succeeded', 'failed'].map(async (slug) => [slug, (await page.getByTestId(`count-${slug}`).textContent())?.trim()])),
+    await Promise.all(
+      ['to-be-pushed', 'pushed', 'in-progress', 'succeeded', 'failed'].map(async (slug) => [
+        slug,
+        (await page.getByTestId(`count-${slug}`).textContent())?.trim(),
+      ]),
+    ),
   );
-  figures.heapMB = await page.evaluate(() => Math.round(((performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0) / 1e6));
+  figures.heapMB = await page.evaluate(() =>
+    Math.round(((performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0) / 1e6),
+  );
   await context.close();
   console.log(JSON.stringify(figures, null, 2));
 } finally {
   await browser.close();
   await ts.close();
 }
-

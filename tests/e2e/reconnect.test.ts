@@ -51,7 +51,7 @@ describe('a dropped live connection', () => {
 
     // Cut the connection and refuse reconnects: the page says it is reconnecting.
     online = false;
-    for (const ws of sockets.splice(0)) await ws.close({ code: 1001, reason: "test: connection lost" });
+    for (const ws of sockets.splice(0)) await ws.close({ code: 1001, reason: 'test: connection lost' });
     await page.getByTestId('reconnect-banner').waitFor();
     expect(await page.getByTestId('live-indicator').getAttribute('data-state')).toBe('reconnecting');
 

@@ -47,7 +47,11 @@ try {
   await shot(signIn, '01-sign-in');
   await anonymous.close();
 
-  const { page, context } = await openConsole(browser, ts, { permissions: [...OPERATOR, 'OU_ADMIN'], username: 'ops.lead', viewport: { width: 1440, height: 900 } });
+  const { page, context } = await openConsole(browser, ts, {
+    permissions: [...OPERATOR, 'OU_ADMIN'],
+    username: 'ops.lead',
+    viewport: { width: 1440, height: 900 },
+  });
   await page.goto(`${ts.server.url}/jobs`);
   await page.getByTestId('jobs-table').waitFor();
   await shot(page, '02-ota-jobs');

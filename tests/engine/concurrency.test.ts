@@ -17,7 +17,18 @@ import type { AppServices } from '@updraft/server/services.js';
 import { startFleet, type Fleet } from '@updraft/server/simulator/index.js';
 import { usingPostgres } from '../support/database.js';
 import type { TestServer } from '../support/server.js';
-import { allFinal, countByStatus, externalMqttUrl, FAST_ENGINE, mqttUrlOf, setUpFleet, startEngineServer, uniqueProductKey, upgradeJob, waitFor } from './support.js';
+import {
+  allFinal,
+  countByStatus,
+  externalMqttUrl,
+  FAST_ENGINE,
+  mqttUrlOf,
+  setUpFleet,
+  startEngineServer,
+  uniqueProductKey,
+  upgradeJob,
+  waitFor,
+} from './support.js';
 
 const DEVICES = 500;
 
@@ -72,7 +83,14 @@ describe('concurrency caps while 500 devices upgrade', () => {
     const services = ts.server.services;
     const setup = await setUpFleet(services, { productKey: uniqueProductKey('cap1'), count: DEVICES });
     await services.db.execute(sql`update organisation_units set concurrency_cap = 60 where id = ${setup.caller.ouId}`);
-    const fleet: Fleet = await startFleet({ devices: setup.devices, mqttUrl: mqttUrlOf(ts), upgradeSeconds: 1, rebootSeconds: 0.2, progressReports: 4, connectTimeoutMs: 120_000 });
+    const fleet: Fleet = await startFleet({
+      devices: setup.devices,
+      mqttUrl: mqttUrlOf(ts),
+      upgradeSeconds: 1,
+      rebootSeconds: 0.2,
+      progressReports: 4,
+      connectTimeoutMs: 120_000,
+    });
     cleanup.push(() => fleet.stop());
     const keys = setup.devices.map((d) => d.deviceKey);
     const started = Date.now();
@@ -100,51 +118,69 @@ describe('concurrency caps while 500 devices upgrade', () => {
     );
   });
 
-  it.runIf(usingPostgres && externalMqttUrl)('two instances on one database and one Mosquitto: caps hold, no task is pushed twice, every task ends', { timeout: 300_000 }, async () => {
-    const group = uniqueProductKey('share');
-    const overrides = { mqttUrl: externalMqttUrl, mqttShareGroup: group, repushAfterMs: 600_000 };
-    const first: TestServer = await startEngineServer(overrides);
-    cleanup.push(() => first.close());
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'updraft-second-'));
-    const handle = await openDatabase({ databaseUrl: first.database.url, pgliteDir: 'unused' });
-    const second = await startServer(
-      loadConfig({}, { dataDir, firmwareDir: first.server.services.config.firmwareDir, host: '127.0.0.1', port: 0, seedDemo: false, ...FAST_ENGINE, ...overrides }),
-      handle,
-    );
-    cleanup.push(async () => {
-      await second.close();
-      await handle.close();
-      await rm(dataDir, { recursive: true, force: true });
-    });
-    const services = first.server.services;
-    const setup = await setUpFleet(services, { productKey: uniqueProductKey('cap2'), count: DEVICES });
-    const fleet = await startFleet({ devices: setup.devices, mqttUrl: externalMqttUrl!, upgradeSeconds: 1, rebootSeconds: 0.2, progressReports: 4, connectTimeoutMs: 120_000 });
-    cleanup.push(() => fleet.stop());
-    const started = Date.now();
-    const job = await upgradeJob(services, setup, { scope: { allDevices: true }, maxConcurrency: 50 });
-    const sampler = sampleInFlight(services, [job.id]);
-    await waitFor(async () => allFinal(await countByStatus(services, job.id)), { what: 'all final', timeoutMs: 240_000, describe: () => countByStatus(services, job.id) });
-    const seconds = (Date.now() - started) / 1000;
-    const highest = await sampler.stop();
-    expect(highest.jobs.get(job.id)).toBeLessThanOrEqual(50);
-    expect(highest.jobs.get(job.id)).toBeGreaterThanOrEqual(40);
-    expect((await countByStatus(services, job.id)).SUCCEEDED).toBe(DEVICES);
-    // Each task was pushed exactly once (re-pushes are off), whichever instance pushed it, and each
-    // device ran exactly one upgrade. A device may still *hear* its push twice: the answer to the
-    // getversion it sends on connecting lists its pending pushes, and when one instance answers it
-    // just after the other pushed, the push arrives both ways (at-least-once, DESIGN §4); devices
-    // take a repeat of the job they are on as the same push, so it is not a second push.
-    const pushedBy = [await metric(first.server, 'updraft_engine_pushes_total'), await metric(second, 'updraft_engine_pushes_total')];
-    const reportsBy = [await metric(first.server, 'updraft_reports_written_total'), await metric(second, 'updraft_reports_written_total')];
-    expect(pushedBy[0] + pushedBy[1]).toBe(DEVICES);
-    expect(fleet.stats.upgradesStarted).toBe(DEVICES);
-    expect(fleet.stats.busyRejected).toBe(0);
-    expect(fleet.stats.pushesReceived + fleet.stats.pushesFromGetVersion).toBeGreaterThanOrEqual(DEVICES);
-    // The broker split the device traffic between the instances.
-    expect(Math.min(...reportsBy)).toBeGreaterThan(0);
-    console.log(
-      `[measure] two instances (PostgreSQL, Mosquitto): ${DEVICES} devices in ${seconds.toFixed(1)} s at maxConcurrency 50; ` +
-        `pushes ${pushedBy.join(' + ')}, reports written ${reportsBy.join(' + ')} (${Math.round((reportsBy[0] + reportsBy[1]) / seconds)}/s)`,
-    );
-  });
+  it.runIf(usingPostgres && externalMqttUrl)(
+    'two instances on one database and one Mosquitto: caps hold, no task is pushed twice, every task ends',
+    { timeout: 300_000 },
+    async () => {
+      const group = uniqueProductKey('share');
+      const overrides = { mqttUrl: externalMqttUrl, mqttShareGroup: group, repushAfterMs: 600_000 };
+      const first: TestServer = await startEngineServer(overrides);
+      cleanup.push(() => first.close());
+      const dataDir = await mkdtemp(path.join(os.tmpdir(), 'updraft-second-'));
+      const handle = await openDatabase({ databaseUrl: first.database.url, pgliteDir: 'unused' });
+      const second = await startServer(
+        loadConfig(
+          {},
+          { dataDir, firmwareDir: first.server.services.config.firmwareDir, host: '127.0.0.1', port: 0, seedDemo: false, ...FAST_ENGINE, ...overrides },
+        ),
+        handle,
+      );
+      cleanup.push(async () => {
+        await second.close();
+        await handle.close();
+        await rm(dataDir, { recursive: true, force: true });
+      });
+      const services = first.server.services;
+      const setup = await setUpFleet(services, { productKey: uniqueProductKey('cap2'), count: DEVICES });
+      const fleet = await startFleet({
+        devices: setup.devices,
+        mqttUrl: externalMqttUrl!,
+        upgradeSeconds: 1,
+        rebootSeconds: 0.2,
+        progressReports: 4,
+        connectTimeoutMs: 120_000,
+      });
+      cleanup.push(() => fleet.stop());
+      const started = Date.now();
+      const job = await upgradeJob(services, setup, { scope: { allDevices: true }, maxConcurrency: 50 });
+      const sampler = sampleInFlight(services, [job.id]);
+      await waitFor(async () => allFinal(await countByStatus(services, job.id)), {
+        what: 'all final',
+        timeoutMs: 240_000,
+        describe: () => countByStatus(services, job.id),
+      });
+      const seconds = (Date.now() - started) / 1000;
+      const highest = await sampler.stop();
+      expect(highest.jobs.get(job.id)).toBeLessThanOrEqual(50);
+      expect(highest.jobs.get(job.id)).toBeGreaterThanOrEqual(40);
+      expect((await countByStatus(services, job.id)).SUCCEEDED).toBe(DEVICES);
+      // Each task was pushed exactly once (re-pushes are off), whichever instance pushed it, and each
+      // device ran exactly one upgrade. A device may still *hear* its push twice: the answer to the
+      // getversion it sends on connecting lists its pending pushes, and when one instance answers it
+      // just after the other pushed, the push arrives both ways (at-least-once, DESIGN §4); devices
+      // take a repeat of the job they are on as the same push, so it is not a second push.
+      const pushedBy = [await metric(first.server, 'updraft_engine_pushes_total'), await metric(second, 'updraft_engine_pushes_total')];
+      const reportsBy = [await metric(first.server, 'updraft_reports_written_total'), await metric(second, 'updraft_reports_written_total')];
+      expect(pushedBy[0] + pushedBy[1]).toBe(DEVICES);
+      expect(fleet.stats.upgradesStarted).toBe(DEVICES);
+      expect(fleet.stats.busyRejected).toBe(0);
+      expect(fleet.stats.pushesReceived + fleet.stats.pushesFromGetVersion).toBeGreaterThanOrEqual(DEVICES);
+      // The broker split the device traffic between the instances.
+      expect(Math.min(...reportsBy)).toBeGreaterThan(0);
+      console.log(
+        `[measure] two instances (PostgreSQL, Mosquitto): ${DEVICES} devices in ${seconds.toFixed(1)} s at maxConcurrency 50; ` +
+          `pushes ${pushedBy.join(' + ')}, reports written ${reportsBy.join(' + ')} (${Math.round((reportsBy[0] + reportsBy[1]) / seconds)}/s)`,
+      );
+    },
+  );
 });

@@ -10,7 +10,19 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { interpretProgressStep, parseOtaTopic } from '@updraft/server/devices/protocol.js';
 import { startFleet, type Fleet } from '@updraft/server/simulator/index.js';
 import { usingPostgres } from '../support/database.js';
-import { allFinal, countByStatus, externalMqttUrl, freePort, processWorkspace, serverProcess, setUpFleet, tasksOf, uniqueProductKey, upgradeJob, waitFor } from './support.js';
+import {
+  allFinal,
+  countByStatus,
+  externalMqttUrl,
+  freePort,
+  processWorkspace,
+  serverProcess,
+  setUpFleet,
+  tasksOf,
+  uniqueProductKey,
+  upgradeJob,
+  waitFor,
+} from './support.js';
 
 const DEVICES = Number(process.env.CRASH_DEVICES ?? 2000);
 
@@ -80,7 +92,11 @@ describe.runIf(usingPostgres && externalMqttUrl)('crash recovery', () => {
 
     const rolloutStarted = Date.now();
     const job = await upgradeJob(services, setup, { scope: { allDevices: true }, maxConcurrency: 400, timeoutMinutes: 10 });
-    await waitFor(async () => ((await countByStatus(services, job.id)).SUCCEEDED ?? 0) >= DEVICES * 0.3, { what: '30% done', timeoutMs: 180_000, describe: async () => [await countByStatus(services, job.id), fleet.stats] });
+    await waitFor(async () => ((await countByStatus(services, job.id)).SUCCEEDED ?? 0) >= DEVICES * 0.3, {
+      what: '30% done',
+      timeoutMs: 180_000,
+      describe: async () => [await countByStatus(services, job.id), fleet.stats],
+    });
     const beforeKillSeconds = (Date.now() - rolloutStarted) / 1000;
     const pushedBeforeKill = await server.counter('updraft_engine_pushes_total');
     const reportsBeforeKill = await server.counter('updraft_reports_written_total');
@@ -90,10 +106,13 @@ describe.runIf(usingPostgres && externalMqttUrl)('crash recovery', () => {
     const atKill = await countByStatus(services, job.id);
     const finalAtKill = (atKill.SUCCEEDED ?? 0) + (atKill.FAILED ?? 0);
     const readyMs = await server.start();
-    await waitFor(async () => {
-      const now = await countByStatus(services, job.id);
-      return (now.SUCCEEDED ?? 0) + (now.FAILED ?? 0) > finalAtKill;
-    }, { what: 'progress after the restart', timeoutMs: 120_000 });
+    await waitFor(
+      async () => {
+        const now = await countByStatus(services, job.id);
+        return (now.SUCCEEDED ?? 0) + (now.FAILED ?? 0) > finalAtKill;
+      },
+      { what: 'progress after the restart', timeoutMs: 120_000 },
+    );
     const progressingMs = Date.now() - killedAt;
 
     await waitFor(async () => allFinal(await countByStatus(services, job.id)), {
@@ -111,7 +130,9 @@ describe.runIf(usingPostgres && externalMqttUrl)('crash recovery', () => {
       return upgraded !== (tasks.get(d.deviceKey)!.status === 'SUCCEEDED');
     });
     expect(
-      disagreements.slice(0, 5).map((d) => [d.deviceKey, tasks.get(d.deviceKey), fleet.device(d.deviceKey)?.version, [...watched].filter(([k]) => k.startsWith(d.deviceKey + '/'))]),
+      disagreements
+        .slice(0, 5)
+        .map((d) => [d.deviceKey, tasks.get(d.deviceKey), fleet.device(d.deviceKey)?.version, [...watched].filter(([k]) => k.startsWith(`${d.deviceKey}/`))]),
     ).toEqual([]);
 
     // Every acknowledged report is reflected in the database.

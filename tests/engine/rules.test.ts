@@ -75,7 +75,9 @@ describe('the rollout engine', () => {
     clients.push(client);
     const received: { topic: string; body: { params: { jobId: string } } }[] = [];
     client.on('message', (topic, payload) => received.push({ topic, body: JSON.parse(payload.toString()) }));
-    await client.subscribeAsync([otaTopic(device.productKey, device.deviceKey, 'upgrade'), otaTopic(device.productKey, device.deviceKey, 'cancel')], { qos: 1 });
+    await client.subscribeAsync([otaTopic(device.productKey, device.deviceKey, 'upgrade'), otaTopic(device.productKey, device.deviceKey, 'cancel')], {
+      qos: 1,
+    });
     await client.publishAsync(otaTopic(device.productKey, device.deviceKey, 'inform'), encodeRequest('inform', 'i1', { version: '1.0.0' }), { qos: 1 });
     const job = await upgradeJob(services, setup, { scope: { allDevices: true } });
     await waitFor(() => received.some((m) => m.topic.endsWith('/upgrade')), { what: 'the push' });
@@ -116,7 +118,12 @@ describe('the rollout engine', () => {
       file: { name: 'v3.bin', stream: Readable.from([randomBytes(2048)]) },
     });
     await fleetOf(setup.devices);
-    const job = await verificationJob(services, setup, setup.devices.map((d) => d.deviceKey), firmware.id);
+    const job = await verificationJob(
+      services,
+      setup,
+      setup.devices.map((d) => d.deviceKey),
+      firmware.id,
+    );
     await waitFor(async () => (await jobStatus(services, job.id)).status === 'FINISHED', { what: 'FINISHED' });
     const [row] = await queryRows<{ verified: boolean }>(services.db, sql`select verified from firmwares where id = ${firmware.id}`);
     expect(row.verified).toBe(true);
@@ -178,7 +185,11 @@ describe('the rollout engine', () => {
     const windowed = await upgradeJob(services, setup, {
       name: 'windowed',
       scope: { deviceKeys: keys.slice(3, 6) },
-      schedule: { dailyWindowStart: `${String(closedFrom).padStart(2, '0')}:00`, dailyWindowEnd: `${String((closedFrom + 1) % 24).padStart(2, '0')}:00`, timezone: 'UTC' },
+      schedule: {
+        dailyWindowStart: `${String(closedFrom).padStart(2, '0')}:00`,
+        dailyWindowEnd: `${String((closedFrom + 1) % 24).padStart(2, '0')}:00`,
+        timezone: 'UTC',
+      },
     });
     // One push per (test) minute of one second: twenty devices keep the job rate-limited for a while.
     const rated = await upgradeJob(services, setup, { name: 'rated', scope: { deviceKeys: keys.slice(6, 26) }, pushRatePerMinute: 1 });

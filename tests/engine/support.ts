@@ -83,7 +83,9 @@ export async function setUpFleet(
           devices: chunk.map((d) => ({ deviceKey: d.deviceKey, firmwareVersion: d.version, tags: d.tags ?? {} })),
         }),
       );
-      registered.push(...rows.map((r) => ({ productKey: options.productKey, deviceKey: r.device.deviceKey, secret: r.secret, version: r.device.firmwareVersion! })));
+      registered.push(
+        ...rows.map((r) => ({ productKey: options.productKey, deviceKey: r.device.deviceKey, secret: r.secret, version: r.device.firmwareVersion! })),
+      );
     }
     return registered;
   };
@@ -105,9 +107,7 @@ export async function setUpFleet(
 }
 
 export async function upgradeJob(services: AppServices, fleet: TestFleet, input: Omit<CreateUpgradeJobInput, 'firmwareId' | 'name'> & { name?: string }) {
-  return inTransaction(services, (scope) =>
-    createUpgradeJob(scope, fleet.caller, { name: 'test rollout', firmwareId: fleet.firmware.id, ...input }),
-  );
+  return inTransaction(services, (scope) => createUpgradeJob(scope, fleet.caller, { name: 'test rollout', firmwareId: fleet.firmware.id, ...input }));
 }
 
 export async function verificationJob(services: AppServices, fleet: TestFleet, deviceKeys: string[], firmwareId = fleet.firmware.id) {
@@ -151,7 +151,10 @@ export async function countByStatus(services: AppServices, jobId: string): Promi
 }
 
 /** Polls `check` until it returns a truthy value; fails with `describe()` after the deadline. */
-export async function waitFor<T>(check: () => Promise<T> | T, options: { timeoutMs?: number; what: string; describe?: () => Promise<unknown> | unknown }): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => Promise<T> | T,
+  options: { timeoutMs?: number; what: string; describe?: () => Promise<unknown> | unknown },
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   for (;;) {
     const value = await check();

@@ -7,7 +7,18 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFleet } from '@updraft/server/simulator/index.js';
 import { usingPostgres } from '../support/database.js';
-import { allFinal, countByStatus, externalMqttUrl, freePort, processWorkspace, serverProcess, setUpFleet, uniqueProductKey, upgradeJob, waitFor } from './support.js';
+import {
+  allFinal,
+  countByStatus,
+  externalMqttUrl,
+  freePort,
+  processWorkspace,
+  serverProcess,
+  setUpFleet,
+  uniqueProductKey,
+  upgradeJob,
+  waitFor,
+} from './support.js';
 
 const DEVICES = Number(process.env.ENGINE_BENCH_DEVICES ?? 2000);
 const modes = [['embedded broker', null], ...(externalMqttUrl ? [['Mosquitto', externalMqttUrl]] : [])] as [string, string | null][];

@@ -20,7 +20,8 @@ afterAll(() => t?.close());
 
 describe('JobDeviceConnection.changeCursor', () => {
   it('lets a client subscribe after reading a page without missing what changed in between', async () => {
-    const page = (await t.gql(`query($id: ID!) { job(id: $id) { devices(status: TO_BE_PUSHED) { changeCursor nodes { deviceKey } } } }`, { id: jobId })).data.job.devices;
+    const page = (await t.gql(`query($id: ID!) { job(id: $id) { devices(status: TO_BE_PUSHED) { changeCursor nodes { deviceKey } } } }`, { id: jobId })).data
+      .job.devices;
     expect(page.nodes).toHaveLength(3);
     // A change lands after the read, before the client subscribes.
     await t.gql(`mutation($i: CancelUpgradeInput!) { cancelUpgrade(input: $i) { __typename } }`, { i: { jobId, deviceKeys: ['dev-0002'] } });

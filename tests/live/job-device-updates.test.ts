@@ -5,11 +5,21 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import WebSocket from 'ws';
 import { startFleet, type Fleet } from '@updraft/server/simulator/index.js';
 import type { TestServer } from '../support/server.js';
 import { subscribe, type Subscription } from '../support/subscriptions.js';
-import { allFinal, countByStatus, mqttUrlOf, setUpFleet, startEngineServer, tasksOf, uniqueProductKey, upgradeJob, waitFor, type TestFleet } from '../engine/support.js';
+import {
+  allFinal,
+  countByStatus,
+  mqttUrlOf,
+  setUpFleet,
+  startEngineServer,
+  tasksOf,
+  uniqueProductKey,
+  upgradeJob,
+  waitFor,
+  type TestFleet,
+} from '../engine/support.js';
 
 const UPDATES = `subscription($id: ID!, $after: String, $status: UpgradeStatus) { jobDeviceUpdates(jobId: $id, after: $after, status: $status) {
   cursor devices { deviceKey status progress failureReason } otherDeviceKeys removedDeviceKeys } }`;
@@ -60,9 +70,9 @@ async function databaseView(jobId: string): Promise<Map<string, DeviceState>> {
 }
 
 /** Takes events until `until` holds or nothing arrives for `quietMs`. */
-async function drain(sub: Subscription, onEvent: (data: any) => boolean | void, quietMs = 2000): Promise<void> {
+async function drain(sub: Subscription, onEvent: (data: any) => boolean | undefined, quietMs = 2000): Promise<void> {
   for (;;) {
-    let event;
+    let event: Awaited<ReturnType<Subscription['next']>>;
     try {
       event = await sub.next(quietMs);
     } catch {
@@ -84,10 +94,14 @@ describe('jobDeviceUpdates', () => {
     const first = subscribe({ url: ts.server.wsUrl, query: UPDATES, variables: { id }, connectionParams: ts.connectionParams() });
     let cursor = '';
     let batches = 0;
-    await drain(first, (data) => {
-      cursor = apply(view, data.jobDeviceUpdates);
-      return ++batches >= 5;
-    }, 30_000);
+    await drain(
+      first,
+      (data) => {
+        cursor = apply(view, data.jobDeviceUpdates);
+        return ++batches >= 5;
+      },
+      30_000,
+    );
     await first.dispose();
     // While this client is away the rollout goes on.
     await waitFor(async () => ((await countByStatus(ts.server.services, job.id)).SUCCEEDED ?? 0) >= 20, { what: '20 successes' });
@@ -105,14 +119,20 @@ describe('jobDeviceUpdates', () => {
     const { setup } = await rollout(30, { upgradeSeconds: 1 });
     const job = await upgradeJob(ts.server.services, setup, { scope: { allDevices: true }, maxConcurrency: 30 });
     const id = encodeGlobalID('OtaJob', job.id);
-    const clients = Array.from({ length: 200 }, () => subscribe({ url: ts.server.wsUrl, query: PROGRESS, variables: { id }, connectionParams: ts.connectionParams() }));
+    const clients = Array.from({ length: 200 }, () =>
+      subscribe({ url: ts.server.wsUrl, query: PROGRESS, variables: { id }, connectionParams: ts.connectionParams() }),
+    );
     const finals = await Promise.all(
       clients.map(async (client) => {
         let last: any;
-        await drain(client, (data) => {
-          last = data.jobProgress;
-          return last.status === 'FINISHED';
-        }, 90_000);
+        await drain(
+          client,
+          (data) => {
+            last = data.jobProgress;
+            return last.status === 'FINISHED';
+          },
+          90_000,
+        );
         return last;
       }),
     );

@@ -64,7 +64,10 @@ describe('shared live results', () => {
       }
       const [eventB1, eventB2] = await Promise.all([nextWith(b1, cancelled), nextWith(b2, cancelled)]);
       expect(eventB1.errors).toBeUndefined();
-      expect(eventB1.data.jobProgress).toEqual({ statusCounts: { toBePushed: 6 - cancelled, failed: cancelled }, product: { productKey: 'shared', deviceCount: 6 } });
+      expect(eventB1.data.jobProgress).toEqual({
+        statusCounts: { toBePushed: 6 - cancelled, failed: cancelled },
+        product: { productKey: 'shared', deviceCount: 6 },
+      });
       expect(eventB2.data).toEqual(eventB1.data);
       // The subscriber without DEVICE_READ is told so, every time; it never gets the device count.
       const eventA = await a.next(30_000);
@@ -100,11 +103,15 @@ describe('live results written straight to the socket', () => {
     const id = 'dash "board" \\ é';
     const connections = [await rawConnection(user), await rawConnection(user), await rawConnection(user)];
     const ids = [id, id, 'other'];
-    connections.forEach((c, i) => c.send({ id: ids[i], type: 'subscribe', payload: { query: PROGRESS, variables: { id: jobId } } }));
+    connections.forEach((c, i) => {
+      c.send({ id: ids[i], type: 'subscribe', payload: { query: PROGRESS, variables: { id: jobId } } });
+    });
     await waitFor(() => connections.every((c, i) => c.nexts(ids[i]).length >= 1), { what: 'first states' });
 
     const cancel = async (deviceKey: string) => {
-      const result = await t.gql(`mutation($input: CancelUpgradeInput!) { cancelUpgrade(input: $input) { __typename } }`, { input: { jobId, deviceKeys: [deviceKey] } });
+      const result = await t.gql(`mutation($input: CancelUpgradeInput!) { cancelUpgrade(input: $input) { __typename } }`, {
+        input: { jobId, deviceKeys: [deviceKey] },
+      });
       expect(result.data.cancelUpgrade.__typename).toBe('MutationCancelUpgradeSuccess');
     };
     const failedIn = (message: string) => JSON.parse(message).payload.data.jobProgress.statusCounts.failed as number;

@@ -104,7 +104,9 @@ describe('a stalled subscriber', () => {
     // It was not replayed every change it missed: what sat in socket buffers, then each device's
     // latest state read by cursor. The fast client saw every device ROUNDS times.
     const appearances = [...slowAppearances.values()].reduce((a, b) => a + b, 0) / DEVICES;
-    console.log(`stalled client: ${appearances.toFixed(1)} states per device (fast: ${ROUNDS}), server buffer at most ${maxBuffered} bytes, fast client got ${fastBytes} bytes`);
+    console.log(
+      `stalled client: ${appearances.toFixed(1)} states per device (fast: ${ROUNDS}), server buffer at most ${maxBuffered} bytes, fast client got ${fastBytes} bytes`,
+    );
     expect(appearances).toBeLessThan(ROUNDS * 0.75);
     slow.close();
     await fast.dispose();

@@ -16,7 +16,7 @@ import { usingPostgres } from '../support/database.js';
 import { subscribe } from '../support/subscriptions.js';
 import { sseSubscribe } from '../support/sse.js';
 import { bearer, type TestServer } from '../support/server.js';
-import { externalMqttUrl, FAST_ENGINE, setUpFleet, startEngineServer, tasksOf, uniqueProductKey, upgradeJob } from '../engine/support.js';
+import { externalMqttUrl, setUpFleet, startEngineServer, tasksOf, uniqueProductKey, upgradeJob } from '../engine/support.js';
 
 const redisUrl = process.env.REDIS_TEST_URL;
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -32,10 +32,21 @@ describe.runIf(usingPostgres && externalMqttUrl && redisUrl)('two instances shar
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'updraft-b-'));
     const handle = await openDatabase({ databaseUrl: a.database.url, pgliteDir: 'unused' });
     const b: RunningServer = await startServer(
-      loadConfig({}, {
-        dataDir, firmwareDir: a.server.services.config.firmwareDir, host: '127.0.0.1', port: 0, seedDemo: false,
-        adminToken: a.adminToken, engineEnabled: false, redisUrl, jobProgressIntervalMs: 100, jobDeviceUpdatesIntervalMs: 50,
-      }),
+      loadConfig(
+        {},
+        {
+          dataDir,
+          firmwareDir: a.server.services.config.firmwareDir,
+          host: '127.0.0.1',
+          port: 0,
+          seedDemo: false,
+          adminToken: a.adminToken,
+          engineEnabled: false,
+          redisUrl,
+          jobProgressIntervalMs: 100,
+          jobDeviceUpdatesIntervalMs: 50,
+        },
+      ),
       handle,
     );
     cleanup.push(async () => {
@@ -47,7 +58,15 @@ describe.runIf(usingPostgres && externalMqttUrl && redisUrl)('two instances shar
     expect(b.rollout.gateway).toBeFalsy();
 
     const setup = await setUpFleet(a.server.services, { productKey: uniqueProductKey('two'), count: 30 });
-    const fleet = await startFleet({ devices: setup.devices, mqttUrl: externalMqttUrl!, upgradeSeconds: 1, rebootSeconds: 0.1, progressReports: 4, behaviour: 'writeFail=0.1', seed: 3 });
+    const fleet = await startFleet({
+      devices: setup.devices,
+      mqttUrl: externalMqttUrl!,
+      upgradeSeconds: 1,
+      rebootSeconds: 0.1,
+      progressReports: 4,
+      behaviour: 'writeFail=0.1',
+      seed: 3,
+    });
     cleanup.push(() => fleet.stop());
     await fleet.whenConnected(60_000);
 

@@ -76,7 +76,11 @@ export interface UploadOptions {
 }
 
 /** uploadFirmware through the GraphQL multipart request spec, as a browser would send it. */
-export async function uploadFirmwareRaw(t: TestServer, options: UploadOptions, selection = '__typename ... on MutationUploadFirmwareSuccess { data { id name version sign size signMethod } } ... on Error { message code }') {
+export async function uploadFirmwareRaw(
+  t: TestServer,
+  options: UploadOptions,
+  selection = '__typename ... on MutationUploadFirmwareSuccess { data { id name version sign size signMethod } } ... on Error { message code }',
+) {
   const { content = randomBytes(4096), ...input } = options;
   const form = new FormData();
   form.append(

@@ -34,7 +34,11 @@ export async function sseSubscribe(url: string, query: string, variables: Record
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
           const kind = /^event: (.*)$/m.exec(block)?.[1];
-          const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          const data = block
+            .split('\n')
+            .filter((l) => l.startsWith('data: '))
+            .map((l) => l.slice(6))
+            .join('\n');
           if (kind === 'next' && data) {
             const event = JSON.parse(data);
             const waiter = waiters.shift();

@@ -27,9 +27,7 @@ function Shell(props: RouteSectionProps) {
         <Navigate href={`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`} />
       </Match>
       <Match when={session.state().status === 'error'}>
-        <div class="state state-error">
-          The console could not load your session: {(session.state() as { message: string }).message}
-        </div>
+        <div class="state state-error">The console could not load your session: {(session.state() as { message: string }).message}</div>
       </Match>
       <Match when={session.state().status === 'signed-in'}>
         <Layout>{props.children}</Layout>
@@ -46,10 +44,38 @@ export function App() {
           <Route path="/sign-in" component={SignInPage} />
           <Route path="/" component={Shell}>
             <Route path="/" component={() => <Navigate href="/jobs" />} />
-            <Route path="/jobs" component={() => <RequirePermission permission="OTA_READ"><JobsPage /></RequirePermission>} />
-            <Route path="/jobs/:id" component={() => <RequirePermission permission="OTA_READ"><JobDetailsPage /></RequirePermission>} />
-            <Route path="/firmware" component={() => <RequirePermission permission="FIRMWARE_READ"><FirmwarePage /></RequirePermission>} />
-            <Route path="/devices" component={() => <RequirePermission permission="DEVICE_READ"><DevicesPage /></RequirePermission>} />
+            <Route
+              path="/jobs"
+              component={() => (
+                <RequirePermission permission="OTA_READ">
+                  <JobsPage />
+                </RequirePermission>
+              )}
+            />
+            <Route
+              path="/jobs/:id"
+              component={() => (
+                <RequirePermission permission="OTA_READ">
+                  <JobDetailsPage />
+                </RequirePermission>
+              )}
+            />
+            <Route
+              path="/firmware"
+              component={() => (
+                <RequirePermission permission="FIRMWARE_READ">
+                  <FirmwarePage />
+                </RequirePermission>
+              )}
+            />
+            <Route
+              path="/devices"
+              component={() => (
+                <RequirePermission permission="DEVICE_READ">
+                  <DevicesPage />
+                </RequirePermission>
+              )}
+            />
             <Route path="*404" component={NotFoundPage} />
           </Route>
         </Router>

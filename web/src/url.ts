@@ -16,7 +16,12 @@ export function useViewParams() {
   const [params, setParams] = useSearchParams<Params>();
   /** Changing a filter starts again at the first page. */
   const setFilter = (changes: Params) =>
-    setParams({ ...Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v === '' ? undefined : v])), after: undefined, before: undefined, from: undefined });
+    setParams({
+      ...Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v === '' ? undefined : v])),
+      after: undefined,
+      before: undefined,
+      from: undefined,
+    });
   return { params, setParams, setFilter };
 }
 
@@ -34,12 +39,7 @@ export function pageVariables(params: Params, size: number) {
 }
 
 /** Props for <Pager> from the URL and the connection just loaded. */
-export function pagerProps(
-  params: Params,
-  setParams: (p: Params) => void,
-  page: { pageInfo: PageInfo; shown: number; total: number },
-  size: number,
-) {
+export function pagerProps(params: Params, setParams: (p: Params) => void, page: { pageInfo: PageInfo; shown: number; total: number }, size: number) {
   const from = Math.max(1, Number(param(params, 'from') ?? 1) || 1);
   const atStart = from <= 1 && !param(params, 'before') && !param(params, 'after');
   return {

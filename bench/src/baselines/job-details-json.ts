@@ -11,7 +11,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import postgres from 'postgres';
 import { hashSecret } from '@updraft/server/domain/secrets.js';
-import { COUNT_FIELD, EMPTY_COUNTS, FAILURE_REASON_LABELS, effectiveWaitingReason, jobProgress, totalTasks, type StatusCounts } from '@updraft/server/domain/tasks/rules.js';
+import {
+  COUNT_FIELD,
+  EMPTY_COUNTS,
+  FAILURE_REASON_LABELS,
+  effectiveWaitingReason,
+  jobProgress,
+  totalTasks,
+  type StatusCounts,
+} from '@updraft/server/domain/tasks/rules.js';
 import type { FailureReason, TaskStatus, WaitingReason } from '@updraft/server/db/schema.js';
 import type { BenchDatabase } from '../environment.js';
 
@@ -81,24 +89,28 @@ export async function startJsonBaseline(database: BenchDatabase): Promise<JsonBa
     : (text, params) => database.handle.rawQuery(text, params);
   // The search's statements are planned for their values, as Updraft's are (server/src/db/custom-plans.ts):
   // a generic plan walks the failure-time index of the whole job.
-  const searchClient = database.url
-    ? postgres(database.url, { max: 4, onnotice: () => {}, connection: { plan_cache_mode: 'force_custom_plan' } })
-    : null;
-  const searchQuery: Query = searchClient
-    ? async (text, params) => (await searchClient.unsafe(text, params as never[], { prepare: true })) as never
-    : query;
+  const searchClient = database.url ? postgres(database.url, { max: 4, onnotice: () => {}, connection: { plan_cache_mode: 'force_custom_plan' } }) : null;
+  const searchQuery: Query = searchClient ? async (text, params) => (await searchClient.unsafe(text, params as never[], { prepare: true })) as never : query;
 
   async function caller(authorization: string | undefined): Promise<{ ouId: string } | null> {
     const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
     if (!token) return null;
-    const [row] = await query<{ ou_id: string; kind: string; revoked_at: Date | null; expires_at: Date | null; disabled_at: Date | null; permissions: string[] | null; role_permissions: string[] }>(
+    const [row] = await query<{
+      ou_id: string;
+      kind: string;
+      revoked_at: Date | null;
+      expires_at: Date | null;
+      disabled_at: Date | null;
+      permissions: string[] | null;
+      role_permissions: string[];
+    }>(
       `select t.ou_id, t.kind, t.revoked_at, t.expires_at, u.disabled_at, t.permissions::text[] as permissions,
               coalesce((select array_agg(distinct p::text) from user_roles ur join roles r on r.id = ur.role_id, unnest(r.permissions) p
                         where ur.user_id = u.id), '{}') as role_permissions
        from api_tokens t join users u on u.id = t.user_id where t.token_hash = $1`,
       [hashSecret(token)],
     );
-    if (!row || row.kind !== 'API_TOKEN' || row.revoked_at || row.disabled_at || (row.expires_at && new Date(row.expires_at) <= new Date())) return null;
+    if (row?.kind !== 'API_TOKEN' || row.revoked_at || row.disabled_at || (row.expires_at && new Date(row.expires_at) <= new Date())) return null;
     const permissions = row.permissions ? row.role_permissions.filter((p) => row.permissions!.includes(p)) : row.role_permissions;
     return permissions.includes('OTA_READ') ? { ouId: row.ou_id } : null;
   }
@@ -122,11 +134,18 @@ export async function startJsonBaseline(database: BenchDatabase): Promise<JsonBa
       deviceCount: totalTasks(counts),
       statusCounts: counts,
     };
-    TABS.forEach(([alias, status], i) => (result[alias] = page(pages[i], size, counts[COUNT_FIELD[status]], job.status)));
+    TABS.forEach(([alias, status], i) => {
+      result[alias] = page(pages[i], size, counts[COUNT_FIELD[status]], job.status);
+    });
     return { data: { job: result } };
   }
 
-  async function failedSearch(ouId: string, jobId: string, search: { failureReason: string; currentVersion: string; failedAfter: string; failedBefore: string }, size: number) {
+  async function failedSearch(
+    ouId: string,
+    jobId: string,
+    search: { failureReason: string; currentVersion: string; failedAfter: string; failedBefore: string },
+    size: number,
+  ) {
     const where = `job_id = $1 and status = 'FAILED' and failure_reason = $2 and current_version = $3 and failed_at >= $4 and failed_at < $5`;
     const params = [jobId, search.failureReason, search.currentVersion, search.failedAfter, search.failedBefore];
     const [[job], rows, [count]] = await Promise.all([

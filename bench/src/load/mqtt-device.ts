@@ -102,7 +102,10 @@ export class DeviceConnection {
       this.write({
         cmd: 'subscribe',
         messageId: this.takeId(),
-        subscriptions: ['upgrade', 'cancel', 'inform_reply', 'progress_reply', 'getversion_reply'].map((kind) => ({ topic: deviceTopic(d, kind), qos: 1 as const })),
+        subscriptions: ['upgrade', 'cancel', 'inform_reply', 'progress_reply', 'getversion_reply'].map((kind) => ({
+          topic: deviceTopic(d, kind),
+          qos: 1 as const,
+        })),
       });
     });
     this.suback = null;
@@ -204,7 +207,10 @@ export class DeviceConnection {
  */
 export async function openDevices(
   devices: readonly DeviceIdentity[],
-  options: Omit<DeviceConnectionOptions, 'localAddress'> & { concurrency?: number; onMessageOf?: (device: DeviceIdentity) => (topic: string, payload: Buffer) => void },
+  options: Omit<DeviceConnectionOptions, 'localAddress'> & {
+    concurrency?: number;
+    onMessageOf?: (device: DeviceIdentity) => (topic: string, payload: Buffer) => void;
+  },
 ): Promise<DeviceConnection[]> {
   const connections: DeviceConnection[] = new Array(devices.length);
   let next = 0;

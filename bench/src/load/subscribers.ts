@@ -103,7 +103,9 @@ serve({
         }),
       );
       for (const client of opened) {
-        args.operations.forEach((op, k) => client.socket.send(JSON.stringify({ id: String(k + 1), type: 'subscribe', payload: op })));
+        args.operations.forEach((op, k) => {
+          client.socket.send(JSON.stringify({ id: String(k + 1), type: 'subscribe', payload: op }));
+        });
         clients.push(client);
       }
     }

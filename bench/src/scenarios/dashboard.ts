@@ -24,7 +24,15 @@ import { figure, type ScenarioResult } from '../results.js';
 import { globalJobId } from './live-documents.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const WEB_DIST = fileURLToPath(new URL('../../../web/dist/index.html', import.meta.url));
 const OPERATOR = ['FIRMWARE_READ', 'OTA_READ', 'OTA_CREATE', 'OTA_CONTROL', 'DEVICE_READ'] as const;
 
@@ -39,7 +47,10 @@ export async function runDashboard(ctx: BenchContext): Promise<ScenarioResult> {
   const sizes = ctx.quick ? { tasks: 2_000, liveSeconds: 10, perTick: 25 } : { tasks: 100_000, liveSeconds: 60, perTick: 250 };
   if (!existsSync(WEB_DIST)) {
     ctx.log('  building the dashboard (web/dist is missing)');
-    execFileSync('npx', ['--yes', 'pnpm@10.34.9', '--filter', '@updraft/web', 'build'], { cwd: fileURLToPath(new URL('../../..', import.meta.url)), stdio: 'inherit' });
+    execFileSync('npx', ['--yes', 'pnpm@10.34.9', '--filter', '@updraft/web', 'build'], {
+      cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+      stdio: 'inherit',
+    });
   }
   const database = await createBenchDatabase();
   // The engine stays off: the page's live updates come from the bench's own writes, at a steady pace.
@@ -49,7 +60,9 @@ export async function runDashboard(ctx: BenchContext): Promise<ScenarioResult> {
   const checks: string[] = [];
   try {
     const fleet = await createFleet(server, { productKey: 'dashboard', count: sizes.tasks, altVersion: '1.1.0' });
-    const job = await createJob(server, (await addFirmware(server, fleet, '2.0.0')).id, { name: `Roll out 2.0.0 to ${sizes.tasks.toLocaleString('en-US')} meters` });
+    const job = await createJob(server, (await addFirmware(server, fleet, '2.0.0')).id, {
+      name: `Roll out 2.0.0 to ${sizes.tasks.toLocaleString('en-US')} meters`,
+    });
     await shapeRollout(server, job.id);
     const session = await inTransaction(server.services, async (scope) => {
       const system = { userId: null, displayName: 'bench', ouId: server.adminCaller.ouId, permissions: server.adminCaller.permissions };
@@ -91,7 +104,11 @@ export async function runDashboard(ctx: BenchContext): Promise<ScenarioResult> {
         sql`select id from job_tasks where job_id = ${job.id} and status = ${status}::upgrade_status order by device_key limit ${limit}`,
       ).then((rows) => rows.map((r) => Number(r.id)));
     const tick = async (): Promise<number> => {
-      const [toPush, toStart, toFinish] = await Promise.all([idsIn('TO_BE_PUSHED', sizes.perTick), idsIn('PUSHED', sizes.perTick), idsIn('IN_PROGRESS', sizes.perTick)]);
+      const [toPush, toStart, toFinish] = await Promise.all([
+        idsIn('TO_BE_PUSHED', sizes.perTick),
+        idsIn('PUSHED', sizes.perTick),
+        idsIn('IN_PROGRESS', sizes.perTick),
+      ]);
       return inTransaction(server.services, async (scope) => {
         const changes: TaskChange[] = [
           ...toStart.map((id) => ({ kind: 'progress' as const, id, from: 'PUSHED' as const, progress: 40 })),
@@ -146,13 +163,26 @@ export async function runDashboard(ctx: BenchContext): Promise<ScenarioResult> {
       longTasks.push(tasks.length);
       longestMs.push(Math.max(0, ...tasks.map((t) => t.ms)));
       changesPerSecond.push(changes / sizes.liveSeconds);
-      ctx.log(`  rep ${rep}: first rows ${firstRowsMs.at(-1)} ms; ${tasks.length} long tasks (longest ${Math.round(longestMs.at(-1)!)} ms) during ${sizes.liveSeconds} s of ${Math.round(changes / sizes.liveSeconds)} task changes/s`);
+      ctx.log(
+        `  rep ${rep}: first rows ${firstRowsMs.at(-1)} ms; ${tasks.length} long tasks (longest ${Math.round(longestMs.at(-1)!)} ms) during ${sizes.liveSeconds} s of ${Math.round(changes / sizes.liveSeconds)} task changes/s`,
+      );
     }
     if (pageErrors.length) throw new Error(`the page reported errors: ${pageErrors.slice(0, 3).join('; ')}`);
     // The tab counts on the page end where the database is.
-    const slugs: [string, string][] = [['to-be-pushed', 'TO_BE_PUSHED'], ['pushed', 'PUSHED'], ['in-progress', 'IN_PROGRESS'], ['succeeded', 'SUCCEEDED'], ['failed', 'FAILED']];
+    const slugs: [string, string][] = [
+      ['to-be-pushed', 'TO_BE_PUSHED'],
+      ['pushed', 'PUSHED'],
+      ['in-progress', 'IN_PROGRESS'],
+      ['succeeded', 'SUCCEEDED'],
+      ['failed', 'FAILED'],
+    ];
     const expected = new Map(
-      (await database.handle.rawQuery<{ status: string; n: string | number }>('select status, count(*) as n from job_tasks where job_id = $1 group by status', [job.id])).map((r) => [r.status, Number(r.n)]),
+      (
+        await database.handle.rawQuery<{ status: string; n: string | number }>(
+          'select status, count(*) as n from job_tasks where job_id = $1 group by status',
+          [job.id],
+        )
+      ).map((r) => [r.status, Number(r.n)]),
     );
     const shown = async () =>
       Promise.all(slugs.map(async ([slug]) => Number(((await page.getByTestId(`count-${slug}`).textContent()) ?? '').replace(/[^\d]/g, ''))));
@@ -166,7 +196,9 @@ export async function runDashboard(ctx: BenchContext): Promise<ScenarioResult> {
       throw new Error(`the page's tab counts ${JSON.stringify(counts)} never reached the database's ${JSON.stringify(Object.fromEntries(expected))}`);
     }
     const rows = await page.locator('[data-testid="device-row"]').count();
-    checks.push(`the page showed ${rows} rows, raised no error, and its five tab counts ended equal to the database's (${counts.map((n) => n.toLocaleString('en-US')).join(' / ')})`);
+    checks.push(
+      `the page showed ${rows} rows, raised no error, and its five tab counts ended equal to the database's (${counts.map((n) => n.toLocaleString('en-US')).join(' / ')})`,
+    );
     await context.close();
     return {
       id: 'dashboard',

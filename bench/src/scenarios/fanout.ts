@@ -74,7 +74,8 @@ export async function runFanout(ctx: BenchContext): Promise<ScenarioResult> {
       port: Number(url.port),
       fleet: { productKey: fleet.productKey, prefix: fleet.prefix, from: 0, count: fleet.count, secret: DEVICE_SECRET },
     });
-    const load = (seconds: number) => devices.call<ProgressRun>('progress', { fromStep: 1, toStep: 99, seconds, ratePerSecond: sizes.rate, keepSendTimes: true, awaitReply: true });
+    const load = (seconds: number) =>
+      devices.call<ProgressRun>('progress', { fromStep: 1, toStep: 99, seconds, ratePerSecond: sizes.rate, keepSendTimes: true, awaitReply: true });
 
     // The same load with nobody watching: what ingestion alone costs the server.
     const idleCpu: number[] = [];
@@ -125,7 +126,8 @@ export async function runFanout(ctx: BenchContext): Promise<ScenarioResult> {
         const expected = new Map(run.lastAcked.map((step, i) => [deviceKey(fleet.prefix, i), step]));
         const seen = await graphqlClients.call<Record<string, number>>('latest');
         const missing = [...expected].filter(([key, step]) => step > 0 && seen[key] !== step);
-        if (missing.length) throw new Error(`${missing.length} devices' last acknowledged state never reached the subscriber, e.g. ${JSON.stringify(missing.slice(0, 3))}`);
+        if (missing.length)
+          throw new Error(`${missing.length} devices' last acknowledged state never reached the subscriber, e.g. ${JSON.stringify(missing.slice(0, 3))}`);
         if (counts.errors.length) throw new Error(`subscriber errors: ${counts.errors.join('; ')}`);
         const recording = await graphqlClients.call<{ at: number; data: string }[]>('recording');
         if (warmUp) continue;
@@ -140,7 +142,9 @@ export async function runFanout(ctx: BenchContext): Promise<ScenarioResult> {
           `${count} subscribers, rep ${rep}: ${run.acked.toLocaleString('en-US')} reports; ${counts.messages.toLocaleString('en-US')} events ` +
             `(${(counts.bytes / 2 ** 20).toFixed(0)} MiB) delivered; the probes hold every device's last acknowledged state`,
         );
-        ctx.log(`  ${count} subscribers rep ${rep}: ${Math.round(events.at(-1)!)} events/s, latency p50 ${p50.at(-1)!.toFixed(0)} ms p99 ${p99.at(-1)!.toFixed(0)} ms, ${Math.round(cpu)} ms CPU`);
+        ctx.log(
+          `  ${count} subscribers rep ${rep}: ${Math.round(events.at(-1)!)} events/s, latency p50 ${p50.at(-1)!.toFixed(0)} ms p99 ${p99.at(-1)!.toFixed(0)} ms, ${Math.round(cpu)} ms CPU`,
+        );
       }
       await graphqlClients.call('close');
 
@@ -176,7 +180,11 @@ export async function runFanout(ctx: BenchContext): Promise<ScenarioResult> {
         figure(`${n} subscribers: report → subscriber latency p50`, 'ms', p50),
         figure(`${n} subscribers: report → subscriber latency p99`, 'ms', p99, main ? { text: '< 1,000 ms', met: (m) => m < 1000 } : undefined),
         figure(`${n} subscribers: server memory per subscriber (heap + external, after connecting)`, 'KiB', [((opened.heap - before.heap) * 1024) / count]),
-        figure(`${n} subscribers: server memory per subscriber (heap + external, after the runs)`, 'KiB', heapAfter.map((h) => ((h - before.heap) * 1024) / count)),
+        figure(
+          `${n} subscribers: server memory per subscriber (heap + external, after the runs)`,
+          'KiB',
+          heapAfter.map((h) => ((h - before.heap) * 1024) / count),
+        ),
         figure(`${n} subscribers: server RSS per subscriber (after connecting)`, 'KiB', [((opened.rss - before.rss) * 1024) / count]),
         figure(`${n} subscribers: capacity, events per server CPU-second spent on delivery`, '/s', capacity),
         figure(`${n} bare ws clients: events delivered per second`, '/s', bareEvents),
@@ -185,7 +193,12 @@ export async function runFanout(ctx: BenchContext): Promise<ScenarioResult> {
         figure(`${n} bare ws clients: server memory per client`, 'KiB', [((bareOpened.heap - bareBefore.heap) * 1024) / count]),
         figure(`${n} bare ws clients: capacity, events per server CPU-second`, '/s', bareCapacity),
         figure(`${n} subscribers: ratio events/s Updraft / bare ws`, '×', ratios(events, bareEvents)),
-        figure(`${n} subscribers: ratio capacity Updraft / bare ws`, '×', ratios(capacity, bareCapacity), main ? { text: '≥ 0.5', met: (m) => m >= 0.5 } : undefined),
+        figure(
+          `${n} subscribers: ratio capacity Updraft / bare ws`,
+          '×',
+          ratios(capacity, bareCapacity),
+          main ? { text: '≥ 0.5', met: (m) => m >= 0.5 } : undefined,
+        ),
         ...cpuFigures(cpuShares, `with ${n} subscribers`),
       );
     }

@@ -45,7 +45,9 @@ export async function runIngestion(ctx: BenchContext): Promise<ScenarioResult> {
     const job = await createJob(server, (await addFirmware(server, fleet, '2.0.0')).id, { maxConcurrency: sizes.devices });
     await putInFlight(server, job.id);
     const taskIds = new Map(
-      (await database.handle.rawQuery<{ id: string | number; device_key: string }>('select id, device_key from job_tasks where job_id = $1', [job.id])).map((r) => [r.device_key, Number(r.id)]),
+      (await database.handle.rawQuery<{ id: string | number; device_key: string }>('select id, device_key from job_tasks where job_id = $1', [job.id])).map(
+        (r) => [r.device_key, Number(r.id)],
+      ),
     );
     const url = new URL(server.rollout.gateway!.deviceUrl);
     const connected = await devices.call<{ connected: number; ms: number }>('connect', {
@@ -75,16 +77,27 @@ export async function runIngestion(ctx: BenchContext): Promise<ScenarioResult> {
       await sleep(300);
       const writtenBefore = counter('updraft_reports_written_total');
       const meter = meterCpu([devices.pid, subscriber.pid]);
-      const run = await devices.call<ProgressRun>('progress', { fromStep: 1, toStep: 99, seconds: warmUp ? Math.min(5, sizes.seconds) : sizes.seconds, awaitReply: true });
+      const run = await devices.call<ProgressRun>('progress', {
+        fromStep: 1,
+        toStep: 99,
+        seconds: warmUp ? Math.min(5, sizes.seconds) : sizes.seconds,
+        awaitReply: true,
+      });
       // Replies are sent right after the commit, like the PUBACKs: give the last ones a moment.
-      run.replies = (await waitUntil(async () => {
-        const replies = await devices.call<Record<string, number>>('replies');
-        return (replies['200'] ?? 0) >= run.acked && replies;
-      }, 'a 200 reply to every acknowledged report', 10_000)) as Record<string, number>;
+      run.replies = (await waitUntil(
+        async () => {
+          const replies = await devices.call<Record<string, number>>('replies');
+          return (replies['200'] ?? 0) >= run.acked && replies;
+        },
+        'a 200 reply to every acknowledged report',
+        10_000,
+      )) as Record<string, number>;
       const cpu = meter.stop();
       const written = counter('updraft_reports_written_total') - writtenBefore;
       // No acknowledged report lost: the database has every device at its last acknowledged step …
-      const rows = await database.handle.rawQuery<{ device_key: string; progress: number }>('select device_key, progress from job_tasks where job_id = $1', [job.id]);
+      const rows = await database.handle.rawQuery<{ device_key: string; progress: number }>('select device_key, progress from job_tasks where job_id = $1', [
+        job.id,
+      ]);
       const expected = new Map(run.lastAcked.map((step, i) => [deviceKey(fleet.prefix, i), step]));
       const wrong = rows.filter((r) => Number(r.progress) !== Math.max(0, expected.get(r.device_key) ?? -1));
       if (wrong.length) throw new Error(`${wrong.length} tasks do not hold their last acknowledged progress, e.g. ${JSON.stringify(wrong.slice(0, 3))}`);
@@ -121,7 +134,9 @@ export async function runIngestion(ctx: BenchContext): Promise<ScenarioResult> {
           `rep ${rep}: ${run.acked.toLocaleString('en-US')} reports acknowledged (${run.replies['200'] ?? 0} replied 200), ${written.toLocaleString('en-US')} written; ` +
             `every task and the subscriber hold each device's last acknowledged step`,
         );
-        ctx.log(`  rep ${rep}: ${Math.round(rate)} reports/s (ack p50 ${p50.at(-1)!.toFixed(0)} ms, p99 ${p99.at(-1)!.toFixed(0)} ms); raw UPDATE ${Math.round(rawRates.at(-1)!)} rows/s; ${describeCpu(cpu)}`);
+        ctx.log(
+          `  rep ${rep}: ${Math.round(rate)} reports/s (ack p50 ${p50.at(-1)!.toFixed(0)} ms, p99 ${p99.at(-1)!.toFixed(0)} ms); raw UPDATE ${Math.round(rawRates.at(-1)!)} rows/s; ${describeCpu(cpu)}`,
+        );
       }
     }
     return {
@@ -151,4 +166,3 @@ export async function runIngestion(ctx: BenchContext): Promise<ScenarioResult> {
     await database.drop();
   }
 }
-

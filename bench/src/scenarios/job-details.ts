@@ -49,9 +49,7 @@ interface Latencies {
 }
 
 export async function runJobDetails(ctx: BenchContext): Promise<ScenarioResult> {
-  const sizes = ctx.quick
-    ? { small: 1_000, big: 5_000, extraJobs: 9, requests: 20 }
-    : { small: 10_000, big: 100_000, extraJobs: 9, requests: 150 };
+  const sizes = ctx.quick ? { small: 1_000, big: 5_000, extraJobs: 9, requests: 20 } : { small: 10_000, big: 100_000, extraJobs: 9, requests: 150 };
   const database = await createBenchDatabase();
   const updraft = await startUpdraft(database, { engineEnabled: false });
   const baseline = await startJsonBaseline(database);
@@ -70,7 +68,14 @@ export async function runJobDetails(ctx: BenchContext): Promise<ScenarioResult> 
           headers: auth,
           body: JSON.stringify({
             query: FAILED_SEARCH_QUERY,
-            variables: { id: globalJobId, first: PAGE, reason: SEARCH.failureReason, version: SEARCH.currentVersion, after: SEARCH.failedAfter, before: SEARCH.failedBefore },
+            variables: {
+              id: globalJobId,
+              first: PAGE,
+              reason: SEARCH.failureReason,
+              version: SEARCH.currentVersion,
+              after: SEARCH.failedAfter,
+              before: SEARCH.failedBefore,
+            },
           }),
         },
         { url: `${baseline.url}/failed-search`, headers: auth, body: JSON.stringify({ jobId, size: PAGE, search: SEARCH }) },
@@ -81,9 +86,18 @@ export async function runJobDetails(ctx: BenchContext): Promise<ScenarioResult> 
     const measure = async (label: string, jobId: string): Promise<Latencies[]> => {
       const runs = runsFor(jobId);
       const answers = await Promise.all(
-        runs.map(async (run) => (await (await fetch(run.url, { method: 'POST', headers: { 'content-type': 'application/json', ...run.headers }, body: run.body })).json()) as { data?: unknown; errors?: unknown }),
+        runs.map(
+          async (run) =>
+            (await (await fetch(run.url, { method: 'POST', headers: { 'content-type': 'application/json', ...run.headers }, body: run.body })).json()) as {
+              data?: unknown;
+              errors?: unknown;
+            },
+        ),
       );
-      for (const [a, b, what] of [[answers[0], answers[1], 'job query'], [answers[2], answers[3], 'failed search']] as const) {
+      for (const [a, b, what] of [
+        [answers[0], answers[1], 'job query'],
+        [answers[2], answers[3], 'failed search'],
+      ] as const) {
         if (a.errors || !isDeepStrictEqual(a.data, b.data)) {
           throw new Error(`${label}: the ${what} answers differ:\nGraphQL ${JSON.stringify(a).slice(0, 1500)}\nbaseline ${JSON.stringify(b).slice(0, 1500)}`);
         }
@@ -144,7 +158,12 @@ export async function runJobDetails(ctx: BenchContext): Promise<ScenarioResult> 
         figure(`job query, ${label}: ratio GraphQL / baseline`, '×', ratios(med(reps, 'graphqlJob'), med(reps, 'baselineJob')), goal ? le(1.3) : undefined),
         figure(`failed search, ${label}: GraphQL median`, 'ms', med(reps, 'graphqlSearch')),
         figure(`failed search, ${label}: hand-written SQL + JSON median`, 'ms', med(reps, 'baselineSearch')),
-        figure(`failed search, ${label}: ratio GraphQL / baseline`, '×', ratios(med(reps, 'graphqlSearch'), med(reps, 'baselineSearch')), goal ? le(1.3) : undefined),
+        figure(
+          `failed search, ${label}: ratio GraphQL / baseline`,
+          '×',
+          ratios(med(reps, 'graphqlSearch'), med(reps, 'baselineSearch')),
+          goal ? le(1.3) : undefined,
+        ),
       );
     }
     figures.push(

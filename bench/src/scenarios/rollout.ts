@@ -113,5 +113,3 @@ export async function runRollout(ctx: BenchContext): Promise<ScenarioResult> {
     await database.drop();
   }
 }
-
-

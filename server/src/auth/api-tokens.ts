@@ -52,10 +52,7 @@ export async function createApiToken(
   const owner = await permissionsOfUser(tx, ownerId);
   const excess = values.permissions.filter((p) => !owner.includes(p) || !caller.permissions.has(p));
   if (excess.length > 0) {
-    throw InvalidInputError.single(
-      ['input', 'permissions'],
-      `a token can only carry permissions its owner has and you act with now; not ${excess.join(', ')}`,
-    );
+    throw InvalidInputError.single(['input', 'permissions'], `a token can only carry permissions its owner has and you act with now; not ${excess.join(', ')}`);
   }
   return issueCredential(tx, {
     kind: 'API_TOKEN',

@@ -68,7 +68,11 @@ async function authenticate(
 export function clientAddressOf(socketAddress: string | undefined, headers: HeaderSource, options: TransportOptions): string {
   if (options.trustProxy) {
     // The proxy appends the address it saw; earlier entries are whatever the client claimed.
-    const forwarded = headers.get('x-forwarded-for')?.split(',').map((s) => s.trim()).filter(Boolean);
+    const forwarded = headers
+      .get('x-forwarded-for')
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (forwarded?.length) return forwarded[forwarded.length - 1];
   }
   return socketAddress ?? 'unknown';

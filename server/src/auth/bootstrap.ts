@@ -58,9 +58,7 @@ export interface BootstrapOutcome {
 
 export function checkBootstrapOptions(options: BootstrapOptions): void {
   if (options.adminToken !== undefined && options.adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
-    throw new Error(
-      `ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters of random text (for example the output of \`openssl rand -base64 32\`)`,
-    );
+    throw new Error(`ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters of random text (for example the output of \`openssl rand -base64 32\`)`);
   }
   if (options.adminPassword !== undefined) {
     const valid = passwordSchema.safeParse(options.adminPassword);
@@ -133,7 +131,11 @@ async function createAdministrator(tx: Transaction, passwordHash: string | null)
     .returning();
   let [admin] = await tx.select().from(users).where(eq(users.username, ADMIN_USERNAME));
   if (admin) {
-    [admin] = await tx.update(users).set({ passwordHash: passwordHash ?? admin.passwordHash, disabledAt: null }).where(eq(users.id, admin.id)).returning();
+    [admin] = await tx
+      .update(users)
+      .set({ passwordHash: passwordHash ?? admin.passwordHash, disabledAt: null })
+      .where(eq(users.id, admin.id))
+      .returning();
   } else {
     [admin] = await tx.insert(users).values({ ouId: ou.id, username: ADMIN_USERNAME, displayName: 'Administrator', passwordHash }).returning();
   }
@@ -152,7 +154,10 @@ async function registerEnvironmentToken(
   token: string,
 ): Promise<'known' | 'revoked' | 'registered' | 'no-admin'> {
   const { tx } = scope;
-  const [existing] = await tx.select().from(apiTokens).where(eq(apiTokens.tokenHash, hashSecret(token)));
+  const [existing] = await tx
+    .select()
+    .from(apiTokens)
+    .where(eq(apiTokens.tokenHash, hashSecret(token)));
   if (existing) return existing.revokedAt ? 'revoked' : 'known';
   if (!admin || admin.disabledAt) return 'no-admin';
   const previous = await tx

@@ -24,9 +24,7 @@ export class TooManyAttemptsError extends DomainError {
 export class LastAdministratorError extends DomainError {
   readonly code = 'LAST_ADMINISTRATOR';
   constructor() {
-    super(
-      'The organisation unit must keep at least one enabled user with the OU_ADMIN permission: grant it to someone else first.',
-    );
+    super('The organisation unit must keep at least one enabled user with the OU_ADMIN permission: grant it to someone else first.');
   }
 }
 

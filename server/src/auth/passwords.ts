@@ -16,10 +16,7 @@ const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
 
 /** NIST SP 800-63B: length, not composition rules. The upper bound keeps one hash cheap enough. */
-export const passwordSchema = z
-  .string()
-  .min(10, 'must be at least 10 characters')
-  .max(256, 'must be at most 256 characters');
+export const passwordSchema = z.string().min(10, 'must be at least 10 characters').max(256, 'must be at most 256 characters');
 
 function derive(password: string, salt: Buffer, cost: { N: number; r: number; p: number }): Promise<Buffer> {
   const options: ScryptOptions = { ...cost, maxmem: 256 * cost.N * cost.r };

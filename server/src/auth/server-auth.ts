@@ -51,7 +51,7 @@ export interface ServerAuth {
 
 /** WebSocket close reasons are limited to 123 bytes. */
 function closeReason(text: string): string {
-  return Buffer.byteLength(text) <= 123 ? text : Buffer.from(text).subarray(0, 120).toString() + '…';
+  return Buffer.byteLength(text) <= 123 ? text : `${Buffer.from(text).subarray(0, 120).toString()}…`;
 }
 
 export async function setUpAuthentication(services: AppServices): Promise<ServerAuth> {

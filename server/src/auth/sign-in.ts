@@ -57,9 +57,10 @@ export async function signIn(deps: Deps, input: SignInInput, context: SignInCont
   const username = parsed.data.username ? usernameKey(parsed.data.username) : undefined;
   await countAttempt(deps.db, username ? [username, address] : [address]);
 
-  const grant = parsed.data.token !== undefined && parsed.data.token !== null
-    ? await grantOfToken(deps.db, parsed.data.token)
-    : await grantOfPassword(deps.db, parsed.data.username!, parsed.data.password!);
+  const grant =
+    parsed.data.token !== undefined && parsed.data.token !== null
+      ? await grantOfToken(deps.db, parsed.data.token)
+      : await grantOfPassword(deps.db, parsed.data.username!, parsed.data.password!);
   if (!grant) throw new SignInFailedError();
 
   const ttlEnd = new Date(now.getTime() + context.sessionTtlMinutes * 60_000);
@@ -106,10 +107,7 @@ interface Grant {
 }
 
 async function grantOfPassword(db: Database, username: string, password: string): Promise<Grant | null> {
-  const [user] = await db
-    .select()
-    .from(users)
-    .where(eq(users.username, username.trim().toLowerCase()));
+  const [user] = await db.select().from(users).where(eq(users.username, username.trim().toLowerCase()));
   // Verified even when there is no such user (against a dummy hash): the time does not tell.
   const matches = await verifyPassword(password, user?.passwordHash);
   if (!user || !matches || user.disabledAt) return null;

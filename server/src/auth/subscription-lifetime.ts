@@ -21,11 +21,7 @@ function isAsyncIterable<T>(value: unknown): value is AsyncIterable<T> {
  * The source's results, one pull for one pull (no read-ahead: streams that coalesce for slow
  * clients keep doing so), until the credential ends; then the ending's error, then done.
  */
-function untilCredentialEnds(
-  source: AsyncIterable<ExecutionResult>,
-  credential: Credential,
-  watch: CredentialWatch,
-): AsyncIterableIterator<ExecutionResult> {
+function untilCredentialEnds(source: AsyncIterable<ExecutionResult>, credential: Credential, watch: CredentialWatch): AsyncIterableIterator<ExecutionResult> {
   const iterator = source[Symbol.asyncIterator]();
   let ended: CredentialEnd | null = null;
   let announced = false;

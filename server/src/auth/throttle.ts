@@ -63,7 +63,5 @@ export async function forgiveAttempt(db: Executor, keys: { username?: ThrottleKe
 
 /** Windows that ended long ago are only clutter. */
 export async function forgetOldAttempts(db: Executor): Promise<void> {
-  await db
-    .delete(signInThrottles)
-    .where(sql`${signInThrottles.windowStartedAt} < now() - ${WINDOW} * 2`);
+  await db.delete(signInThrottles).where(sql`${signInThrottles.windowStartedAt} < now() - ${WINDOW} * 2`);
 }

@@ -21,7 +21,10 @@ import { displayNameSchema, usernameSchema } from './validation.js';
 
 export type UserRow = typeof users.$inferSelect;
 
-const roleIdsSchema = z.array(z.string()).max(100, 'must list at most 100 roles').transform((ids) => [...new Set(ids)]);
+const roleIdsSchema = z
+  .array(z.string())
+  .max(100, 'must list at most 100 roles')
+  .transform((ids) => [...new Set(ids)]);
 
 const createUserInput = z.object({
   username: usernameSchema,

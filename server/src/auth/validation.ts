@@ -12,8 +12,6 @@ export const usernameSchema = z
 export const displayNameSchema = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
 
 /** A set of permissions: duplicates collapse, the order is the enum's. */
-export const permissionSetSchema = z
-  .array(z.enum(PERMISSIONS))
-  .transform((list) => PERMISSIONS.filter((p) => list.includes(p)));
+export const permissionSetSchema = z.array(z.enum(PERMISSIONS)).transform((list) => PERMISSIONS.filter((p) => list.includes(p)));
 
 export const nameSchema = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);

@@ -91,15 +91,7 @@ export const FAILURE_REASONS = [
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 export const failureReasonEnum = pgEnum('failure_reason', FAILURE_REASONS);
 
-export const WAITING_REASONS = [
-  'OFFLINE',
-  'CONCURRENCY_LIMIT',
-  'OUTSIDE_WINDOW',
-  'RATE_LIMIT',
-  'JOB_STOPPED',
-  'SCHEDULED',
-  'RETRY_INTERVAL',
-] as const;
+export const WAITING_REASONS = ['OFFLINE', 'CONCURRENCY_LIMIT', 'OUTSIDE_WINDOW', 'RATE_LIMIT', 'JOB_STOPPED', 'SCHEDULED', 'RETRY_INTERVAL'] as const;
 export type WaitingReason = (typeof WAITING_REASONS)[number];
 export const waitingReasonEnum = pgEnum('waiting_reason', WAITING_REASONS);
 
@@ -264,12 +256,7 @@ export const devices = snakeCase.table(
     tags: jsonb().$type<Record<string, string>>().notNull().default({}),
     createdAt: createdAt(),
   },
-  (t) => [
-    unique().on(t.productId, t.deviceKey),
-    index().on(t.ouId, t.deviceKey),
-    index().on(t.productId, t.firmwareVersion),
-    index().using('gin', t.tags),
-  ],
+  (t) => [unique().on(t.productId, t.deviceKey), index().on(t.ouId, t.deviceKey), index().on(t.productId, t.firmwareVersion), index().using('gin', t.tags)],
 );
 
 export const firmwares = snakeCase.table(
@@ -353,12 +340,7 @@ export const otaJobs = snakeCase.table(
     /** … once at least this many tasks are final. */
     abortMinFinished: integer(),
   },
-  (t) => [
-    index().on(t.ouId, t.createdAt),
-    index().on(t.ouId, t.status),
-    index().on(t.productId),
-    index().on(t.firmwareId),
-  ],
+  (t) => [index().on(t.ouId, t.createdAt), index().on(t.ouId, t.status), index().on(t.productId), index().on(t.firmwareId)],
 );
 
 /** Bumped on every task change: the order in which changes happened, for subscription catch-up. */
@@ -398,31 +380,21 @@ export const jobTasks = snakeCase.table(
     nextAttemptAt: timestamp({ withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
-    changeSeq: bigint({ mode: 'number' })
-      .notNull()
-      .default(sql`nextval('task_change_seq')`),
+    changeSeq: bigint({ mode: 'number' }).notNull().default(sql`nextval('task_change_seq')`),
   },
   (t) => [
     unique().on(t.jobId, t.deviceKey),
     // Every tab (status) page in device-key order, its count, and the device-key prefix search.
     index('job_tasks_tab').on(t.jobId, t.status, t.deviceKey),
     // Upgrade Failed tab searches: by reason, by current version, by failure time.
-    index('job_tasks_failed_reason')
-      .on(t.jobId, t.failureReason, t.deviceKey)
-      .where(sql`status = 'FAILED'`),
-    index('job_tasks_failed_version')
-      .on(t.jobId, t.currentVersion, t.deviceKey)
-      .where(sql`status = 'FAILED'`),
+    index('job_tasks_failed_reason').on(t.jobId, t.failureReason, t.deviceKey).where(sql`status = 'FAILED'`),
+    index('job_tasks_failed_version').on(t.jobId, t.currentVersion, t.deviceKey).where(sql`status = 'FAILED'`),
     index('job_tasks_failed_at').on(t.jobId, t.failedAt).where(sql`status = 'FAILED'`),
     // Changes since a cursor, for subscriptions that resume.
     index('job_tasks_changes').on(t.jobId, t.changeSeq),
     // A device's task in flight (reports, LAST_UPGRADE_IN_PROGRESS) and the timeout sweep.
-    index('job_tasks_active_device')
-      .on(t.deviceId)
-      .where(sql`status in ('PUSHED', 'IN_PROGRESS')`),
-    index('job_tasks_timeout')
-      .on(t.timeoutAt)
-      .where(sql`status in ('PUSHED', 'IN_PROGRESS')`),
+    index('job_tasks_active_device').on(t.deviceId).where(sql`status in ('PUSHED', 'IN_PROGRESS')`),
+    index('job_tasks_timeout').on(t.timeoutAt).where(sql`status in ('PUSHED', 'IN_PROGRESS')`),
   ],
 );
 
@@ -457,9 +429,7 @@ export const jobTaskRemovals = snakeCase.table(
       .references(() => otaJobs.id, { onDelete: 'cascade' }),
     taskId: bigint({ mode: 'number' }).notNull(),
     deviceKey: keyText().notNull(),
-    changeSeq: bigint({ mode: 'number' })
-      .notNull()
-      .default(sql`nextval('task_change_seq')`),
+    changeSeq: bigint({ mode: 'number' }).notNull().default(sql`nextval('task_change_seq')`),
     removedAt: createdAt(),
   },
   (t) => [index().on(t.jobId, t.changeSeq)],

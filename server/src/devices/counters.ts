@@ -27,6 +27,6 @@ export class Counters {
       }
       lines.push(`${name} ${this.values.get(name)}`);
     }
-    return lines.join('\n') + '\n';
+    return `${lines.join('\n')}\n`;
   }
 }

@@ -45,7 +45,10 @@ export class DownloadTokens {
 /** The configured key, or the one kept in the database (created by whichever instance starts first). */
 export async function loadDownloadTokens(db: Database, secret: string | undefined, ttlSeconds: number): Promise<DownloadTokens> {
   if (secret) return new DownloadTokens(Buffer.from(secret), ttlSeconds);
-  await db.insert(signingKeys).values({ name: KEY_NAME, secret: randomBytes(32).toString('base64url') }).onConflictDoNothing();
+  await db
+    .insert(signingKeys)
+    .values({ name: KEY_NAME, secret: randomBytes(32).toString('base64url') })
+    .onConflictDoNothing();
   const [row] = await db.select().from(signingKeys).where(eq(signingKeys.name, KEY_NAME));
   return new DownloadTokens(Buffer.from(row.secret), ttlSeconds);
 }

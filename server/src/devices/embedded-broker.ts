@@ -157,7 +157,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     const parsed = parseOtaTopic(topic);
     if (!parsed) return undefined;
     const client = clients()[`${parsed.productKey}.${parsed.deviceKey}`] as DirectClient | undefined;
-    if (!client || !client.connected || client.closed || client.clean !== true || !client.subscriptions?.[topic]) return undefined;
+    if (!client?.connected || client.closed || client.clean !== true || !client.subscriptions?.[topic]) return undefined;
     return client;
   };
 

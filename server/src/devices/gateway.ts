@@ -44,7 +44,15 @@ export async function startDeviceGateway(services: AppServices, options: Gateway
   );
   const onMessage = (message: Parameters<ReportIngestor['accept']>[0]) => ingestor.accept(message);
   const transport: DeviceTransport = config.mqttUrl
-    ? await connectExternalBroker({ url: config.mqttUrl, shareGroup: config.mqttShareGroup, connections: config.mqttConnections, instanceId: config.instanceId, counters, onMessage, log })
+    ? await connectExternalBroker({
+        url: config.mqttUrl,
+        shareGroup: config.mqttShareGroup,
+        connections: config.mqttConnections,
+        instanceId: config.instanceId,
+        counters,
+        onMessage,
+        log,
+      })
     : await startEmbeddedBroker({ db: services.db, host: config.mqttHost, port: config.mqttPort, counters, onMessage, log });
   const commands = new DeviceCommands(transport, options.tokens, options.downloadBaseUrl, counters);
   ingestor.attach(transport, commands);

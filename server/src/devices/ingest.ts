@@ -90,7 +90,13 @@ export class ReportIngestor {
       inbound.ack();
       return;
     }
-    this.queue.push({ message, receivedAt: inbound.receivedAt, queuedAt: performance.now(), ack: inbound.ack, device: `${message.productKey}/${message.deviceKey}` });
+    this.queue.push({
+      message,
+      receivedAt: inbound.receivedAt,
+      queuedAt: performance.now(),
+      ack: inbound.ack,
+      device: `${message.productKey}/${message.deviceKey}`,
+    });
     this.schedule();
   }
 

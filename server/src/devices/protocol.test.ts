@@ -225,9 +225,7 @@ describe('encoding and decoding valid messages', () => {
   });
 
   it('accepts getversion without params and tolerates unknown extra fields', () => {
-    expect(decodeOk(topic('getversion'), { id: '1', version: '1.0', method: 'ota.device.getversion' }).kind).toBe(
-      'getversion',
-    );
+    expect(decodeOk(topic('getversion'), { id: '1', version: '1.0', method: 'ota.device.getversion' }).kind).toBe('getversion');
     const extra = decodeOk(topic('inform'), request('ota.device.inform', { version: '1', module: 'x' }, { sys: {} }));
     expect(extra.kind === 'inform' && !extra.isReply && extra.request.params).toEqual({ version: '1' });
   });
@@ -270,13 +268,7 @@ describe('encoding and decoding valid messages', () => {
 });
 
 describe('decoding malformed messages', () => {
-  const expectError = (
-    t: string,
-    payload: unknown,
-    code: DecodeErrorCode,
-    id: string | null,
-    raw = false,
-  ): void => {
+  const expectError = (t: string, payload: unknown, code: DecodeErrorCode, id: string | null, raw = false): void => {
     const error = decodeError(t, payload, raw);
     expect({ code: error.code, id: error.id }).toEqual({ code, id });
     expect(error.message.length).toBeGreaterThan(0);

@@ -556,7 +556,10 @@ export function decodeOtaMessage(topic: string, payload: Uint8Array | string): D
   // anything else, and every error message, still comes from the schemas.
   const fast = kind === 'progress' ? fastProgressParams(rawParams) : kind === 'inform' ? fastInformParams(rawParams) : null;
   if (fast !== null) {
-    return { ok: true, message: { ...address, kind, isReply: false, request: { id, version: PROTOCOL_VERSION, method: OTA_METHODS[kind], params: fast } } as OtaMessage };
+    return {
+      ok: true,
+      message: { ...address, kind, isReply: false, request: { id, version: PROTOCOL_VERSION, method: OTA_METHODS[kind], params: fast } } as OtaMessage,
+    };
   }
   const result = paramsSchemas[kind].safeParse(rawParams);
   if (!result.success) return fail('INVALID_PARAMS', `params: ${describeIssues(result.error)}`, id);

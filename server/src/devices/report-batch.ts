@@ -16,14 +16,7 @@ import { preparedRows } from '../engine/prepared-sql.js';
 import type { TransactionScope } from '../domain/transaction.js';
 import { changesByJob, failureChange, writeTaskChanges, type TaskChange } from '../engine/task-changes.js';
 import type { DeviceCommands } from './commands.js';
-import {
-  encodeReply,
-  interpretProgressStep,
-  otaReplyTopic,
-  REPLY_CODE,
-  type OtaMessage,
-  type RequestKind,
-} from './protocol.js';
+import { encodeReply, interpretProgressStep, otaReplyTopic, REPLY_CODE, type OtaMessage, type RequestKind } from './protocol.js';
 
 export interface ReportItem {
   message: OtaMessage;
@@ -204,7 +197,11 @@ export async function applyReportBatch(scope: TransactionScope, items: readonly 
         continue;
       }
       if (outcome.kind === 'failed') {
-        endTask(device, { kind: 'failed', reason: outcome.reason, detail: message.request.params.desc || `Device reported step ${message.request.params.step}` });
+        endTask(device, {
+          kind: 'failed',
+          reason: outcome.reason,
+          detail: message.request.params.desc || `Device reported step ${message.request.params.step}`,
+        });
       } else {
         task.status = 'IN_PROGRESS';
         task.progress = Math.max(task.progress, outcome.percent);
@@ -227,7 +224,7 @@ export async function applyReportBatch(scope: TransactionScope, items: readonly 
       // Only declines reach the batch (an accept changes nothing until the device reports progress).
       if (task && task.status === 'PUSHED' && task.row.push_message_id === message.reply.id) {
         const said = (message.reply.data as { message?: unknown } | null)?.message;
-        const detail = `Device replied ${message.reply.code}` + (typeof said === 'string' && said ? `: ${said.slice(0, 500)}` : '');
+        const detail = `Device replied ${message.reply.code}${typeof said === 'string' && said ? `: ${said.slice(0, 500)}` : ''}`;
         endTask(device, { kind: 'failed', reason: 'DEVICE_IGNORED', detail });
       } else {
         count('updraft_device_stale_replies_total');
@@ -311,13 +308,9 @@ export async function applyReportBatch(scope: TransactionScope, items: readonly 
     for (const { message, device } of progressWithoutTask) {
       const notStarted = hasWaiting.has(`${device.row.product_id}/${device.row.device_key}`);
       count(`updraft_device_progress_rejected_total{code="${notStarted ? REPLY_CODE.TASK_NOT_STARTED : REPLY_CODE.NO_TASK}"}`);
-      reply(
-        message,
-        'progress',
-        message.request.id,
-        notStarted ? REPLY_CODE.TASK_NOT_STARTED : REPLY_CODE.NO_TASK,
-        { message: notStarted ? 'the upgrade has not been pushed to this device yet' : 'no upgrade task for this device' },
-      );
+      reply(message, 'progress', message.request.id, notStarted ? REPLY_CODE.TASK_NOT_STARTED : REPLY_CODE.NO_TASK, {
+        message: notStarted ? 'the upgrade has not been pushed to this device yet' : 'no upgrade task for this device',
+      });
     }
   }
   return { replies, counts };

@@ -39,11 +39,7 @@ export interface RegisteredDevice {
   secret: string;
 }
 
-export async function registerDevices(
-  { tx, emit }: TransactionScope,
-  caller: Caller,
-  input: RegisterDevicesInput,
-): Promise<RegisteredDevice[]> {
+export async function registerDevices({ tx, emit }: TransactionScope, caller: Caller, input: RegisterDevicesInput): Promise<RegisteredDevice[]> {
   requirePermission(caller, 'DEVICE_WRITE');
   const values = parseInput(registerDevicesInput, input);
   const product = await getProductByKey(tx, caller, values.productKey);
@@ -113,11 +109,7 @@ const deleteDevicesInput = z.object({
  * Deletes devices. Their tasks stay (with the device key) so job history keeps them; a task that
  * was not pushed yet will fail with DEVICE_NOT_FOUND when the engine reaches it.
  */
-export async function deleteDevices(
-  { tx, emit }: TransactionScope,
-  caller: Caller,
-  input: z.input<typeof deleteDevicesInput>,
-): Promise<string[]> {
+export async function deleteDevices({ tx, emit }: TransactionScope, caller: Caller, input: z.input<typeof deleteDevicesInput>): Promise<string[]> {
   requirePermission(caller, 'DEVICE_WRITE');
   const values = parseInput(deleteDevicesInput, input);
   const product = await getProductByKey(tx, caller, values.productKey);

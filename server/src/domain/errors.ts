@@ -121,9 +121,7 @@ export class NotAuthenticatedError extends DomainError {
 export class PermissionDeniedError extends DomainError {
   readonly code = 'FORBIDDEN';
   constructor(readonly permission: Permission) {
-    super(
-      `You lack the ${permission} permission. Ask your organisation unit's administrator to grant it to you.`,
-    );
+    super(`You lack the ${permission} permission. Ask your organisation unit's administrator to grant it to you.`);
   }
   override get extensions(): Record<string, unknown> {
     return { code: this.code, permission: this.permission };

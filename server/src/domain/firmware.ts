@@ -7,7 +7,6 @@ import type { Executor } from '../db/client.js';
 import { firmwares, jobTasks, otaJobs, SIGN_METHODS } from '../db/schema.js';
 import { type Caller, requirePermission } from './caller.js';
 import { AlreadyExistsError, FirmwareInUseError, NotFoundError, SignMismatchError } from './errors.js';
-import type { FirmwareStore } from './firmware-store.js';
 import { getProductByKey } from './products.js';
 import { isUniqueViolation } from './sql.js';
 import { UNFINISHED_STATUSES } from './tasks/rules.js';
@@ -41,13 +40,7 @@ async function assertNameAndVersionFree(db: Executor, productId: string, name: s
   const [clash] = await db
     .select({ name: firmwares.name, version: firmwares.version })
     .from(firmwares)
-    .where(
-      and(
-        eq(firmwares.productId, productId),
-        isNull(firmwares.deletedAt),
-        or(eq(firmwares.name, name), eq(firmwares.version, version)),
-      ),
-    )
+    .where(and(eq(firmwares.productId, productId), isNull(firmwares.deletedAt), or(eq(firmwares.name, name), eq(firmwares.version, version))))
     .limit(1);
   if (clash?.version === version) throw new AlreadyExistsError('firmware', 'version', version);
   if (clash) throw new AlreadyExistsError('firmware', 'name', name);
@@ -159,11 +152,7 @@ export async function jobsUsingFirmware(db: Executor, firmwareId: string): Promi
  * Deletes firmware nobody needs any more. The row stays (marked deleted) so that finished jobs
  * still show which firmware they pushed; the file goes and the name and version become free.
  */
-export async function deleteFirmware(
-  services: Pick<AppServices, 'db' | 'events' | 'firmwareStore'>,
-  caller: Caller,
-  firmwareId: string,
-): Promise<Firmware> {
+export async function deleteFirmware(services: Pick<AppServices, 'db' | 'events' | 'firmwareStore'>, caller: Caller, firmwareId: string): Promise<Firmware> {
   requirePermission(caller, 'FIRMWARE_DELETE');
   const deleted = await inTransaction(services, async ({ tx }) => {
     const [row] = await tx
@@ -174,11 +163,7 @@ export async function deleteFirmware(
     if (!row) throw new NotFoundError('Firmware', firmwareId);
     const users = await jobsUsingFirmware(tx, firmwareId);
     if (users.length > 0) throw new FirmwareInUseError(users);
-    const [updated] = await tx
-      .update(firmwares)
-      .set({ deletedAt: new Date() })
-      .where(eq(firmwares.id, firmwareId))
-      .returning();
+    const [updated] = await tx.update(firmwares).set({ deletedAt: new Date() }).where(eq(firmwares.id, firmwareId)).returning();
     return updated;
   });
   await services.firmwareStore.remove(deleted.storageKey);

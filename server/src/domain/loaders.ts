@@ -74,10 +74,7 @@ export async function loadStatusCounts(db: Executor, jobIds: readonly string[]):
   return new Map(jobIds.map((id) => [id, statusCountsOf(rows.get(id)!)]));
 }
 
-export async function loadFailureReasonCounts(
-  db: Executor,
-  jobIds: readonly string[],
-): Promise<Map<string, Map<FailureReason, number>>> {
+export async function loadFailureReasonCounts(db: Executor, jobIds: readonly string[]): Promise<Map<string, Map<FailureReason, number>>> {
   const rows = await loadCountRows(db, jobIds);
   return new Map(jobIds.map((id) => [id, failureReasonCountsOf(rows.get(id)!)]));
 }
@@ -87,7 +84,11 @@ export async function loadFailureReasonCounts(
  * connections of one job then share the one counter query with statusCounts, instead of one
  * query per tab.
  */
-export async function wholeTabCount(loaders: Loaders, jobId: string, filter: { status?: TaskStatus | null; failureReason?: FailureReason | null }): Promise<number> {
+export async function wholeTabCount(
+  loaders: Loaders,
+  jobId: string,
+  filter: { status?: TaskStatus | null; failureReason?: FailureReason | null },
+): Promise<number> {
   if (filter.failureReason) return (await loaders.failureReasonCounts.load(jobId)).get(filter.failureReason) ?? 0;
   const counts = await loaders.statusCounts.load(jobId);
   return filter.status ? counts[COUNT_FIELD[filter.status]] : totalTasks(counts);
@@ -103,7 +104,10 @@ export function createLoaders(db: Executor): Loaders {
     statusCounts: new DataLoader(async (ids) => (await countRows.loadMany(ids)).map((rows) => (rows instanceof Error ? rows : statusCountsOf(rows)))),
     jobStatus: new JobStatusLoader(
       new DataLoader(async (ids) => {
-        const rows = await db.select({ id: otaJobs.id, status: otaJobs.status }).from(otaJobs).where(inArray(otaJobs.id, [...ids]));
+        const rows = await db
+          .select({ id: otaJobs.id, status: otaJobs.status })
+          .from(otaJobs)
+          .where(inArray(otaJobs.id, [...ids]));
         const byId = new Map(rows.map((r) => [r.id, r.status]));
         return ids.map((id) => byId.get(id) ?? null);
       }),
@@ -111,8 +115,24 @@ export function createLoaders(db: Executor): Loaders {
     failureReasonCounts: new DataLoader(async (ids) =>
       (await countRows.loadMany(ids)).map((rows) => (rows instanceof Error ? rows : failureReasonCountsOf(rows))),
     ),
-    devices: new DataLoader(async (ids) => byId(ids, await db.select().from(devices).where(inArray(devices.id, [...ids])))),
-    jobs: new DataLoader(async (ids) => byId(ids, await db.select().from(otaJobs).where(inArray(otaJobs.id, [...ids])))),
+    devices: new DataLoader(async (ids) =>
+      byId(
+        ids,
+        await db
+          .select()
+          .from(devices)
+          .where(inArray(devices.id, [...ids])),
+      ),
+    ),
+    jobs: new DataLoader(async (ids) =>
+      byId(
+        ids,
+        await db
+          .select()
+          .from(otaJobs)
+          .where(inArray(otaJobs.id, [...ids])),
+      ),
+    ),
   };
 }
 

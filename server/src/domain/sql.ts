@@ -15,7 +15,7 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
 
 /** Escapes LIKE wildcards so that user text matches literally. */
 export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => '\\' + c);
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 export type KeyMatch = 'EXACT' | 'PREFIX' | 'CONTAINS';

@@ -60,7 +60,7 @@ export function isConflictAbort(error: unknown): boolean {
 function dedupe(events: DomainEvent[]): DomainEvent[] {
   const byKey = new Map<string, DomainEvent>();
   for (const event of events) {
-    const key = event.topic + ':' + (typeof event.args[0] === 'string' ? event.args[0] : JSON.stringify(event.args[0]));
+    const key = `${event.topic}:${typeof event.args[0] === 'string' ? event.args[0] : JSON.stringify(event.args[0])}`;
     const previous = byKey.get(key);
     if (previous && event.topic === 'job:tasks' && previous.topic === 'job:tasks') {
       const [jobId, a] = previous.args;

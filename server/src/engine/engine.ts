@@ -148,7 +148,11 @@ export class RolloutEngine {
     }
 
     const running = await this.step('list running jobs', () =>
-      services.db.select({ id: otaJobs.id }).from(otaJobs).where(inArray(otaJobs.status, ['RUNNING'])).orderBy(otaJobs.createdAt),
+      services.db
+        .select({ id: otaJobs.id })
+        .from(otaJobs)
+        .where(inArray(otaJobs.status, ['RUNNING']))
+        .orderBy(otaJobs.createdAt),
     );
     for (const { id } of running ?? []) {
       if (this.stopped) return;
@@ -169,7 +173,10 @@ export class RolloutEngine {
     if (settleAll) {
       this.lastSettleAll = now;
       const active = await this.step('list active jobs', () =>
-        services.db.select({ id: otaJobs.id }).from(otaJobs).where(inArray(otaJobs.status, ['RUNNING', 'STOPPED'])),
+        services.db
+          .select({ id: otaJobs.id })
+          .from(otaJobs)
+          .where(inArray(otaJobs.status, ['RUNNING', 'STOPPED'])),
       );
       for (const { id } of active ?? []) this.jobsToSettle.add(id);
     }

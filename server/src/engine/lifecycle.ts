@@ -34,7 +34,10 @@ export async function takeInMatchingDevices(services: AppServices): Promise<numb
   let added = 0;
   for (const { id } of jobs) {
     added += await inTransaction(services, async ({ tx, emit }) => {
-      const [job] = await tx.select().from(otaJobs).where(and(eq(otaJobs.id, id), eq(otaJobs.status, 'RUNNING')));
+      const [job] = await tx
+        .select()
+        .from(otaJobs)
+        .where(and(eq(otaJobs.id, id), eq(otaJobs.status, 'RUNNING')));
       if (!job) return 0;
       const result = await materialiseTargets(tx, id);
       const n = result.added + result.notFound;

@@ -67,20 +67,12 @@ export interface PushSettings {
 }
 
 /** One transaction: at most PUSH_CHUNK pushes. Call again while it reports a full chunk. */
-export async function pushWaitingTasks(
-  services: AppServices,
-  commands: DeviceCommands,
-  jobId: string,
-  settings: PushSettings,
-): Promise<PushOutcome> {
+export async function pushWaitingTasks(services: AppServices, commands: DeviceCommands, jobId: string, settings: PushSettings): Promise<PushOutcome> {
   const sends: { productKey: string; deviceKey: string; messageId: string; job: JobRow; firmware: FirmwareRow }[] = [];
   const outcome = await inTransaction(services, async ({ tx, emit }): Promise<PushOutcome> => {
     const [job] = await queryRows<{ id: string; ou_id: string }>(tx, sql`select id, ou_id from ota_jobs where id = ${jobId}`);
     if (!job) return { ran: true, pushed: 0, failedAtPush: 0, more: false, limit: null };
-    const [lock] = await queryRows<{ locked: boolean }>(
-      tx,
-      sql`select pg_try_advisory_xact_lock(${PUSH_LOCK_SPACE}, hashtext(${job.ou_id})) as locked`,
-    );
+    const [lock] = await queryRows<{ locked: boolean }>(tx, sql`select pg_try_advisory_xact_lock(${PUSH_LOCK_SPACE}, hashtext(${job.ou_id})) as locked`);
     if (!lock.locked) return { ran: false, pushed: 0, failedAtPush: 0, more: false, limit: null };
     // Under a share lock: a concurrent stop or edit waits for this push, or this push sees it.
     const [running] = await tx
@@ -180,7 +172,13 @@ export async function pushWaitingTasks(
       s.productKey,
       s.deviceKey,
       s.messageId,
-      commands.upgradeParams(s.job.id, { id: s.firmware.id, version: s.firmware.version, sign: s.firmware.sign, signMethod: s.firmware.sign_method, size: Number(s.firmware.size) }),
+      commands.upgradeParams(s.job.id, {
+        id: s.firmware.id,
+        version: s.firmware.version,
+        sign: s.firmware.sign,
+        signMethod: s.firmware.sign_method,
+        size: Number(s.firmware.size),
+      }),
     );
   }
   return outcome;

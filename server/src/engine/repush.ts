@@ -60,7 +60,13 @@ export class PushResender {
       seen.add(id);
       if (now - (this.lastSent.get(id) ?? 0) < this.afterMs) continue;
       this.lastSent.set(id, now);
-      const params = this.commands.upgradeParams(r.job_id, { id: r.firmware_id, version: r.version, sign: r.sign, signMethod: r.sign_method, size: Number(r.size) });
+      const params = this.commands.upgradeParams(r.job_id, {
+        id: r.firmware_id,
+        version: r.version,
+        sign: r.sign,
+        signMethod: r.sign_method,
+        size: Number(r.size),
+      });
       this.commands.upgrade(r.product_key, r.device_key, r.push_message_id, params);
       sent++;
     }

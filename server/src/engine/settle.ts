@@ -40,11 +40,7 @@ export async function settleJob(services: AppServices, jobId: string): Promise<s
       .select({ status: jobTasks.status, n: count() })
       .from(jobTasks)
       .where(
-        and(
-          eq(jobTasks.jobId, jobId),
-          sql`${jobTasks.status} in ('SUCCEEDED', 'FAILED')`,
-          sql`${jobTasks.failureReason} is distinct from 'CANCELLED_BY_USER'`,
-        ),
+        and(eq(jobTasks.jobId, jobId), sql`${jobTasks.status} in ('SUCCEEDED', 'FAILED')`, sql`${jobTasks.failureReason} is distinct from 'CANCELLED_BY_USER'`),
       )
       .groupBy(jobTasks.status);
     const counted = {

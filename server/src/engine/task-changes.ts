@@ -77,7 +77,15 @@ export async function writeTaskChanges(tx: Executor, changes: readonly TaskChang
     kind: c.kind,
     from: c.from,
     status:
-      c.kind === 'progress' ? 'IN_PROGRESS' : c.kind === 'succeeded' ? 'SUCCEEDED' : c.kind === 'failed' ? 'FAILED' : c.kind === 'requeued' ? 'TO_BE_PUSHED' : c.from,
+      c.kind === 'progress'
+        ? 'IN_PROGRESS'
+        : c.kind === 'succeeded'
+          ? 'SUCCEEDED'
+          : c.kind === 'failed'
+            ? 'FAILED'
+            : c.kind === 'requeued'
+              ? 'TO_BE_PUSHED'
+              : c.from,
     progress: c.kind === 'progress' ? c.progress : null,
     current_version: c.kind === 'progress' || c.kind === 'succeeded' || c.kind === 'version' ? (c.currentVersion ?? null) : null,
     reason: c.kind === 'failed' ? c.reason : null,

@@ -36,7 +36,10 @@ export async function* changedJobs(
       if (signal.aborted) break;
       const ids = [...dirty];
       dirty.clear();
-      const jobs = await db.select().from(otaJobs).where(and(inArray(otaJobs.id, ids), productId ? eq(otaJobs.productId, productId) : undefined));
+      const jobs = await db
+        .select()
+        .from(otaJobs)
+        .where(and(inArray(otaJobs.id, ids), productId ? eq(otaJobs.productId, productId) : undefined));
       const [counts, reasons] = await Promise.all([loadStatusCounts(db, ids), loadFailureReasonCounts(db, ids)]);
       for (const job of jobs) yield { job, counts: counts.get(job.id)!, failureReasons: reasons.get(job.id)! };
       await new Promise((resolve) => setTimeout(resolve, intervalMs));

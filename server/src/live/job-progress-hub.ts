@@ -59,10 +59,12 @@ export class JobProgressHub {
   async close(): Promise<void> {
     const watches = [...this.watches.values()];
     this.watches.clear();
-    await Promise.all(watches.map(async (w) => {
-      for (const channel of w.channels) await channel.return();
-      await w.stop();
-    }));
+    await Promise.all(
+      watches.map(async (w) => {
+        for (const channel of w.channels) await channel.return();
+        await w.stop();
+      }),
+    );
     // Also those already stopping: the event bus closes right after, and must not be used then.
     await Promise.all(this.stopping);
   }
@@ -90,7 +92,7 @@ export class JobProgressHub {
 
   private leave(jobId: string, channel: LatestChannel<JobSnapshot>): void {
     const watch = this.watches.get(jobId);
-    if (!watch || !watch.channels.delete(channel)) return;
+    if (!watch?.channels.delete(channel)) return;
     if (watch.channels.size === 0) {
       this.watches.delete(jobId);
       const stopped: Promise<void> = watch.stop().finally(() => this.stopping.delete(stopped));

@@ -14,7 +14,12 @@ describe('LatestChannel with a direct sink', () => {
     const offered: number[] = [];
     let answer: Offered = 'sent';
     const channel = new LatestChannel<number>();
-    const resume = channel[ATTACH_DIRECT_SINK]({ offer: (value) => (offered.push(value), answer) });
+    const resume = channel[ATTACH_DIRECT_SINK]({
+      offer: (value) => {
+        offered.push(value);
+        return answer;
+      },
+    });
 
     // No pull waiting: nothing is offered, the value waits in the slot for the pull.
     channel.push(1, 1);
@@ -50,10 +55,16 @@ describe('LatestChannel with a direct sink', () => {
 
   it('opens on the first pull only, and closes only what it opened', async () => {
     const events: string[] = [];
-    const unopened = new LatestChannel<number>(() => events.push('close a'), () => events.push('open a'));
+    const unopened = new LatestChannel<number>(
+      () => events.push('close a'),
+      () => events.push('open a'),
+    );
     await unopened.return();
     expect(events).toEqual([]);
-    const opened = new LatestChannel<number>(() => events.push('close b'), () => events.push('open b'));
+    const opened = new LatestChannel<number>(
+      () => events.push('close b'),
+      () => events.push('open b'),
+    );
     const pull = opened.next();
     await opened.return();
     expect(await pull).toEqual({ done: true, value: undefined });

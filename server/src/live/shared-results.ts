@@ -246,7 +246,7 @@ function subscribeShared(args: ExecutionArgs) {
 function rootFieldOf(args: ExecutionArgs): string | null {
   const operations = args.document.definitions.filter((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition');
   const operation = args.operationName ? operations.find((o) => o.name?.value === args.operationName) : operations.length === 1 ? operations[0] : undefined;
-  if (!operation || operation.operation !== 'subscription') return null;
+  if (operation?.operation !== 'subscription') return null;
   const fields = operation.selectionSet.selections;
   return fields.length === 1 && fields[0].kind === 'Field' ? fields[0].name.value : null;
 }
@@ -422,7 +422,7 @@ export function spliceSharedPayloads(socket: WebSocket): void {
     if (pendingPayload !== null && typeof data === 'string' && data.endsWith(PLACEHOLDER_TAIL)) {
       const payload = pendingPayload;
       pendingPayload = null;
-      const envelope = data.slice(0, data.length - PLACEHOLDER_TAIL.length) + '"payload":';
+      const envelope = `${data.slice(0, data.length - PLACEHOLDER_TAIL.length)}"payload":`;
       const done = typeof options === 'function' ? options : callback;
       const sender = idleSender(socket);
       if (sender) {

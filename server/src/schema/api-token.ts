@@ -103,7 +103,7 @@ builder.mutationField('createApiToken', (t) =>
 builder.mutationField('revokeApiToken', (t) =>
   t.field({
     type: ApiToken,
-    description: 'Revokes a token (yours, or with OU_ADMIN anyone\'s in your unit) and the sessions opened with it; open subscriptions using it end.',
+    description: "Revokes a token (yours, or with OU_ADMIN anyone's in your unit) and the sessions opened with it; open subscriptions using it end.",
     authScopes: { authenticated: true },
     args: { id: t.arg.id({ required: true }) },
     errors: { types: [NotFoundError] },

@@ -33,31 +33,29 @@ export const Device = builder.drizzleNode('devices', {
 
 builder.queryField('devices', (t) =>
   t.drizzleConnection(
-  {
-    type: 'devices',
-    authScopes: { permission: 'DEVICE_READ' },
-    args: {
-      productKey: t.arg.string(),
-      search: t.arg.string({ description: 'Part of the device key or name, any case.' }),
-      online: t.arg.boolean(),
+    {
+      type: 'devices',
+      authScopes: { permission: 'DEVICE_READ' },
+      args: {
+        productKey: t.arg.string(),
+        search: t.arg.string({ description: 'Part of the device key or name, any case.' }),
+        online: t.arg.boolean(),
+      },
+      totalCount: async (_root, args, context) => {
+        const caller = callerOf(context);
+        const productId = await findProductId(context.services.db, caller, args.productKey);
+        return countDevices(context.services.db, caller, { productId, search: args.search, online: args.online });
+      },
+      resolve: async (query, _root, args, context) => {
+        assertPageSize(args);
+        const caller = callerOf(context);
+        const productId = await findProductId(context.services.db, caller, args.productKey);
+        const condition = deviceCondition(caller, { productId, search: args.search, online: args.online });
+        return context.services.db.query.devices.findMany(query({ where: { RAW: (table) => condition(table) }, orderBy: { deviceKey: 'asc' } }));
+      },
     },
-    totalCount: async (_root, args, context) => {
-      const caller = callerOf(context);
-      const productId = await findProductId(context.services.db, caller, args.productKey);
-      return countDevices(context.services.db, caller, { productId, search: args.search, online: args.online });
-    },
-    resolve: async (query, _root, args, context) => {
-      assertPageSize(args);
-      const caller = callerOf(context);
-      const productId = await findProductId(context.services.db, caller, args.productKey);
-      const condition = deviceCondition(caller, { productId, search: args.search, online: args.online });
-      return context.services.db.query.devices.findMany(
-        query({ where: { RAW: (table) => condition(table) }, orderBy: { deviceKey: 'asc' } }),
-      );
-    },
-  },
-  { name: 'DeviceConnection' },
-  { name: 'DeviceEdge' },
+    { name: 'DeviceConnection' },
+    { name: 'DeviceEdge' },
   ),
 );
 

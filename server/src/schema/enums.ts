@@ -1,15 +1,6 @@
 /** The enums of the public contract. Their values are the database enum values. */
 import { builder } from '../builder.js';
-import {
-  FAILURE_REASONS,
-  JOB_POLICIES,
-  JOB_STATUSES,
-  JOB_TYPES,
-  PERMISSIONS,
-  SIGN_METHODS,
-  TASK_STATUSES,
-  WAITING_REASONS,
-} from '../db/schema.js';
+import { FAILURE_REASONS, JOB_POLICIES, JOB_STATUSES, JOB_TYPES, PERMISSIONS, SIGN_METHODS, TASK_STATUSES, WAITING_REASONS } from '../db/schema.js';
 import { EDIT_FIELDS } from '../domain/jobs/edit-rules.js';
 import { FAILURE_REASON_LABELS, STATUS_LABELS, WAITING_REASON_LABELS } from '../domain/tasks/rules.js';
 

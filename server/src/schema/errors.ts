@@ -5,7 +5,7 @@
 import { builder } from '../builder.js';
 import {
   AlreadyExistsError,
-  DomainError,
+  type DomainError,
   FileTooLargeError,
   FirmwareInUseError,
   FirmwareNotVerifiedError,

@@ -1,12 +1,5 @@
 import { builder } from '../builder.js';
-import {
-  AlreadyExistsError,
-  FileTooLargeError,
-  FirmwareInUseError,
-  InvalidInputError,
-  NotFoundError,
-  SignMismatchError,
-} from '../domain/errors.js';
+import { AlreadyExistsError, FileTooLargeError, FirmwareInUseError, InvalidInputError, NotFoundError, SignMismatchError } from '../domain/errors.js';
 import { countFirmwares, deleteFirmware, firmwareCondition, jobsUsingFirmware, uploadFirmware } from '../domain/firmware.js';
 import { findProductId } from '../domain/products.js';
 import { SignMethod } from './enums.js';
@@ -23,7 +16,7 @@ export const Firmware = builder.drizzleNode('firmwares', {
     name: t.exposeString('name'),
     version: t.exposeString('version', { description: 'The version devices report after upgrading.' }),
     signMethod: t.expose('signMethod', { type: SignMethod }),
-    sign: t.exposeString('sign', { description: "Hex digest of the file with signMethod." }),
+    sign: t.exposeString('sign', { description: 'Hex digest of the file with signMethod.' }),
     size: t.exposeFloat('size', { description: 'Bytes.' }),
     fileName: t.exposeString('fileName'),
     description: t.exposeString('description'),
@@ -47,27 +40,25 @@ export const Firmware = builder.drizzleNode('firmwares', {
 
 builder.queryField('firmwares', (t) =>
   t.drizzleConnection(
-  {
-    type: 'firmwares',
-    authScopes: { permission: 'FIRMWARE_READ' },
-    args: { productKey: t.arg.string() },
-    totalCount: async (_root, args, context) => {
-      const caller = callerOf(context);
-      const productId = await findProductId(context.services.db, caller, args.productKey);
-      return countFirmwares(context.services.db, caller, { productId });
+    {
+      type: 'firmwares',
+      authScopes: { permission: 'FIRMWARE_READ' },
+      args: { productKey: t.arg.string() },
+      totalCount: async (_root, args, context) => {
+        const caller = callerOf(context);
+        const productId = await findProductId(context.services.db, caller, args.productKey);
+        return countFirmwares(context.services.db, caller, { productId });
+      },
+      resolve: async (query, _root, args, context) => {
+        assertPageSize(args);
+        const caller = callerOf(context);
+        const productId = await findProductId(context.services.db, caller, args.productKey);
+        const condition = firmwareCondition(caller, { productId });
+        return context.services.db.query.firmwares.findMany(query({ where: { RAW: (table) => condition(table) }, orderBy: { createdAt: 'desc' } }));
+      },
     },
-    resolve: async (query, _root, args, context) => {
-      assertPageSize(args);
-      const caller = callerOf(context);
-      const productId = await findProductId(context.services.db, caller, args.productKey);
-      const condition = firmwareCondition(caller, { productId });
-      return context.services.db.query.firmwares.findMany(
-        query({ where: { RAW: (table) => condition(table) }, orderBy: { createdAt: 'desc' } }),
-      );
-    },
-  },
-  { name: 'FirmwareConnection' },
-  { name: 'FirmwareEdge' },
+    { name: 'FirmwareConnection' },
+    { name: 'FirmwareEdge' },
   ),
 );
 

@@ -170,9 +170,7 @@ async function devicesConnection(context: GraphQLContext, jobId: string, args: D
   // Read before the rows, so that following jobDeviceUpdates from it misses nothing the page lacks.
   // Only when asked for: it is two more queries per connection.
   const changeCursor = selectsField(info, 'changeCursor') ? await currentChangeSeq(context.services.db, jobId) : null;
-  const countNow = isWholeTab(normalised)
-    ? () => wholeTabCount(context.loaders, jobId, normalised)
-    : () => countTasks(context.services.db, jobId, normalised);
+  const countNow = isWholeTab(normalised) ? () => wholeTabCount(context.loaders, jobId, normalised) : () => countTasks(context.services.db, jobId, normalised);
   // A count asked for is read beside the page rather than after it (one round trip less); a
   // failure still reaches totalCount, and none is left unhandled if the page fails first.
   const counting = selectsField(info, 'totalCount') ? countNow() : null;
@@ -232,7 +230,7 @@ builder.drizzleObjectField(OtaJob, 'devices', (t) =>
         }),
         changeCursor: c.string({
           description:
-            'The job\'s change cursor as of just before this page was read: subscribe to jobDeviceUpdates with `after: changeCursor` to receive every change this page may not show yet.',
+            "The job's change cursor as of just before this page was read: subscribe to jobDeviceUpdates with `after: changeCursor` to receive every change this page may not show yet.",
           resolve: (connection) => String((connection as unknown as { changeCursor: number }).changeCursor),
         }),
       }),
@@ -290,9 +288,7 @@ builder.mutationField('cancelUpgrade', (t) =>
     args: { input: t.arg({ type: CancelUpgradeInput, required: true }) },
     errors: { types: [InvalidInputError, NotFoundError, InvalidJobStateError] },
     resolve: (_root, { input }, context) =>
-      transact(context, (scope) =>
-        cancelUpgrade(scope, callerOf(context), { jobId: decodeId(String(input.jobId), 'OtaJob'), deviceKeys: input.deviceKeys }),
-      ),
+      transact(context, (scope) => cancelUpgrade(scope, callerOf(context), { jobId: decodeId(String(input.jobId), 'OtaJob'), deviceKeys: input.deviceKeys })),
   }),
 );
 
@@ -304,15 +300,13 @@ const RetryUpgradeInput = builder.inputType('RetryUpgradeInput', {
   }),
 });
 
-const NotRetriedDevice = builder
-  .objectRef<{ deviceKey: string; reason: 'NOT_IN_JOB' | 'NOT_FAILED'; message: string }>('NotRetriedDevice')
-  .implement({
-    fields: (t) => ({
-      deviceKey: t.exposeString('deviceKey'),
-      reason: t.expose('reason', { type: NotRetriedReason }),
-      message: t.exposeString('message'),
-    }),
-  });
+const NotRetriedDevice = builder.objectRef<{ deviceKey: string; reason: 'NOT_IN_JOB' | 'NOT_FAILED'; message: string }>('NotRetriedDevice').implement({
+  fields: (t) => ({
+    deviceKey: t.exposeString('deviceKey'),
+    reason: t.expose('reason', { type: NotRetriedReason }),
+    message: t.exposeString('message'),
+  }),
+});
 
 const RetryUpgradeResult = builder.objectRef<Awaited<ReturnType<typeof retryUpgrade>>>('RetryUpgradeResult').implement({
   fields: (t) => ({

@@ -2,13 +2,7 @@ import { sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import { preparedFor, selectionShapeKey } from '../db/prepared.js';
 import { builder } from '../builder.js';
-import {
-  FirmwareNotVerifiedError,
-  InvalidInputError,
-  InvalidJobStateError,
-  JobNotEditableError,
-  NotFoundError,
-} from '../domain/errors.js';
+import { FirmwareNotVerifiedError, InvalidInputError, InvalidJobStateError, JobNotEditableError, NotFoundError } from '../domain/errors.js';
 import { cancelJob, startJob, stopJob } from '../domain/jobs/control.js';
 import { createUpgradeJob, createVerificationJob } from '../domain/jobs/create.js';
 import { editJob } from '../domain/jobs/edit.js';
@@ -49,7 +43,7 @@ const TagRef = builder.objectRef<{ key: string; value: string }>('TagFilter').im
 const JobScope = builder.objectRef<ReturnType<typeof settingsView>>('JobScope').implement({
   description: 'Which devices the job targets. The filters combine with AND.',
   fields: (t) => ({
-    allDevices: t.exposeBoolean('allDevices', { description: "Every device of the product (else deviceKeys)." }),
+    allDevices: t.exposeBoolean('allDevices', { description: 'Every device of the product (else deviceKeys).' }),
     deviceKeys: t.exposeStringList('deviceKeys'),
     srcVersions: t.exposeStringList('srcVersions', { description: 'Only devices on these versions; empty = any.' }),
     tags: t.field({
@@ -109,8 +103,7 @@ export const OtaJob = builder.drizzleNode('otaJobs', {
   id: { column: (j) => j.id },
   authScopes: { permission: 'OTA_READ' },
   fields: (t) => {
-    const counts = (job: { id: string }, context: Parameters<Parameters<typeof t.int>[0]['resolve']>[2]) =>
-      context.loaders.statusCounts.load(job.id);
+    const counts = (job: { id: string }, context: Parameters<Parameters<typeof t.int>[0]['resolve']>[2]) => context.loaders.statusCounts.load(job.id);
     return {
       name: t.exposeString('name'),
       type: t.expose('type', { type: OtaJobType }),
@@ -165,7 +158,7 @@ export const OtaJob = builder.drizzleNode('otaJobs', {
       progressHistory: t.field({
         type: [ProgressPointRef],
         description:
-          'Devices final (succeeded, failed) at `points` + 1 evenly spaced instants from the start of the job to now (or its end), from the devices\' finish times: the progress chart.',
+          "Devices final (succeeded, failed) at `points` + 1 evenly spaced instants from the start of the job to now (or its end), from the devices' finish times: the progress chart.",
         args: { points: t.arg.int({ defaultValue: 60, required: true }) },
         select: { columns: { id: true, createdAt: true, startedAt: true, finishedAt: true } },
         resolve: (job, { points }, context) => {
@@ -203,12 +196,10 @@ builder.queryField('jobs', (t) =>
       },
       resolve: async (query, _root, args, context) => {
         assertPageSize(args);
-      const caller = callerOf(context);
+        const caller = callerOf(context);
         const productId = await findProductId(context.services.db, caller, args.productKey);
         const condition = jobCondition(caller, { ...args, productId });
-        return context.services.db.query.otaJobs.findMany(
-          query({ where: { RAW: (table) => condition(table) }, orderBy: { createdAt: 'desc' } }),
-        );
+        return context.services.db.query.otaJobs.findMany(query({ where: { RAW: (table) => condition(table) }, orderBy: { createdAt: 'desc' } }));
       },
     },
     { name: 'OtaJobConnection' },
@@ -335,8 +326,7 @@ const EditJobInput = builder.inputType('EditJobInput', {
 });
 
 type ScheduleArg = { startAt?: Date | null; endAt?: Date | null; dailyWindowStart?: string | null; dailyWindowEnd?: string | null; timezone?: string | null };
-const scheduleArg = (s: ScheduleArg | null | undefined) =>
-  s === undefined ? undefined : s === null ? null : { ...s, timezone: s.timezone ?? undefined };
+const scheduleArg = (s: ScheduleArg | null | undefined) => (s === undefined ? undefined : s === null ? null : { ...s, timezone: s.timezone ?? undefined });
 const orUndefined = <T>(value: T | null | undefined): T | undefined => (value === null ? undefined : value);
 
 /** A firmware global ID that does not decode is reported as the domain reports a bad id. */
@@ -455,8 +445,7 @@ for (const [name, action, description] of [
       authScopes: { permission: 'OTA_CONTROL' },
       args: { id: t.arg.id({ required: true }) },
       errors: { types: [NotFoundError, InvalidJobStateError] },
-      resolve: (_query, _root, { id }, context) =>
-        transact(context, (scope) => action(scope, callerOf(context), decodeId(String(id), 'OtaJob'))),
+      resolve: (_query, _root, { id }, context) => transact(context, (scope) => action(scope, callerOf(context), decodeId(String(id), 'OtaJob'))),
     }),
   );
 }

@@ -30,8 +30,7 @@ const Me = builder.objectRef<Identity>('Me').implement({
     }),
     organisationUnit: t.field({
       type: OrganisationUnit,
-      resolve: async (me, _args, context) =>
-        (await context.services.db.select().from(organisationUnits).where(eq(organisationUnits.id, me.caller.ouId)))[0],
+      resolve: async (me, _args, context) => (await context.services.db.select().from(organisationUnits).where(eq(organisationUnits.id, me.caller.ouId)))[0],
     }),
     permissions: t.field({
       type: [Permission],

@@ -38,8 +38,7 @@ export const User = builder.drizzleNode('users', {
       type: [ApiToken],
       description: 'The API tokens of the user, newest first (sessions are not listed).',
       args: { includeInactive: t.arg.boolean({ description: 'Also revoked and expired ones.' }) },
-      resolve: (u, args, context) =>
-        listApiTokens(context.services.db, callerOf(context), { userId: u.id, includeInactive: args.includeInactive }),
+      resolve: (u, args, context) => listApiTokens(context.services.db, callerOf(context), { userId: u.id, includeInactive: args.includeInactive }),
     }),
   }),
 });
@@ -137,9 +136,7 @@ builder.mutationField('setUserRoles', (t) =>
     args: { input: t.arg({ type: SetUserRolesInput, required: true }) },
     errors: { types: [InvalidInputError, NotFoundError, LastAdministratorError] },
     resolve: (_root, { input }, context) =>
-      transact(context, (scope) =>
-        setUserRoles(scope, callerOf(context), decodeId(String(input.userId), 'User'), decodeRoleIds(input.roleIds)),
-      ),
+      transact(context, (scope) => setUserRoles(scope, callerOf(context), decodeId(String(input.userId), 'User'), decodeRoleIds(input.roleIds))),
   }),
 );
 

@@ -49,9 +49,7 @@ export async function seedDemo(services: AppServices, caller: Caller, fleetSize:
     firmwareVersion: i % 10 < 7 ? '1.0.0' : '1.1.0',
     tags: { region: regions[i % regions.length], batch: i < fleetSize / 2 ? 'A' : 'B' },
   }));
-  const registered = await inTransaction(services, (scope) =>
-    registerDevices(scope, caller, { productKey: DEMO_PRODUCT_KEY, devices }),
-  );
+  const registered = await inTransaction(services, (scope) => registerDevices(scope, caller, { productKey: DEMO_PRODUCT_KEY, devices }));
   const fleet: DemoFleetDevice[] = registered.map((r) => ({
     productKey: DEMO_PRODUCT_KEY,
     deviceKey: r.device.deviceKey,

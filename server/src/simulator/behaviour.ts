@@ -32,7 +32,10 @@ export function isFailureBehaviour(value: Behaviour): value is FailureBehaviour 
  */
 export function parseBehaviourMix(text: string): BehaviourMix {
   const mix: BehaviourMix = {};
-  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0)) {
     const match = /^([A-Za-z]+)\s*=\s*([0-9]*\.?[0-9]+)(%?)$/.exec(part);
     if (!match) throw new Error(`behaviour "${part}" is not name=share`);
     const [, name, number, percent] = match as unknown as [string, string, string, string];

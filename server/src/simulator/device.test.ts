@@ -59,31 +59,34 @@ describe('virtual device', { timeout: 15_000 }, () => {
     expect(fleet.stats.connected).toBe(1);
   });
 
-  it.each(['MD5', 'SHA256'] as const)('upgrades with %s: accepts, reports 0..100 in order over the upgrade time, reconnects, informs the new version', async (signMethod) => {
-    const { cloud, fleet } = await setup([{ key: 'ok' }]);
-    const file = cloud.addFirmware(64 * 1024);
-    const id = cloud.push('ok', cloud.pushFor(file, 'job-1', '2.0.0', signMethod));
+  it.each(['MD5', 'SHA256'] as const)(
+    'upgrades with %s: accepts, reports 0..100 in order over the upgrade time, reconnects, informs the new version',
+    async (signMethod) => {
+      const { cloud, fleet } = await setup([{ key: 'ok' }]);
+      const file = cloud.addFirmware(64 * 1024);
+      const id = cloud.push('ok', cloud.pushFor(file, 'job-1', '2.0.0', signMethod));
 
-    expect(await cloud.waitForReply('ok', id)).toEqual({ code: REPLY_CODE.OK, data: {} });
-    await cloud.waitForInform('ok', '2.0.0');
+      expect(await cloud.waitForReply('ok', id)).toEqual({ code: REPLY_CODE.OK, data: {} });
+      await cloud.waitForInform('ok', '2.0.0');
 
-    expect(cloud.steps('ok')).toEqual(ALL_STEPS);
-    const reports = cloud.received.filter((r) => r.message.kind === 'progress' && !r.message.isReply);
-    const spread = reports.at(-1)!.at - reports[0]!.at;
-    expect(spread).toBeGreaterThanOrEqual(UPGRADE_SECONDS * 1000 * 0.8);
-    // The new version is informed only after 100, on a new connection.
-    const messages = cloud.from('ok');
-    const last100 = messages.findIndex((m) => m.kind === 'progress' && !m.isReply && m.request.params.step === '100');
-    const newInform = messages.findIndex((m) => m.kind === 'inform' && !m.isReply && m.request.params.version === '2.0.0');
-    expect(newInform).toBeGreaterThan(last100);
-    expect(cloud.informs('ok')).toEqual(['1.0.0', '2.0.0']);
-    expect(cloud.httpRequests).toEqual([{ path: new URL(file.url).pathname, range: undefined }]);
+      expect(cloud.steps('ok')).toEqual(ALL_STEPS);
+      const reports = cloud.received.filter((r) => r.message.kind === 'progress' && !r.message.isReply);
+      const spread = reports.at(-1)!.at - reports[0]!.at;
+      expect(spread).toBeGreaterThanOrEqual(UPGRADE_SECONDS * 1000 * 0.8);
+      // The new version is informed only after 100, on a new connection.
+      const messages = cloud.from('ok');
+      const last100 = messages.findIndex((m) => m.kind === 'progress' && !m.isReply && m.request.params.step === '100');
+      const newInform = messages.findIndex((m) => m.kind === 'inform' && !m.isReply && m.request.params.version === '2.0.0');
+      expect(newInform).toBeGreaterThan(last100);
+      expect(cloud.informs('ok')).toEqual(['1.0.0', '2.0.0']);
+      expect(cloud.httpRequests).toEqual([{ path: new URL(file.url).pathname, range: undefined }]);
 
-    const device = fleet.device('ok')!;
-    await cloud.waitFor(() => device.state === 'idle');
-    expect(device.version).toBe('2.0.0');
-    expect(fleet.stats).toMatchObject({ succeeded: 1, upgradesStarted: 1, connects: 2, connected: 1, bytesDownloaded: file.size });
-  });
+      const device = fleet.device('ok')!;
+      await cloud.waitFor(() => device.state === 'idle');
+      expect(device.version).toBe('2.0.0');
+      expect(fleet.stats).toMatchObject({ succeeded: 1, upgradesStarted: 1, connects: 2, connected: 1, bytesDownloaded: file.size });
+    },
+  );
 
   it('acts out each failure behaviour with its documented step', async () => {
     const { cloud, fleet } = await setup([
@@ -263,7 +266,11 @@ describe('virtual device', { timeout: 15_000 }, () => {
     cloud.publishRaw('m', 'upgrade', JSON.stringify({ id: 'bad-sign', version: '1.0', method: 'ota.device.upgrade', params: { ...good, sign: 'xyz' } }));
     cloud.publishRaw('m', 'upgrade', JSON.stringify({ id: 'wrong-method', version: '1.0', method: 'ota.device.cancel', params: { jobId: 'x' } }));
     cloud.publishRaw('m', 'cancel', JSON.stringify({ id: 'no-job', version: '1.0', method: 'ota.device.cancel', params: {} }));
-    cloud.publishRaw('m', 'upgrade', JSON.stringify({ id: 'huge', version: '1.0', method: 'ota.device.upgrade', params: { ...good, pad: 'x'.repeat(MAX_PAYLOAD_BYTES) } }));
+    cloud.publishRaw(
+      'm',
+      'upgrade',
+      JSON.stringify({ id: 'huge', version: '1.0', method: 'ota.device.upgrade', params: { ...good, pad: 'x'.repeat(MAX_PAYLOAD_BYTES) } }),
+    );
     cloud.publishRaw('m', 'upgrade', JSON.stringify([1, 2, 3]));
 
     for (const id of ['bad-json', 'no-url', 'bad-sign', 'wrong-method', 'no-job', 'huge']) {

@@ -442,16 +442,24 @@ export class VirtualDevice {
       run.waiting = true; // resumed by download progress
       return;
     }
-    if (run.failure === 'hang' && percent >= run.failAt) return this.hang(run);
+    if (run.failure === 'hang' && percent >= run.failAt) {
+      this.hang(run);
+      return;
+    }
     if (run.failure === 'writeFail' && percent >= run.failAt) {
-      return this.fail(run, PROGRESS_STEP.WRITE_FAILED, `flash write failed at ${percent}% (simulated)`);
+      this.fail(run, PROGRESS_STEP.WRITE_FAILED, `flash write failed at ${percent}% (simulated)`);
+      return;
     }
     if (run.failure === 'undefinedFail' && percent >= run.failAt) {
-      return this.fail(run, PROGRESS_STEP.UNDEFINED_FAILURE, `unexpected error at ${percent}% (simulated)`);
+      this.fail(run, PROGRESS_STEP.UNDEFINED_FAILURE, `unexpected error at ${percent}% (simulated)`);
+      return;
     }
     this.sendRequest('progress', { step: String(percent), desc: percent === 100 ? 'upgrade complete' : '' });
     run.nextIndex++;
-    if (percent >= 100) return this.reboot(run);
+    if (percent >= 100) {
+      this.reboot(run);
+      return;
+    }
     const due = run.startedAt + (run.durationMs * run.nextIndex) / this.context.settings.progressReports;
     run.timer = this.context.scheduler.at(due, () => this.reportDue(run));
   }

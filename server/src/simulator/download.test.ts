@@ -86,7 +86,12 @@ describe('downloadFirmware', () => {
 
   it('fails without resuming on an HTTP error', async () => {
     const before = seenRanges.length;
-    expect(await downloadFirmware(options('/forbidden'))).toMatchObject({ ok: false, failure: 'download', desc: expect.stringMatching(/HTTP 403/), resumes: 0 });
+    expect(await downloadFirmware(options('/forbidden'))).toMatchObject({
+      ok: false,
+      failure: 'download',
+      desc: expect.stringMatching(/HTTP 403/),
+      resumes: 0,
+    });
     expect(seenRanges.length - before).toBe(1);
   });
 
@@ -122,9 +127,7 @@ describe('downloadFirmware', () => {
     // possibly on the last chunk (the fleet test with a behaviour mix is what caught that case).
     for (const at of [1, file.length]) {
       const inside = new AbortController();
-      const result = await downloadFirmware(
-        options('/file', { signal: inside.signal, onProgress: (n) => n >= at && inside.abort() }),
-      );
+      const result = await downloadFirmware(options('/file', { signal: inside.signal, onProgress: (n) => n >= at && inside.abort() }));
       expect(result).toMatchObject({ ok: false, failure: 'cancelled' });
     }
     // Nothing unhandled surfaces later (vitest would report it).

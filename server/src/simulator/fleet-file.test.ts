@@ -8,10 +8,7 @@ const device = { productKey: 'pk1', deviceKey: 'dev-1', secret: 's', version: '1
 
 describe('fleet file', () => {
   it('accepts devices, with an optional fixed behaviour', () => {
-    expect(parseFleet([device, { ...device, deviceKey: 'dev-2', behaviour: 'hang' }])).toEqual([
-      device,
-      { ...device, deviceKey: 'dev-2', behaviour: 'hang' },
-    ]);
+    expect(parseFleet([device, { ...device, deviceKey: 'dev-2', behaviour: 'hang' }])).toEqual([device, { ...device, deviceKey: 'dev-2', behaviour: 'hang' }]);
   });
 
   it.each([

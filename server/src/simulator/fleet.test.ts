@@ -119,9 +119,9 @@ describe('fleet', { timeout: 30_000 }, () => {
   });
 
   it('gives up waiting for connections after the timeout, and cleans up', async () => {
-    await expect(
-      startFleet({ mqttUrl: 'mqtt://127.0.0.1:1', devices: specs('pkx', 2), connectTimeoutMs: 500, connectRate: 0 }),
-    ).rejects.toThrow(/only 0 of 2 devices connected/);
+    await expect(startFleet({ mqttUrl: 'mqtt://127.0.0.1:1', devices: specs('pkx', 2), connectTimeoutMs: 500, connectRate: 0 })).rejects.toThrow(
+      /only 0 of 2 devices connected/,
+    );
   });
 
   it('can start without waiting, e.g. while the broker is still coming up', async () => {

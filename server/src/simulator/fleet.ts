@@ -131,7 +131,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     },
   };
 
-  const behaviours = assignBehaviours(specs.length, mix, seed, specs.map((spec) => spec.behaviour));
+  const behaviours = assignBehaviours(
+    specs.length,
+    mix,
+    seed,
+    specs.map((spec) => spec.behaviour),
+  );
   const devices = specs.map((spec, i) => new VirtualDevice(spec, behaviours[i]!, context));
   const byKey = new Map(devices.map((device) => [`${device.productKey}/${device.deviceKey}`, device]));
 
@@ -153,9 +158,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           reject(new Error(`only ${connected} of ${expected.length} devices connected within ${limit} ms`));
         }, limit);
       });
-      return Promise.race([Promise.all(expected.map((device) => device.whenConnected())).then(() => {}), timeout]).finally(
-        () => clearTimeout(timer),
-      );
+      return Promise.race([Promise.all(expected.map((device) => device.whenConnected())).then(() => {}), timeout]).finally(() => clearTimeout(timer));
     },
     async stop() {
       if (stopped) return;

@@ -46,13 +46,20 @@ describe('simulator CLI', { timeout: 30_000 }, () => {
     cleanups.push(() => cloud.stop());
     const devices = ['a', 'b', 'c'].map((key) => ({ productKey: cloud.productKey, deviceKey: key, secret: `s-${key}`, version: '1.0' }));
     const cli = runCli([
-      '--fleet', await fleetFile(devices),
-      '--mqtt', BROKER_URL,
-      '--behaviour', 'offline=0.34',
-      '--seed', '3',
-      '--upgrade-seconds', '0.5',
-      '--reboot-seconds', '0.1',
-      '--stats-interval', '0',
+      '--fleet',
+      await fleetFile(devices),
+      '--mqtt',
+      BROKER_URL,
+      '--behaviour',
+      'offline=0.34',
+      '--seed',
+      '3',
+      '--upgrade-seconds',
+      '0.5',
+      '--reboot-seconds',
+      '0.1',
+      '--stats-interval',
+      '0',
     ]);
     await cli.waitForOutput(/every online device connected/);
     expect(cli.output()).toMatch(/3 devices on mqtt:\/\//);

@@ -82,8 +82,7 @@ async function main(): Promise<void> {
   const counts = new Map<string, number>();
   for (const device of fleet.devices) counts.set(device.behaviour, (counts.get(device.behaviour) ?? 0) + 1);
   console.log(
-    `[simulator] ${fleet.devices.length} devices on ${options.mqttUrl}: ` +
-      [...counts].map(([behaviour, count]) => `${behaviour}=${count}`).join(' '),
+    `[simulator] ${fleet.devices.length} devices on ${options.mqttUrl}: ${[...counts].map(([behaviour, count]) => `${behaviour}=${count}`).join(' ')}`,
   );
   fleet
     .whenConnected()

@@ -61,7 +61,16 @@ export async function openConsole(
 }
 
 /** Every permission an operator of the console has. */
-export const OPERATOR: Permission[] = ['FIRMWARE_READ', 'FIRMWARE_WRITE', 'FIRMWARE_DELETE', 'OTA_READ', 'OTA_CREATE', 'OTA_CONTROL', 'DEVICE_READ', 'DEVICE_WRITE'];
+export const OPERATOR: Permission[] = [
+  'FIRMWARE_READ',
+  'FIRMWARE_WRITE',
+  'FIRMWARE_DELETE',
+  'OTA_READ',
+  'OTA_CREATE',
+  'OTA_CONTROL',
+  'DEVICE_READ',
+  'DEVICE_WRITE',
+];
 
 /** The console's URL of a job's details page. */
 export function jobUrl(ts: TestServer, jobGlobalId: string, query = ''): string {

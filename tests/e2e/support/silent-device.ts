@@ -14,7 +14,10 @@ export interface SilentDevice {
   stop(): Promise<void>;
 }
 
-export async function connectSilentDevice(mqttUrl: string, spec: { productKey: string; deviceKey: string; secret: string; version: string }): Promise<SilentDevice> {
+export async function connectSilentDevice(
+  mqttUrl: string,
+  spec: { productKey: string; deviceKey: string; secret: string; version: string },
+): Promise<SilentDevice> {
   const { productKey, deviceKey } = spec;
   const client: MqttClient = await mqtt.connectAsync(mqttUrl, { ...deviceMqttCredentials(productKey, deviceKey, spec.secret), reconnectPeriod: 0 });
   const device: SilentDevice = { deviceKey, pushes: [], cancels: [], stop: () => client.endAsync() };

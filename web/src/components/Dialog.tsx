@@ -3,14 +3,7 @@
  */
 import { createEffect, onCleanup, Show, type JSX } from 'solid-js';
 
-export function Dialog(props: {
-  open: boolean;
-  title: string;
-  onClose: () => void;
-  children: JSX.Element;
-  footer?: JSX.Element;
-  wide?: boolean;
-}) {
+export function Dialog(props: { open: boolean; title: string; onClose: () => void; children: JSX.Element; footer?: JSX.Element; wide?: boolean }) {
   let ref: HTMLDialogElement | undefined;
   createEffect(() => {
     if (!ref) return;
@@ -31,7 +24,7 @@ export function Dialog(props: {
       <Show when={props.open}>
         <header class="dialog-header">
           <h2>{props.title}</h2>
-          <button class="icon-btn" aria-label="Close" onClick={() => props.onClose()}>
+          <button type="button" class="icon-btn" aria-label="Close" onClick={() => props.onClose()}>
             ×
           </button>
         </header>
@@ -61,10 +54,10 @@ export function ConfirmDialog(props: {
       onClose={props.onClose}
       footer={
         <>
-          <button class="btn" onClick={() => props.onClose()} disabled={props.busy}>
+          <button type="button" class="btn" onClick={() => props.onClose()} disabled={props.busy}>
             Close
           </button>
-          <button class={`btn ${props.danger ? 'btn-danger' : 'btn-primary'}`} onClick={() => props.onConfirm()} disabled={props.busy}>
+          <button type="button" class={`btn ${props.danger ? 'btn-danger' : 'btn-primary'}`} onClick={() => props.onConfirm()} disabled={props.busy}>
             {props.busy ? 'Working…' : props.confirmLabel}
           </button>
         </>

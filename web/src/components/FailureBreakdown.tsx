@@ -11,7 +11,7 @@ export function FailureBreakdown(props: { counts: readonly { reason: string; cou
       <Show when={total() > 0} fallback={<div class="muted breakdown-empty">No failed devices.</div>}>
         <For each={sorted()}>
           {(c) => (
-            <button class="breakdown-row" onClick={() => props.onSelect(c.reason as FailureReason)} title="Show these devices in Upgrade Failed">
+            <button type="button" class="breakdown-row" onClick={() => props.onSelect(c.reason as FailureReason)} title="Show these devices in Upgrade Failed">
               <span class="breakdown-label">{FAILURE_REASON_LABELS[c.reason as FailureReason] ?? c.reason}</span>
               <span class="breakdown-bar">
                 <span style={{ width: `${(c.count / total()) * 100}%` }} />

@@ -158,6 +158,7 @@ export function jobSettingsInput(values: JobFormValues, fields: readonly JobFiel
 
 function Field(props: { label: string; hint?: string; children: JSX.Element; wide?: boolean }) {
   return (
+    // biome-ignore lint/a11y/noLabelWithoutControl: the control is the label's child (props.children)
     <label class="field" classList={{ 'field-wide': props.wide }}>
       <span class="field-label">{props.label}</span>
       {props.children}
@@ -200,42 +201,111 @@ export function JobSettingsForm(props: {
       <Show when={props.type === 'VERIFICATION' || !v.allDevices}>
         <Field label={props.type === 'VERIFICATION' ? 'Devices to verify on (1 to 5)' : 'Device keys'} hint="Separated by commas, spaces or lines" wide>
           {props.deviceKeysControl ?? (
-            <textarea class="input" name="deviceKeys" rows={3} disabled={off('deviceKeys')} value={v.deviceKeys} onInput={(e) => set('deviceKeys', e.currentTarget.value)} />
+            <textarea
+              class="input"
+              name="deviceKeys"
+              rows={3}
+              disabled={off('deviceKeys')}
+              value={v.deviceKeys}
+              onInput={(e) => set('deviceKeys', e.currentTarget.value)}
+            />
           )}
         </Field>
       </Show>
       <Field label="Version number to be upgraded" hint="Only devices on these versions; empty = any version">
-        <input class="input" name="srcVersions" disabled={off('srcVersions')} value={v.srcVersions} placeholder="e.g. 1.0.0, 1.1.0" onInput={(e) => set('srcVersions', e.currentTarget.value)} />
+        <input
+          class="input"
+          name="srcVersions"
+          disabled={off('srcVersions')}
+          value={v.srcVersions}
+          placeholder="e.g. 1.0.0, 1.1.0"
+          onInput={(e) => set('srcVersions', e.currentTarget.value)}
+        />
       </Field>
       <Show when={props.type === 'UPGRADE'}>
         <Field label="Tags" hint="key=value, comma-separated; all keys must match">
-          <input class="input" name="tags" disabled={off('tags')} value={v.tags} placeholder="e.g. region=eu-west" onInput={(e) => set('tags', e.currentTarget.value)} />
+          <input
+            class="input"
+            name="tags"
+            disabled={off('tags')}
+            value={v.tags}
+            placeholder="e.g. region=eu-west"
+            onInput={(e) => set('tags', e.currentTarget.value)}
+          />
         </Field>
       </Show>
       <Field label="Timeout (minutes)" hint="Counted from the push; 5 minutes to 48 hours">
-        <input class="input" type="number" name="timeoutMinutes" min="5" max="2880" disabled={off('timeoutMinutes')} value={v.timeoutMinutes} onInput={(e) => set('timeoutMinutes', e.currentTarget.value)} />
+        <input
+          class="input"
+          type="number"
+          name="timeoutMinutes"
+          min="5"
+          max="2880"
+          disabled={off('timeoutMinutes')}
+          value={v.timeoutMinutes}
+          onInput={(e) => set('timeoutMinutes', e.currentTarget.value)}
+        />
       </Field>
       <Show when={props.type === 'UPGRADE'}>
         <Field label="Policy">
-          <select class="input" name="policy" disabled={off('policy')} value={v.policy} onChange={(e) => set('policy', e.currentTarget.value as JobFormValues['policy'])}>
+          <select
+            class="input"
+            name="policy"
+            disabled={off('policy')}
+            value={v.policy}
+            onChange={(e) => set('policy', e.currentTarget.value as JobFormValues['policy'])}
+          >
             <option value="SNAPSHOT">Snapshot: targets fixed at creation</option>
             <option value="INCREMENTAL">Incremental: devices that match later are added</option>
           </select>
         </Field>
         <Field label="Max concurrency" hint="Most devices Pushed + In Progress at once">
-          <input class="input" type="number" name="maxConcurrency" min="1" disabled={off('maxConcurrency')} value={v.maxConcurrency} onInput={(e) => set('maxConcurrency', e.currentTarget.value)} />
+          <input
+            class="input"
+            type="number"
+            name="maxConcurrency"
+            min="1"
+            disabled={off('maxConcurrency')}
+            value={v.maxConcurrency}
+            onInput={(e) => set('maxConcurrency', e.currentTarget.value)}
+          />
         </Field>
         <Field label="Push rate (devices per minute)" hint="Empty = no limit">
-          <input class="input" type="number" name="pushRatePerMinute" min="1" disabled={off('pushRatePerMinute')} value={v.pushRatePerMinute} onInput={(e) => set('pushRatePerMinute', e.currentTarget.value)} />
+          <input
+            class="input"
+            type="number"
+            name="pushRatePerMinute"
+            min="1"
+            disabled={off('pushRatePerMinute')}
+            value={v.pushRatePerMinute}
+            onInput={(e) => set('pushRatePerMinute', e.currentTarget.value)}
+          />
         </Field>
         <fieldset class="fieldset" data-field="retry">
           <legend>Retry failed devices</legend>
           <div class="inline-fields">
             <Field label="Retries (0–5)">
-              <input class="input" type="number" name="retryCount" min="0" max="5" disabled={off('retry')} value={v.retryCount} onInput={(e) => set('retryCount', e.currentTarget.value)} />
+              <input
+                class="input"
+                type="number"
+                name="retryCount"
+                min="0"
+                max="5"
+                disabled={off('retry')}
+                value={v.retryCount}
+                onInput={(e) => set('retryCount', e.currentTarget.value)}
+              />
             </Field>
             <Field label="Interval (minutes)">
-              <input class="input" type="number" name="retryIntervalMinutes" min="0" disabled={off('retry')} value={v.retryIntervalMinutes} onInput={(e) => set('retryIntervalMinutes', e.currentTarget.value)} />
+              <input
+                class="input"
+                type="number"
+                name="retryIntervalMinutes"
+                min="0"
+                disabled={off('retry')}
+                value={v.retryIntervalMinutes}
+                onInput={(e) => set('retryIntervalMinutes', e.currentTarget.value)}
+              />
             </Field>
           </div>
         </fieldset>
@@ -248,35 +318,93 @@ export function JobSettingsForm(props: {
           </legend>
           <div class="inline-fields">
             <Field label="Failure %">
-              <input class="input" type="number" name="abortPercent" min="1" max="100" disabled={off('abortThreshold') || !v.abort} value={v.abortPercent} onInput={(e) => set('abortPercent', e.currentTarget.value)} />
+              <input
+                class="input"
+                type="number"
+                name="abortPercent"
+                min="1"
+                max="100"
+                disabled={off('abortThreshold') || !v.abort}
+                value={v.abortPercent}
+                onInput={(e) => set('abortPercent', e.currentTarget.value)}
+              />
             </Field>
             <Field label="After devices finished">
-              <input class="input" type="number" name="abortMinFinished" min="1" disabled={off('abortThreshold') || !v.abort} value={v.abortMinFinished} onInput={(e) => set('abortMinFinished', e.currentTarget.value)} />
+              <input
+                class="input"
+                type="number"
+                name="abortMinFinished"
+                min="1"
+                disabled={off('abortThreshold') || !v.abort}
+                value={v.abortMinFinished}
+                onInput={(e) => set('abortMinFinished', e.currentTarget.value)}
+              />
             </Field>
           </div>
         </fieldset>
         <fieldset class="fieldset field-wide" data-field="schedule">
           <legend>
             <label class="check">
-              <input type="checkbox" name="scheduled" disabled={off('schedule')} checked={v.scheduled} onChange={(e) => set('scheduled', e.currentTarget.checked)} />
+              <input
+                type="checkbox"
+                name="scheduled"
+                disabled={off('schedule')}
+                checked={v.scheduled}
+                onChange={(e) => set('scheduled', e.currentTarget.checked)}
+              />
               Schedule
             </label>
           </legend>
           <div class="inline-fields">
             <Field label="Start">
-              <input class="input" type="datetime-local" name="startAt" disabled={off('schedule') || !v.scheduled} value={v.startAt} onInput={(e) => set('startAt', e.currentTarget.value)} />
+              <input
+                class="input"
+                type="datetime-local"
+                name="startAt"
+                disabled={off('schedule') || !v.scheduled}
+                value={v.startAt}
+                onInput={(e) => set('startAt', e.currentTarget.value)}
+              />
             </Field>
             <Field label="End">
-              <input class="input" type="datetime-local" name="endAt" disabled={off('schedule') || !v.scheduled} value={v.endAt} onInput={(e) => set('endAt', e.currentTarget.value)} />
+              <input
+                class="input"
+                type="datetime-local"
+                name="endAt"
+                disabled={off('schedule') || !v.scheduled}
+                value={v.endAt}
+                onInput={(e) => set('endAt', e.currentTarget.value)}
+              />
             </Field>
             <Field label="Daily window from">
-              <input class="input" type="time" name="dailyWindowStart" disabled={off('schedule') || !v.scheduled} value={v.dailyWindowStart} onInput={(e) => set('dailyWindowStart', e.currentTarget.value)} />
+              <input
+                class="input"
+                type="time"
+                name="dailyWindowStart"
+                disabled={off('schedule') || !v.scheduled}
+                value={v.dailyWindowStart}
+                onInput={(e) => set('dailyWindowStart', e.currentTarget.value)}
+              />
             </Field>
             <Field label="to">
-              <input class="input" type="time" name="dailyWindowEnd" disabled={off('schedule') || !v.scheduled} value={v.dailyWindowEnd} onInput={(e) => set('dailyWindowEnd', e.currentTarget.value)} />
+              <input
+                class="input"
+                type="time"
+                name="dailyWindowEnd"
+                disabled={off('schedule') || !v.scheduled}
+                value={v.dailyWindowEnd}
+                onInput={(e) => set('dailyWindowEnd', e.currentTarget.value)}
+              />
             </Field>
             <Field label="Time zone">
-              <input class="input" name="timezone" list="timezones" disabled={off('schedule') || !v.scheduled} value={v.timezone} onInput={(e) => set('timezone', e.currentTarget.value)} />
+              <input
+                class="input"
+                name="timezone"
+                list="timezones"
+                disabled={off('schedule') || !v.scheduled}
+                value={v.timezone}
+                onInput={(e) => set('timezone', e.currentTarget.value)}
+              />
             </Field>
           </div>
           <datalist id="timezones">

@@ -61,7 +61,7 @@ export function Layout(props: { children?: JSX.Element }) {
                 </span>
               )}
             </Show>
-            <button class="btn btn-small" data-testid="sign-out" onClick={() => void signOut()}>
+            <button type="button" class="btn btn-small" data-testid="sign-out" onClick={() => void signOut()}>
               Sign out
             </button>
           </div>

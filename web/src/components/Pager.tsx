@@ -17,13 +17,13 @@ export function Pager(props: {
       <span class="pager-range">
         {range()} of {formatCount(props.total)}
       </span>
-      <button class="btn btn-small" disabled={!props.hasPrevious} onClick={() => props.onFirst()}>
+      <button type="button" class="btn btn-small" disabled={!props.hasPrevious} onClick={() => props.onFirst()}>
         « First
       </button>
-      <button class="btn btn-small" disabled={!props.hasPrevious} onClick={() => props.onPrevious()}>
+      <button type="button" class="btn btn-small" disabled={!props.hasPrevious} onClick={() => props.onPrevious()}>
         ‹ Previous
       </button>
-      <button class="btn btn-small" disabled={!props.hasNext} onClick={() => props.onNext()}>
+      <button type="button" class="btn btn-small" disabled={!props.hasNext} onClick={() => props.onNext()}>
         Next ›
       </button>
     </nav>

@@ -44,16 +44,38 @@ export function ProgressChart(props: { samples: ProgressSample[]; startedAt: str
     const x = (t: number) => PAD.left + ((t - t0) / (t1 - t0)) * (W - PAD.left - PAD.right);
     const y = (p: number) => PAD.top + (1 - p / 100) * (H - PAD.top - PAD.bottom);
     const line = (points: [number, number][]) => points.map(([t, p], i) => `${i ? 'L' : 'M'}${x(t).toFixed(1)},${y(p).toFixed(1)}`).join(' ');
-    const before: [number, number][] = start !== undefined && first && first.t > start ? [[start, 0], [first.t, first.progress]] : [];
-    const after: [number, number][] = end !== undefined && last && end > last.t ? [[last.t, last.progress], [end, props.finalProgress]] : [];
-    const unobserved: [number, number][] = !first && start !== undefined && end !== undefined ? [[start, 0], [end, props.finalProgress]] : [];
+    const before: [number, number][] =
+      start !== undefined && first && first.t > start
+        ? [
+            [start, 0],
+            [first.t, first.progress],
+          ]
+        : [];
+    const after: [number, number][] =
+      end !== undefined && last && end > last.t
+        ? [
+            [last.t, last.progress],
+            [end, props.finalProgress],
+          ]
+        : [];
+    const unobserved: [number, number][] =
+      !first && start !== undefined && end !== undefined
+        ? [
+            [start, 0],
+            [end, props.finalProgress],
+          ]
+        : [];
     const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => t0 + f * (t1 - t0));
     const lastPoint = last ? { cx: x(last.t), cy: y(last.progress) } : null;
     return {
       progress: line(observed.map((s) => [s.t, s.progress])),
       failed: line(observed.map((s) => [s.t, s.failedPercent])),
       dashed: [before, after, unobserved].filter((l) => l.length).map(line),
-      ticks: ticks.map((t, i) => ({ x: x(t), label: formatTime(t, t1 - t0 < 10 * 60_000), anchor: (i === 0 ? 'start' : i === ticks.length - 1 ? 'end' : 'middle') as 'start' | 'middle' | 'end' })),
+      ticks: ticks.map((t, i) => ({
+        x: x(t),
+        label: formatTime(t, t1 - t0 < 10 * 60_000),
+        anchor: (i === 0 ? 'start' : i === ticks.length - 1 ? 'end' : 'middle') as 'start' | 'middle' | 'end',
+      })),
       lastPoint,
       y,
     };

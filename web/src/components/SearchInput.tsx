@@ -3,7 +3,13 @@ import { createEffect, on, onCleanup, createSignal } from 'solid-js';
 
 export function SearchInput(props: { value: string | undefined; onSearch: (value: string) => void; placeholder: string; label: string; testId?: string }) {
   const [text, setText] = createSignal(props.value ?? '');
-  createEffect(on(() => props.value, (v) => setText(v ?? ''), { defer: true }));
+  createEffect(
+    on(
+      () => props.value,
+      (v) => setText(v ?? ''),
+      { defer: true },
+    ),
+  );
   let timer: ReturnType<typeof setTimeout> | undefined;
   onCleanup(() => clearTimeout(timer));
   const commit = (value: string) => {

@@ -32,7 +32,7 @@ export function ProblemView(props: { problem: ApiProblem; onRetry?: () => void }
         <div class="state-text">{props.problem.message}</div>
         <ProblemDetails problem={props.problem} />
         <Show when={props.onRetry}>
-          <button class="btn" onClick={() => props.onRetry?.()}>
+          <button type="button" class="btn" onClick={() => props.onRetry?.()}>
             Try again
           </button>
         </Show>
@@ -57,7 +57,7 @@ export function Banner(props: { kind: 'error' | 'success' | 'info' | 'warning'; 
     <div class={`banner banner-${props.kind}`} role={props.kind === 'error' ? 'alert' : 'status'}>
       <div class="banner-body">{props.children}</div>
       <Show when={props.onClose}>
-        <button class="banner-close" aria-label="Dismiss" onClick={() => props.onClose?.()}>
+        <button type="button" class="banner-close" aria-label="Dismiss" onClick={() => props.onClose?.()}>
           ×
         </button>
       </Show>

@@ -83,13 +83,7 @@ export function withinPage(key: string, bounds: PageBounds): boolean {
   return afterStart && beforeEnd;
 }
 
-export function planBatch(
-  page: ReadonlyMap<string, DeviceRow>,
-  bounds: PageBounds,
-  view: DeviceView,
-  batch: BatchInput,
-  room: number,
-): BatchPlan {
+export function planBatch(page: ReadonlyMap<string, DeviceRow>, bounds: PageBounds, view: DeviceView, batch: BatchInput, room: number): BatchPlan {
   const plan: BatchPlan = { updates: [], departures: new Map(), inserts: [], outside: 0 };
   for (const device of batch.devices) {
     const current = page.get(device.deviceKey);

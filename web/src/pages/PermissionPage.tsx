@@ -21,13 +21,16 @@ export function PermissionNotice(props: { permission?: string; message?: string 
       <Show when={props.permission} fallback={<p>{props.message ?? 'Your account lacks a permission this page needs.'}</p>}>
         <p>
           This page needs the permission <code class="permission-name">{props.permission}</code>
-          <Show when={PERMISSION_LABELS[props.permission!]}> (to {PERMISSION_LABELS[props.permission!]})</Show>, which your account does not
-          have.
+          <Show when={PERMISSION_LABELS[props.permission!]}> (to {PERMISSION_LABELS[props.permission!]})</Show>, which your account does not have.
         </p>
       </Show>
       <p>
-        Ask the administrator of your organisation unit<Show when={ou()}> <strong>{ou()}</strong></Show> to grant it to you, then reload
-        this page.
+        Ask the administrator of your organisation unit
+        <Show when={ou()}>
+          {' '}
+          <strong>{ou()}</strong>
+        </Show>{' '}
+        to grant it to you, then reload this page.
       </p>
     </section>
   );

@@ -13,7 +13,7 @@ import { SignInMutation, SignOutMutation } from '../session-documents';
 
 /** Only paths of this console: a sign-in link must not send the operator to another site. */
 function safeNext(next: string | undefined): string {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/sign-in') ? next : '/jobs';
+  return next?.startsWith('/') && !next.startsWith('//') && !next.startsWith('/sign-in') ? next : '/jobs';
 }
 
 export async function signOut(): Promise<void> {
@@ -80,13 +80,30 @@ export function SignInPage() {
             </label>
             <label class="field">
               <span class="field-label">Password</span>
-              <input class="input" name="password" type="password" autocomplete="current-password" required value={password()} onInput={(e) => setPassword(e.currentTarget.value)} />
+              <input
+                class="input"
+                name="password"
+                type="password"
+                autocomplete="current-password"
+                required
+                value={password()}
+                onInput={(e) => setPassword(e.currentTarget.value)}
+              />
             </label>
           </Match>
           <Match when={mode() === 'token'}>
             <label class="field">
               <span class="field-label">API token</span>
-              <input class="input mono" name="token" type="password" autocomplete="off" required placeholder="updraft_…" value={token()} onInput={(e) => setToken(e.currentTarget.value)} />
+              <input
+                class="input mono"
+                name="token"
+                type="password"
+                autocomplete="off"
+                required
+                placeholder="updraft_…"
+                value={token()}
+                onInput={(e) => setToken(e.currentTarget.value)}
+              />
               <span class="field-hint">The session acts with the token's permissions and ends when the token is revoked.</span>
             </label>
           </Match>

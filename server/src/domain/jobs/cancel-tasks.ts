@@ -26,9 +26,7 @@ export async function cancelTasks(
   deviceKeys: string[] | null,
   cancelledBy: string,
 ): Promise<{ tasks: CancelledTask[]; seq: number }> {
-  const keyFilter = deviceKeys
-    ? sql`and device_key in (select jsonb_array_elements_text(${JSON.stringify(deviceKeys)}::jsonb))`
-    : sql``;
+  const keyFilter = deviceKeys ? sql`and device_key in (select jsonb_array_elements_text(${JSON.stringify(deviceKeys)}::jsonb))` : sql``;
   const tasks = await queryRows<{ id: number | string; device_key: string; previous_status: TaskStatus }>(
     tx,
     sql`with target as (

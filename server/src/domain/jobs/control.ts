@@ -13,11 +13,7 @@ export async function stopJob({ tx, emit }: TransactionScope, caller: Caller, jo
   requirePermission(caller, 'OTA_CONTROL');
   const job = await lockJob(tx, caller, jobId);
   if (job.status !== 'RUNNING' && job.status !== 'SCHEDULED') throw new InvalidJobStateError('stop', job.status);
-  const [stopped] = await tx
-    .update(otaJobs)
-    .set({ status: 'STOPPED', statusReason: null, updatedAt: new Date() })
-    .where(eq(otaJobs.id, job.id))
-    .returning();
+  const [stopped] = await tx.update(otaJobs).set({ status: 'STOPPED', statusReason: null, updatedAt: new Date() }).where(eq(otaJobs.id, job.id)).returning();
   jobEvents(stopped, 'stopped').forEach(emit);
   return stopped;
 }
@@ -48,11 +44,7 @@ export async function cancelJob(scope: TransactionScope, caller: Caller, jobId: 
   if (job.status === 'FINISHED' || job.status === 'CANCELLED') throw new InvalidJobStateError('cancel', job.status);
   const now = new Date();
   const cancelled = await cancelTasks(scope, job, null, caller.displayName);
-  const [updated] = await tx
-    .update(otaJobs)
-    .set({ status: 'CANCELLED', finishedAt: now, updatedAt: now })
-    .where(eq(otaJobs.id, job.id))
-    .returning();
+  const [updated] = await tx.update(otaJobs).set({ status: 'CANCELLED', finishedAt: now, updatedAt: now }).where(eq(otaJobs.id, job.id)).returning();
   jobEvents(updated, 'cancelled', cancelled.seq ? { maxChangeSeq: cancelled.seq, count: cancelled.tasks.length } : undefined).forEach(emit);
   return updated;
 }

@@ -64,12 +64,7 @@ async function lockFirmware(tx: Transaction, caller: Caller, id: string) {
 type NewJobColumns = Omit<typeof otaJobs.$inferInsert, 'ouId' | 'productId' | 'firmwareId' | 'createdBy'>;
 
 /** Inserts the job for the firmware's product, gives it its tasks and queues its events. */
-async function insertJob(
-  { tx, emit }: TransactionScope,
-  caller: Caller,
-  firmware: { id: string; productId: string },
-  columns: NewJobColumns,
-): Promise<JobRow> {
+async function insertJob({ tx, emit }: TransactionScope, caller: Caller, firmware: { id: string; productId: string }, columns: NewJobColumns): Promise<JobRow> {
   const [job] = await tx
     .insert(otaJobs)
     .values({ ...columns, ouId: caller.ouId, productId: firmware.productId, firmwareId: firmware.id, createdBy: caller.userId })

@@ -55,17 +55,13 @@ function refusalReason(field: EditField, job: { type: JobType }, editability: Ed
   if (field === 'name') return 'the job name cannot be changed after creation';
   if (field === 'firmwareId') return 'the firmware cannot be changed after creation';
   if (editability.reason) return editability.reason;
-  return job.type === 'VERIFICATION'
-    ? 'a verification job only allows deviceKeys, srcVersions and timeoutMinutes to change'
-    : 'this field cannot be changed';
+  return job.type === 'VERIFICATION' ? 'a verification job only allows deviceKeys, srcVersions and timeoutMinutes to change' : 'this field cannot be changed';
 }
 
 /** Canonical JSON, so that equal settings compare equal whatever their key order. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v) =>
-    v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
-      : v,
+    v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
   );
 }
 

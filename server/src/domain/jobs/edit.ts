@@ -122,11 +122,7 @@ export async function editJob({ tx, emit }: TransactionScope, caller: Caller, in
   let current = updated;
   if (updated.status === 'FINISHED' && tasksAdded > 0) {
     // New targets reopen a finished job.
-    [current] = await tx
-      .update(otaJobs)
-      .set({ status: 'RUNNING', finishedAt: null })
-      .where(eq(otaJobs.id, job.id))
-      .returning();
+    [current] = await tx.update(otaJobs).set({ status: 'RUNNING', finishedAt: null }).where(eq(otaJobs.id, job.id)).returning();
   }
 
   await tx.insert(jobEdits).values({
@@ -140,4 +136,3 @@ export async function editJob({ tx, emit }: TransactionScope, caller: Caller, in
   jobEvents(current, 'edited', { maxChangeSeq: seq, count: tasksChanged }).forEach(emit);
   return { job: current, changedFields: plan.changes.map((c) => c.field), tasksAdded, tasksRemoved };
 }
-

@@ -38,10 +38,7 @@ export async function finishJobIfDone(tx: Executor, job: JobRow, now = new Date(
     .returning();
   if (!finished) return job;
   if (job.type === 'VERIFICATION') {
-    const [firmware] = await tx
-      .select({ minSuccessForVerified: firmwares.minSuccessForVerified })
-      .from(firmwares)
-      .where(eq(firmwares.id, job.firmwareId));
+    const [firmware] = await tx.select({ minSuccessForVerified: firmwares.minSuccessForVerified }).from(firmwares).where(eq(firmwares.id, job.firmwareId));
     if (verificationSucceeded(counts, firmware.minSuccessForVerified)) {
       await tx
         .update(firmwares)

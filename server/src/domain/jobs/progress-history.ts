@@ -18,7 +18,12 @@ export interface ProgressPoint {
 
 export const MAX_PROGRESS_POINTS = 500;
 
-export async function progressHistory(db: Executor, job: Pick<JobRow, 'id' | 'createdAt' | 'startedAt' | 'finishedAt'>, points: number, now = new Date()): Promise<ProgressPoint[]> {
+export async function progressHistory(
+  db: Executor,
+  job: Pick<JobRow, 'id' | 'createdAt' | 'startedAt' | 'finishedAt'>,
+  points: number,
+  now = new Date(),
+): Promise<ProgressPoint[]> {
   const start = (job.startedAt ?? job.createdAt).getTime();
   const end = Math.max(start + 1000, (job.finishedAt ?? now).getTime());
   const step = (end - start) / points;

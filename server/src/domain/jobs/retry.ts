@@ -48,9 +48,7 @@ export async function retryUpgrade({ tx, emit }: TransactionScope, caller: Calle
   const values = parseInput(retryUpgradeInput, input);
   const job = await lockJob(tx, caller, values.jobId);
   if (job.status === 'CANCELLED') throw new InvalidJobStateError('retry upgrades of', job.status);
-  const keyFilter = values.deviceKeys
-    ? sql`and t.device_key in (select jsonb_array_elements_text(${JSON.stringify(values.deviceKeys)}::jsonb))`
-    : sql``;
+  const keyFilter = values.deviceKeys ? sql`and t.device_key in (select jsonb_array_elements_text(${JSON.stringify(values.deviceKeys)}::jsonb))` : sql``;
   const reasonFilter = values.failureReason ? sql`and t.failure_reason = ${values.failureReason}` : sql``;
   const retried = await queryRows<{ id: number | string; device_key: string }>(
     tx,

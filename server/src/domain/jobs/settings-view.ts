@@ -89,10 +89,7 @@ export function settingsView(job: EditableJob): JobSettingsView {
     retry: { count: job.retryCount, intervalMinutes: job.retryIntervalMinutes },
     schedule: scheduleView(job),
     pushRatePerMinute: job.pushRatePerMinute,
-    abortThreshold:
-      job.abortThresholdPercent === null
-        ? null
-        : { percent: job.abortThresholdPercent, minFinished: job.abortMinFinished ?? 1 },
+    abortThreshold: job.abortThresholdPercent === null ? null : { percent: job.abortThresholdPercent, minFinished: job.abortMinFinished ?? 1 },
   };
 }
 

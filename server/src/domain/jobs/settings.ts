@@ -24,15 +24,9 @@ export const LIMITS = {
   abortMinFinishedDefault: 10,
 } as const;
 
-export const jobName = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(LIMITS.nameLength, `must be at most ${LIMITS.nameLength} characters`);
+export const jobName = z.string().trim().min(1, 'must not be empty').max(LIMITS.nameLength, `must be at most ${LIMITS.nameLength} characters`);
 
-export const deviceKey = z
-  .string()
-  .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 characters of letters, digits, _ . : -');
+export const deviceKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 characters of letters, digits, _ . : -');
 
 const uniqueList = <T extends z.ZodType<string>>(item: T, max: number) =>
   z
@@ -72,11 +66,7 @@ export const tagFilters = z
 
 export const retryPolicy = z.object({
   count: z.number().int().min(0, 'must be 0 to 5').max(LIMITS.retryCountMax, 'must be 0 to 5'),
-  intervalMinutes: z
-    .number()
-    .int()
-    .min(0, 'must not be negative')
-    .max(LIMITS.retryIntervalMinutesMax, 'must be at most 24 hours'),
+  intervalMinutes: z.number().int().min(0, 'must not be negative').max(LIMITS.retryIntervalMinutesMax, 'must be at most 24 hours'),
 });
 export type RetryPolicy = z.infer<typeof retryPolicy>;
 

@@ -9,8 +9,14 @@ import { jobTaskRemovals, jobTasks } from '../../db/schema.js';
 import type { Task } from './search.js';
 
 export async function currentChangeSeq(db: Executor, jobId: string): Promise<number> {
-  const [tasks] = await db.select({ seq: max(jobTasks.changeSeq) }).from(jobTasks).where(eq(jobTasks.jobId, jobId));
-  const [removals] = await db.select({ seq: max(jobTaskRemovals.changeSeq) }).from(jobTaskRemovals).where(eq(jobTaskRemovals.jobId, jobId));
+  const [tasks] = await db
+    .select({ seq: max(jobTasks.changeSeq) })
+    .from(jobTasks)
+    .where(eq(jobTasks.jobId, jobId));
+  const [removals] = await db
+    .select({ seq: max(jobTaskRemovals.changeSeq) })
+    .from(jobTaskRemovals)
+    .where(eq(jobTaskRemovals.jobId, jobId));
   return Math.max(Number(tasks?.seq ?? 0), Number(removals?.seq ?? 0));
 }
 

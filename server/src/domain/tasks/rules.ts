@@ -117,10 +117,7 @@ export function isExecuting(counts: StatusCounts): boolean {
  * Why a To be Pushed task waits. A scheduled or stopped job explains all of its waiting tasks at
  * once (so stopping a 100,000-task job touches one row); otherwise the engine's last reason stands.
  */
-export function effectiveWaitingReason(
-  jobStatus: string,
-  task: { status: TaskStatus; waitingReason: WaitingReason | null },
-): WaitingReason | null {
+export function effectiveWaitingReason(jobStatus: string, task: { status: TaskStatus; waitingReason: WaitingReason | null }): WaitingReason | null {
   if (task.status !== 'TO_BE_PUSHED') return null;
   if (jobStatus === 'SCHEDULED') return 'SCHEDULED';
   if (jobStatus === 'STOPPED') return 'JOB_STOPPED';

@@ -32,9 +32,7 @@ export function normaliseTaskFilter(filter: TaskFilter): TaskFilter {
   const used = failureFilters.filter((f) => filter[f] !== undefined && filter[f] !== null);
   if (used.length === 0) return filter;
   if (filter.status && filter.status !== 'FAILED') {
-    throw new InvalidInputError(
-      used.map((f) => ({ path: [f], message: 'searches the Upgrade Failed tab: use it with status FAILED (or no status)' })),
-    );
+    throw new InvalidInputError(used.map((f) => ({ path: [f], message: 'searches the Upgrade Failed tab: use it with status FAILED (or no status)' })));
   }
   if (filter.failedAfter && filter.failedBefore && filter.failedBefore <= filter.failedAfter) {
     throw InvalidInputError.single(['failedBefore'], 'must be later than failedAfter');
@@ -110,8 +108,16 @@ function pageQuery(db: Executor, jobId: string, f: TaskFilter, page: KeysetPage,
  */
 function shapeOf(f: TaskFilter, page?: KeysetPage): string | null {
   if (f.deviceKey) return null;
-  return [f.status ?? '', f.currentVersion ? 'v' : '', f.failureReason ?? '', f.failedAfter ? 'a' : '', f.failedBefore ? 'b' : '',
-    page?.after ? 'A' : '', page?.before ? 'B' : '', page?.inverted ? 'I' : ''].join('_');
+  return [
+    f.status ?? '',
+    f.currentVersion ? 'v' : '',
+    f.failureReason ?? '',
+    f.failedAfter ? 'a' : '',
+    f.failedBefore ? 'b' : '',
+    page?.after ? 'A' : '',
+    page?.before ? 'B' : '',
+    page?.inverted ? 'I' : '',
+  ].join('_');
 }
 
 /** The placeholders' values. Times go as ISO text: a placeholder bypasses the column's own encoding. */
@@ -162,7 +168,13 @@ export async function countTasks(executor: Executor, jobId: string, filter: Task
     return Number(row.n);
   }
   const name = `count_tasks_${shape}`;
-  const query = preparedFor(db, name, () => db.select({ n: count() }).from(jobTasks).where(searchCondition(f, asPlaceholder, jobId)).prepare(name));
+  const query = preparedFor(db, name, () =>
+    db
+      .select({ n: count() })
+      .from(jobTasks)
+      .where(searchCondition(f, asPlaceholder, jobId))
+      .prepare(name),
+  );
   const [row] = await query.execute(boundValues(jobId, f));
   return Number(row.n);
 }
@@ -198,5 +210,8 @@ export function countTasksQuery(db: Executor, jobId: string, filter: TaskFilter)
         ),
       );
   }
-  return db.select({ n: count() }).from(jobTasks).where(searchCondition(f, asValue, jobId));
+  return db
+    .select({ n: count() })
+    .from(jobTasks)
+    .where(searchCondition(f, asValue, jobId));
 }

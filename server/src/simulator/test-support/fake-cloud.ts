@@ -239,9 +239,7 @@ export class FakeCloud {
     }
     file.requests++;
     const { data } = file;
-    const dropHalf =
-      file.mode === 'dropHalfAlways' ||
-      ((file.mode === 'dropHalfOnce' || file.mode === 'dropHalfOnceIgnoreRange') && file.requests === 1);
+    const dropHalf = file.mode === 'dropHalfAlways' || ((file.mode === 'dropHalfOnce' || file.mode === 'dropHalfOnceIgnoreRange') && file.requests === 1);
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     if (range && file.mode !== 'dropHalfOnceIgnoreRange') {
       const start = Number(range[1]);
@@ -250,13 +248,13 @@ export class FakeCloud {
         'content-length': body.length,
         'content-range': `bytes ${start}-${data.length - 1}/${data.length}`,
       });
-      if (dropHalf) return this.dropAfter(res, body.subarray(0, Math.floor(body.length / 2)));
-      res.end(body);
+      if (dropHalf) this.dropAfter(res, body.subarray(0, Math.floor(body.length / 2)));
+      else res.end(body);
       return;
     }
     res.writeHead(200, { 'content-length': data.length, 'accept-ranges': 'bytes' });
-    if (dropHalf) return this.dropAfter(res, data.subarray(0, Math.floor(data.length / 2)));
-    res.end(data);
+    if (dropHalf) this.dropAfter(res, data.subarray(0, Math.floor(data.length / 2)));
+    else res.end(data);
   }
 
   /** Sends `part`, then kills the socket: the client sees a body shorter than its Content-Length. */

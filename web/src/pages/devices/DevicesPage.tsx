@@ -38,7 +38,12 @@ export function DevicesPage() {
   const online = () => ({ online: true, offline: false })[param(params, 'state') as 'online' | 'offline'] ?? null;
   const [query, refetch] = createQuery({
     query: DevicesQuery,
-    variables: () => ({ productKey: param(params, 'product') ?? null, search: param(params, 'q') ?? null, online: online(), ...pageVariables(params, PAGE_SIZE) }),
+    variables: () => ({
+      productKey: param(params, 'product') ?? null,
+      search: param(params, 'q') ?? null,
+      online: online(),
+      ...pageVariables(params, PAGE_SIZE),
+    }),
   });
   const connection = () => query.data?.devices;
   return (
@@ -49,20 +54,25 @@ export function DevicesPage() {
           <h1>Devices</h1>
         </div>
         <div class="page-actions">
-          <button class="btn" onClick={() => refetch({ requestPolicy: 'network-only' })}>
+          <button type="button" class="btn" onClick={() => refetch({ requestPolicy: 'network-only' })}>
             Refresh
           </button>
         </div>
       </header>
-      <div class="toolbar" role="search">
-        <ProductSelect products={query.data?.products ?? []} value={param(params, 'product')} onChange={(product) => setFilter({ product })} allLabel="All products" />
+      <search class="toolbar">
+        <ProductSelect
+          products={query.data?.products ?? []}
+          value={param(params, 'product')}
+          onChange={(product) => setFilter({ product })}
+          allLabel="All products"
+        />
         <select class="input" aria-label="Online state" value={param(params, 'state') ?? ''} onChange={(e) => setFilter({ state: e.currentTarget.value })}>
           <option value="">Online and offline</option>
           <option value="online">Online</option>
           <option value="offline">Offline</option>
         </select>
         <SearchInput label="Device key or name" placeholder="Search device key or name" value={param(params, 'q')} onSearch={(q) => setFilter({ q })} />
-      </div>
+      </search>
       <ListView
         connection={connection()}
         error={query.error}

@@ -26,12 +26,10 @@ export function BatchUpgradeDialog(props: { firmware: FirmwareItem; onClose: () 
       create={create}
       onClose={props.onClose}
     >
-      <>
-        <Show when={props.firmware.requireVerification && !props.firmware.verified}>
-          <Banner kind="warning">This firmware must pass a verification job before it can be rolled out: use Verify first.</Banner>
-        </Show>
-        <JobSettingsForm type="UPGRADE" values={values} setValues={setValues} enabled={() => true} />
-      </>
+      <Show when={props.firmware.requireVerification && !props.firmware.verified}>
+        <Banner kind="warning">This firmware must pass a verification job before it can be rolled out: use Verify first.</Banner>
+      </Show>
+      <JobSettingsForm type="UPGRADE" values={values} setValues={setValues} enabled={() => true} />
     </CreateJobDialog>
   );
 }

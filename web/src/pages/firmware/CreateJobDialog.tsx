@@ -40,10 +40,10 @@ export function CreateJobDialog(props: {
       onClose={props.onClose}
       footer={
         <>
-          <button class="btn" onClick={() => props.onClose()}>
+          <button type="button" class="btn" onClick={() => props.onClose()}>
             Close
           </button>
-          <button class="btn btn-primary" disabled={busy() || props.incomplete} onClick={() => void submit()}>
+          <button type="button" class="btn btn-primary" disabled={busy() || props.incomplete} onClick={() => void submit()}>
             {busy() ? 'Creating…' : props.submitLabel}
           </button>
         </>

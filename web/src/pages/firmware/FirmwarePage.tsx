@@ -66,7 +66,7 @@ export function FirmwarePage() {
         <div class="page-actions">
           <ProductSelect products={products()} value={param(params, 'product')} onChange={(product) => setFilter({ product })} showKey />
           <Show when={session.can('FIRMWARE_WRITE')}>
-            <button class="btn btn-primary" disabled={!product()} onClick={() => setUploading(true)}>
+            <button type="button" class="btn btn-primary" disabled={!product()} onClick={() => setUploading(true)}>
               Upload firmware
             </button>
           </Show>
@@ -141,15 +141,15 @@ export function FirmwarePage() {
                       <td>{f.usedByJobs.length ? f.usedByJobs.join(', ') : <span class="muted">None</span>}</td>
                       <td class="actions nowrap">
                         <Show when={session.can('OTA_CREATE')}>
-                          <button class="btn btn-small" onClick={() => setVerifying(f)}>
+                          <button type="button" class="btn btn-small" onClick={() => setVerifying(f)}>
                             Verify
                           </button>
-                          <button class="btn btn-small" onClick={() => setUpgrading(f)}>
+                          <button type="button" class="btn btn-small" onClick={() => setUpgrading(f)}>
                             Batch Upgrade
                           </button>
                         </Show>
                         <Show when={session.can('FIRMWARE_DELETE')}>
-                          <button class="btn btn-small btn-danger-outline" onClick={() => setDeleting(f)}>
+                          <button type="button" class="btn btn-small btn-danger-outline" onClick={() => setDeleting(f)}>
                             Delete
                           </button>
                         </Show>
@@ -160,7 +160,12 @@ export function FirmwarePage() {
               </tbody>
             </table>
             <Pager
-              {...pagerProps(params, setParams, { pageInfo: query.data!.firmwares.pageInfo, shown: items().length, total: query.data!.firmwares.totalCount }, PAGE_SIZE)}
+              {...pagerProps(
+                params,
+                setParams,
+                { pageInfo: query.data!.firmwares.pageInfo, shown: items().length, total: query.data!.firmwares.totalCount },
+                PAGE_SIZE,
+              )}
             />
           </div>
         </Match>
@@ -189,8 +194,7 @@ export function FirmwarePage() {
         onClose={() => setDeleting(null)}
       >
         <p>
-          Delete “{deleting()?.name}” ({deleting()?.version})? Devices can no longer download it. Firmware that a job still needs cannot be
-          deleted.
+          Delete “{deleting()?.name}” ({deleting()?.version})? Devices can no longer download it. Firmware that a job still needs cannot be deleted.
         </p>
       </ConfirmDialog>
     </section>

@@ -72,7 +72,14 @@ export function UploadDialog(props: { product: { productKey: string; name: strin
           </label>
           <label class="field">
             <span class="field-label">Version</span>
-            <input class="input" name="version" required placeholder="what devices report after upgrading" value={form.version} onInput={(e) => setForm('version', e.currentTarget.value)} />
+            <input
+              class="input"
+              name="version"
+              required
+              placeholder="what devices report after upgrading"
+              value={form.version}
+              onInput={(e) => setForm('version', e.currentTarget.value)}
+            />
           </label>
           <label class="field">
             <span class="field-label">Sign method</span>
@@ -83,19 +90,39 @@ export function UploadDialog(props: { product: { productKey: string; name: strin
           </label>
           <label class="field">
             <span class="field-label">Sign (optional)</span>
-            <input class="input mono" name="sign" placeholder="hex digest; the upload is refused if the file differs" value={form.sign} onInput={(e) => setForm('sign', e.currentTarget.value)} />
+            <input
+              class="input mono"
+              name="sign"
+              placeholder="hex digest; the upload is refused if the file differs"
+              value={form.sign}
+              onInput={(e) => setForm('sign', e.currentTarget.value)}
+            />
           </label>
           <label class="field field-wide">
             <span class="field-label">Description</span>
             <input class="input" name="description" value={form.description} onInput={(e) => setForm('description', e.currentTarget.value)} />
           </label>
           <label class="check">
-            <input type="checkbox" name="requireVerification" checked={form.requireVerification} onChange={(e) => setForm('requireVerification', e.currentTarget.checked)} />
+            <input
+              type="checkbox"
+              name="requireVerification"
+              checked={form.requireVerification}
+              onChange={(e) => setForm('requireVerification', e.currentTarget.checked)}
+            />
             Requires verification before batch upgrades
           </label>
           <label class="field">
             <span class="field-label">Successes needed to verify</span>
-            <input class="input" type="number" min="1" max="5" name="minSuccessForVerified" placeholder="all devices" value={form.minSuccessForVerified} onInput={(e) => setForm('minSuccessForVerified', e.currentTarget.value)} />
+            <input
+              class="input"
+              type="number"
+              min="1"
+              max="5"
+              name="minSuccessForVerified"
+              placeholder="all devices"
+              value={form.minSuccessForVerified}
+              onInput={(e) => setForm('minSuccessForVerified', e.currentTarget.value)}
+            />
           </label>
           <label class="field field-wide">
             <span class="field-label">File</span>

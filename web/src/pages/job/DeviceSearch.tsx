@@ -11,8 +11,14 @@ import { param, type Params } from '../../url';
 export function DeviceSearch(props: { failedTab: boolean; params: Params; setFilter: (p: Params) => void; pageSize: number; pageSizes: number[] }) {
   const hasSearch = () => ['q', 'version', 'reason', 'failedAfter', 'failedBefore'].some((k) => param(props.params, k));
   return (
-    <div class="toolbar toolbar-inset" role="search" data-testid="device-search">
-      <SearchInput label="Device key" placeholder="Search device key" testId="search-device-key" value={param(props.params, 'q')} onSearch={(q) => props.setFilter({ q })} />
+    <search class="toolbar toolbar-inset" data-testid="device-search">
+      <SearchInput
+        label="Device key"
+        placeholder="Search device key"
+        testId="search-device-key"
+        value={param(props.params, 'q')}
+        onSearch={(q) => props.setFilter({ q })}
+      />
       <Show when={props.failedTab}>
         <SearchInput
           label="Current version"
@@ -21,7 +27,13 @@ export function DeviceSearch(props: { failedTab: boolean; params: Params; setFil
           value={param(props.params, 'version')}
           onSearch={(version) => props.setFilter({ version })}
         />
-        <select class="input" aria-label="Failure reason" data-testid="search-reason" value={param(props.params, 'reason') ?? ''} onChange={(e) => props.setFilter({ reason: e.currentTarget.value })}>
+        <select
+          class="input"
+          aria-label="Failure reason"
+          data-testid="search-reason"
+          value={param(props.params, 'reason') ?? ''}
+          onChange={(e) => props.setFilter({ reason: e.currentTarget.value })}
+        >
           <option value="">All failure reasons</option>
           <For each={FAILURE_REASONS}>{(r) => <option value={r}>{FAILURE_REASON_LABELS[r]}</option>}</For>
         </select>
@@ -29,18 +41,27 @@ export function DeviceSearch(props: { failedTab: boolean; params: Params; setFil
         <FailedTimeInput label="to" param="failedBefore" {...props} />
       </Show>
       <Show when={hasSearch()}>
-        <button class="link-btn" onClick={() => props.setFilter({ q: undefined, version: undefined, reason: undefined, failedAfter: undefined, failedBefore: undefined })}>
+        <button
+          type="button"
+          class="link-btn"
+          onClick={() => props.setFilter({ q: undefined, version: undefined, reason: undefined, failedAfter: undefined, failedBefore: undefined })}
+        >
           Clear search
         </button>
       </Show>
       <span class="spacer" />
       <label class="inline-label">
         Rows
-        <select class="input input-small" aria-label="Rows per page" value={String(props.pageSize)} onChange={(e) => props.setFilter({ size: e.currentTarget.value })}>
+        <select
+          class="input input-small"
+          aria-label="Rows per page"
+          value={String(props.pageSize)}
+          onChange={(e) => props.setFilter({ size: e.currentTarget.value })}
+        >
           <For each={props.pageSizes}>{(n) => <option value={n}>{n}</option>}</For>
         </select>
       </label>
-    </div>
+    </search>
   );
 }
 

@@ -60,7 +60,12 @@ export function DeviceTable(props: {
   tabCount: number;
 }) {
   const [rows, setRows] = createStore<{ keys: string[]; byKey: Record<string, RowState> }>({ keys: [], byKey: {} });
-  const [pageInfo, setPageInfo] = createSignal({ hasNextPage: false, hasPreviousPage: false, startCursor: null as string | null, endCursor: null as string | null });
+  const [pageInfo, setPageInfo] = createSignal({
+    hasNextPage: false,
+    hasPreviousPage: false,
+    startCursor: null as string | null,
+    endCursor: null as string | null,
+  });
   const [total, setTotal] = createSignal(0);
   const [loaded, setLoaded] = createSignal(false);
   const [problem, setProblem] = createSignal<ApiProblem | null>(null);
@@ -81,7 +86,12 @@ export function DeviceTable(props: {
   const bounds = (): PageBounds => {
     const keys = rows.keys;
     const info = pageInfo();
-    return { firstKey: keys[0] ?? null, lastKey: keys[keys.length - 1] ?? null, hasPrevious: info.hasPreviousPage || props.pager.from > 1, hasNext: info.hasNextPage };
+    return {
+      firstKey: keys[0] ?? null,
+      lastKey: keys[keys.length - 1] ?? null,
+      hasPrevious: info.hasPreviousPage || props.pager.from > 1,
+      hasNext: info.hasNextPage,
+    };
   };
 
   const applyBatch = (batch: BatchData) => {
@@ -116,7 +126,10 @@ export function DeviceTable(props: {
               page.set(row.deviceKey, row);
               state.byKey[row.deviceKey] = { ...row, arrived: true };
             }
-            state.keys = mergeKeys(state.keys, plan.inserts.map((r) => r.deviceKey));
+            state.keys = mergeKeys(
+              state.keys,
+              plan.inserts.map((r) => r.deviceKey),
+            );
           }),
         );
         scheduleArrivedClear();
@@ -215,14 +228,11 @@ export function DeviceTable(props: {
   // memo so that only a real change re-reads (the job's live updates re-run its inputs constantly).
   const viewKey = createMemo(() => JSON.stringify([props.jobId, props.view, props.paging]));
   createEffect(
-    on(
-      viewKey,
-      () => {
-        setSelected(new Set<string>());
-        setMessage(null);
-        void load(true);
-      },
-    ),
+    on(viewKey, () => {
+      setSelected(new Set<string>());
+      setMessage(null);
+      void load(true);
+    }),
   );
   // The connection came back: resume from the last batch (or read again if none had arrived).
   createEffect(
@@ -306,15 +316,15 @@ export function DeviceTable(props: {
               {formatCount(selected().size)} selected
             </span>
             <Show when={status() === 'TO_BE_PUSHED' || status() === 'PUSHED'}>
-              <button class="btn btn-danger" disabled={selected().size === 0} onClick={() => setConfirming('cancel')}>
+              <button type="button" class="btn btn-danger" disabled={selected().size === 0} onClick={() => setConfirming('cancel')}>
                 Cancel Upgrade
               </button>
             </Show>
             <Show when={status() === 'FAILED'}>
-              <button class="btn" disabled={selected().size === 0} onClick={() => setConfirming('retry')}>
+              <button type="button" class="btn" disabled={selected().size === 0} onClick={() => setConfirming('retry')}>
                 Retry Upgrade
               </button>
-              <button class="btn" disabled={viewTotal() === 0} onClick={() => setConfirming('retry-all')}>
+              <button type="button" class="btn" disabled={viewTotal() === 0} onClick={() => setConfirming('retry-all')}>
                 Retry all failed{props.view.failureReason ? ` (${FAILURE_REASON_LABELS[props.view.failureReason as FailureReason]})` : ''}
               </button>
             </Show>
@@ -324,7 +334,7 @@ export function DeviceTable(props: {
             <span class="live-note" data-testid="live-note">
               <Show when={departedCount() > 0}>{formatCount(departedCount())} left this tab. </Show>
               <Show when={outside() > 0}>{formatCount(outside())} more arrived on other pages. </Show>
-              <button class="link-btn" onClick={() => void load()}>
+              <button type="button" class="link-btn" onClick={() => void load()}>
                 Show current
               </button>
             </span>
@@ -397,7 +407,11 @@ export function DeviceTable(props: {
                 {(key) => {
                   const row = () => rows.byKey[key];
                   return (
-                    <tr data-testid="device-row" data-device-key={key} classList={{ departed: !!row().left, arrived: !!row().arrived, selected: selected().has(key) }}>
+                    <tr
+                      data-testid="device-row"
+                      data-device-key={key}
+                      classList={{ departed: !!row().left, arrived: !!row().arrived, selected: selected().has(key) }}
+                    >
                       <Show when={selectable()}>
                         <td class="col-check">
                           <input
@@ -415,7 +429,11 @@ export function DeviceTable(props: {
                         <Show when={row().left} fallback={<TaskStatusBadge status={row().status as UpgradeStatus} />}>
                           {(left) => (
                             <span class="left-note" data-testid="left-note">
-                              {left().removed ? 'Removed from the job' : left().status ? `Now ${STATUS_LABELS[left().status as UpgradeStatus]}` : 'Left this tab'}
+                              {left().removed
+                                ? 'Removed from the job'
+                                : left().status
+                                  ? `Now ${STATUS_LABELS[left().status as UpgradeStatus]}`
+                                  : 'Left this tab'}
                             </span>
                           )}
                         </Show>
@@ -429,11 +447,17 @@ export function DeviceTable(props: {
                       </td>
                       <Switch>
                         <Match when={status() === 'TO_BE_PUSHED'}>
-                          <td>{row().waitingReason ? WAITING_REASON_LABELS[row().waitingReason as keyof typeof WAITING_REASON_LABELS] ?? row().waitingReason : '—'}</td>
+                          <td>
+                            {row().waitingReason
+                              ? (WAITING_REASON_LABELS[row().waitingReason as keyof typeof WAITING_REASON_LABELS] ?? row().waitingReason)
+                              : '—'}
+                          </td>
                         </Match>
                         <Match when={status() === 'FAILED'}>
                           <td class="failure" title={row().failureDetail ?? undefined}>
-                            <div data-testid="failure-reason">{row().failureReasonText ?? (row().failureReason ? FAILURE_REASON_LABELS[row().failureReason as FailureReason] : '—')}</div>
+                            <div data-testid="failure-reason">
+                              {row().failureReasonText ?? (row().failureReason ? FAILURE_REASON_LABELS[row().failureReason as FailureReason] : '—')}
+                            </div>
                             <Show when={row().failureDetail}>
                               <div class="sub">{row().failureDetail}</div>
                             </Show>
@@ -474,10 +498,13 @@ export function DeviceTable(props: {
         onClose={() => setConfirming(null)}
       >
         <p>
-          The selected devices will not be upgraded by this job. They move to <strong>Upgrade Failed</strong> with the reason{' '}
-          <strong>Cancelled by user</strong>; a device already pushed is sent a cancel command.
+          The selected devices will not be upgraded by this job. They move to <strong>Upgrade Failed</strong> with the reason <strong>Cancelled by user</strong>
+          ; a device already pushed is sent a cancel command.
         </p>
-        <p class="muted">{[...selected()].slice(0, 8).join(', ')}{selected().size > 8 ? `, and ${formatCount(selected().size - 8)} more` : ''}</p>
+        <p class="muted">
+          {[...selected()].slice(0, 8).join(', ')}
+          {selected().size > 8 ? `, and ${formatCount(selected().size - 8)} more` : ''}
+        </p>
       </ConfirmDialog>
       <ConfirmDialog
         open={confirming() === 'retry' || confirming() === 'retry-all'}
@@ -492,8 +519,9 @@ export function DeviceTable(props: {
             when={confirming() === 'retry-all'}
             fallback={`${formatCount(selected().size)} selected ${selected().size === 1 ? 'device goes' : 'devices go'} back to To be Pushed and will be upgraded again.`}
           >
-            Every failed device of this job{props.view.failureReason ? ` with the reason “${FAILURE_REASON_LABELS[props.view.failureReason as FailureReason]}”` : ''} goes back
-            to To be Pushed and will be upgraded again.
+            Every failed device of this job
+            {props.view.failureReason ? ` with the reason “${FAILURE_REASON_LABELS[props.view.failureReason as FailureReason]}”` : ''} goes back to To be Pushed
+            and will be upgraded again.
           </Show>
         </p>
       </ConfirmDialog>

@@ -18,13 +18,21 @@ import { ProgressBar } from '../../components/ProgressBar';
 import { Banner, Loading, ProblemView } from '../../components/States';
 import { formatCount, formatDateTime } from '../../format';
 import { TABS, type JobStatus } from '../../labels';
-import { type DeviceView } from '../../live/device-rows';
+import type { DeviceView } from '../../live/device-rows';
 import { useSession } from '../../session';
 import { param, useViewParams } from '../../url';
 import { JobLiveFields } from '../jobs/documents';
 import { DeviceSearch } from './DeviceSearch';
 import { DeviceTable } from './DeviceTable';
-import { CancelJobMutation, JobDetailFields, JobDetailsQuery, JobDetailsSubscription, JobProgressHistoryQuery, StartJobMutation, StopJobMutation } from './documents';
+import {
+  CancelJobMutation,
+  JobDetailFields,
+  JobDetailsQuery,
+  JobDetailsSubscription,
+  JobProgressHistoryQuery,
+  StartJobMutation,
+  StopJobMutation,
+} from './documents';
 import { JobEditDialog } from './JobEditDialog';
 import { JobSettingsSummary } from './JobSettingsSummary';
 
@@ -86,7 +94,9 @@ export function JobDetailsPage() {
   const filtered = () => Object.entries(view()).some(([k, v]) => k !== 'status' && v);
   const paging = createMemo(() => {
     const before = param(params, 'before');
-    return before ? { first: null, after: null, last: pageSize(), before } : { first: pageSize(), after: param(params, 'after') ?? null, last: null, before: null };
+    return before
+      ? { first: null, after: null, last: pageSize(), before }
+      : { first: pageSize(), after: param(params, 'after') ?? null, last: null, before: null };
   });
   const from = () => Math.max(1, Number(param(params, 'from') ?? 1) || 1);
   const pager = {
@@ -101,7 +111,16 @@ export function JobDetailsPage() {
     onNext: (endCursor: string | null, shown: number) => setParams({ after: endCursor ?? undefined, before: undefined, from: String(from() + shown) }),
   };
   const selectTab = (slug: string) =>
-    setParams({ tab: slug, after: undefined, before: undefined, from: undefined, version: undefined, reason: undefined, failedAfter: undefined, failedBefore: undefined });
+    setParams({
+      tab: slug,
+      after: undefined,
+      before: undefined,
+      from: undefined,
+      version: undefined,
+      reason: undefined,
+      failedAfter: undefined,
+      failedBefore: undefined,
+    });
 
   // ── job actions ───────────────────────────────────────────────────────────────────────────
   const canControl = () => session.can('OTA_CONTROL');
@@ -116,14 +135,27 @@ export function JobDetailsPage() {
     const id = jobId();
     const outcome =
       action === 'stop'
-        ? await client.mutation(StopJobMutation, { id }).toPromise().then((r) => outcomeOf(r.error, r.data?.stopJob))
+        ? await client
+            .mutation(StopJobMutation, { id })
+            .toPromise()
+            .then((r) => outcomeOf(r.error, r.data?.stopJob))
         : action === 'start'
-          ? await client.mutation(StartJobMutation, { id }).toPromise().then((r) => outcomeOf(r.error, r.data?.startJob))
-          : await client.mutation(CancelJobMutation, { id }).toPromise().then((r) => outcomeOf(r.error, r.data?.cancelJob));
+          ? await client
+              .mutation(StartJobMutation, { id })
+              .toPromise()
+              .then((r) => outcomeOf(r.error, r.data?.startJob))
+          : await client
+              .mutation(CancelJobMutation, { id })
+              .toPromise()
+              .then((r) => outcomeOf(r.error, r.data?.cancelJob));
     setBusy(false);
     setConfirmCancel(false);
     if (!outcome.ok) setNotice({ kind: 'error', text: outcome.problem.message, details: outcome.problem.details });
-    else setNotice({ kind: 'success', text: { stop: 'The job is stopped: nothing new is pushed.', start: 'The job is running.', cancel: 'The job is cancelled.' }[action] });
+    else
+      setNotice({
+        kind: 'success',
+        text: { stop: 'The job is stopped: nothing new is pushed.', start: 'The job is running.', cancel: 'The job is cancelled.' }[action],
+      });
   };
 
   const deviceWord = () => (job()?.type === 'VERIFICATION' ? 'Devices to be verified' : 'Devices to be upgraded');
@@ -160,21 +192,39 @@ export function JobDetailsPage() {
                 </div>
                 <div class="page-actions">
                   <Show when={status() === 'RUNNING' || status() === 'SCHEDULED'}>
-                    <button class="btn" disabled={!canControl() || busy()} title={canControl() ? undefined : 'Needs OTA_CONTROL'} onClick={() => void control('stop')}>
+                    <button
+                      type="button"
+                      class="btn"
+                      disabled={!canControl() || busy()}
+                      title={canControl() ? undefined : 'Needs OTA_CONTROL'}
+                      onClick={() => void control('stop')}
+                    >
                       Stop
                     </button>
                   </Show>
                   <Show when={status() === 'STOPPED' || status() === 'SCHEDULED'}>
-                    <button class="btn" disabled={!canControl() || busy()} title={canControl() ? undefined : 'Needs OTA_CONTROL'} onClick={() => void control('start')}>
+                    <button
+                      type="button"
+                      class="btn"
+                      disabled={!canControl() || busy()}
+                      title={canControl() ? undefined : 'Needs OTA_CONTROL'}
+                      onClick={() => void control('start')}
+                    >
                       {status() === 'SCHEDULED' ? 'Start now' : 'Start'}
                     </button>
                   </Show>
                   <Show when={status() !== 'FINISHED' && status() !== 'CANCELLED'}>
-                    <button class="btn btn-danger-outline" disabled={!canControl() || busy()} title={canControl() ? undefined : 'Needs OTA_CONTROL'} onClick={() => setConfirmCancel(true)}>
+                    <button
+                      type="button"
+                      class="btn btn-danger-outline"
+                      disabled={!canControl() || busy()}
+                      title={canControl() ? undefined : 'Needs OTA_CONTROL'}
+                      onClick={() => setConfirmCancel(true)}
+                    >
                       Cancel job
                     </button>
                   </Show>
-                  <button class="btn btn-primary" data-testid="edit-job" onClick={() => setEditing(true)}>
+                  <button type="button" class="btn btn-primary" data-testid="edit-job" onClick={() => setEditing(true)}>
                     {j().type === 'VERIFICATION' ? 'Verification Job' : 'Upgrade Job'}
                   </button>
                 </div>
@@ -216,21 +266,30 @@ export function JobDetailsPage() {
               <div class="panels">
                 <div class="card panel">
                   <h2 class="card-title">Progress over time</h2>
-                  <ProgressChart samples={samples()} startedAt={j().startedAt ?? null} finishedAt={j().finishedAt ?? null} finalProgress={liveFields()!.progress} />
+                  <ProgressChart
+                    samples={samples()}
+                    startedAt={j().startedAt ?? null}
+                    finishedAt={j().finishedAt ?? null}
+                    finalProgress={liveFields()!.progress}
+                  />
                 </div>
                 <div class="card panel">
                   <h2 class="card-title">
                     Failure reasons <span class="muted">({formatCount(liveFields()!.statusCounts.failed)} failed)</span>
                   </h2>
-                  <FailureBreakdown counts={j().failureReasonCounts} onSelect={(reason) => setParams({ tab: 'failed', reason, after: undefined, before: undefined, from: undefined })} />
+                  <FailureBreakdown
+                    counts={j().failureReasonCounts}
+                    onSelect={(reason) => setParams({ tab: 'failed', reason, after: undefined, before: undefined, from: undefined })}
+                  />
                 </div>
               </div>
 
               <div class="card">
-                <nav class="tabs" role="tablist" aria-label="Device status">
+                <div class="tabs" role="tablist" aria-label="Device status">
                   <For each={TABS}>
                     {(t) => (
                       <button
+                        type="button"
                         role="tab"
                         class="tab"
                         classList={{ active: tab().slug === t.slug }}
@@ -245,14 +304,8 @@ export function JobDetailsPage() {
                       </button>
                     )}
                   </For>
-                </nav>
-                <DeviceSearch
-                  failedTab={tab().status === 'FAILED'}
-                  params={params}
-                  setFilter={setFilter}
-                  pageSize={pageSize()}
-                  pageSizes={PAGE_SIZES}
-                />
+                </div>
+                <DeviceSearch failedTab={tab().status === 'FAILED'} params={params} setFilter={setFilter} pageSize={pageSize()} pageSizes={PAGE_SIZES} />
                 <DeviceTable
                   jobId={j().id}
                   view={view()}
@@ -288,8 +341,8 @@ export function JobDetailsPage() {
                 onClose={() => setConfirmCancel(false)}
               >
                 <p>
-                  Cancel “{j().name}”? Devices not yet upgrading (To be Pushed and Pushed) move to Upgrade Failed as <strong>Cancelled by user</strong>.
-                  Devices already In Progress finish or time out. A cancelled job cannot be started again.
+                  Cancel “{j().name}”? Devices not yet upgrading (To be Pushed and Pushed) move to Upgrade Failed as <strong>Cancelled by user</strong>. Devices
+                  already In Progress finish or time out. A cancelled job cannot be started again.
                 </p>
               </ConfirmDialog>
             </>
@@ -308,4 +361,3 @@ function Fact(props: { label: string; children: import('solid-js').JSX.Element; 
     </div>
   );
 }
-

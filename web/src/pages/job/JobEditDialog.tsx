@@ -14,7 +14,6 @@ import { Banner, ProblemBanner } from '../../components/States';
 import { JOB_TYPE_LABELS, type JobType } from '../../labels';
 import { EditJobMutation, JobSettingsFields, type JobDetail } from './documents';
 
-
 export function JobEditDialog(props: { job: JobDetail; open: boolean; canControl: boolean; onClose: () => void; onSaved: (summary: string) => void }) {
   const settings = () => readFragment(JobSettingsFields, props.job as unknown as FragmentOf<typeof JobSettingsFields>) as unknown as JobSettings;
   const [values, setValues] = createStore(jobFormFrom(settings()));
@@ -46,10 +45,10 @@ export function JobEditDialog(props: { job: JobDetail; open: boolean; canControl
       onClose={props.onClose}
       footer={
         <>
-          <button class="btn" onClick={() => props.onClose()}>
+          <button type="button" class="btn" onClick={() => props.onClose()}>
             Close
           </button>
-          <button class="btn btn-primary" disabled={busy() || editable().length === 0} onClick={() => void save()}>
+          <button type="button" class="btn btn-primary" disabled={busy() || editable().length === 0} onClick={() => void save()}>
             {busy() ? 'Saving…' : 'Save changes'}
           </button>
         </>

@@ -4,7 +4,6 @@ import { readFragment, type FragmentOf } from '../../api/graphql';
 import { formatDateTime, formatMinutes } from '../../format';
 import { JobSettingsFields, type JobDetail } from './documents';
 
-
 export function JobSettingsSummary(props: { job: JobDetail }) {
   const s = () => readFragment(JobSettingsFields, props.job as unknown as FragmentOf<typeof JobSettingsFields>);
   const list = (items: readonly string[], empty: string) => (items.length ? items.join(', ') : empty);
@@ -26,7 +25,13 @@ export function JobSettingsSummary(props: { job: JobDetail }) {
           <dt>Scope</dt>
           <dd>
             {s().scope.allDevices ? 'All devices of the product' : `${s().scope.deviceKeys.length} device keys`}
-            <Show when={s().scope.tags.length}> with tags {s().scope.tags.map((t) => `${t.key}=${t.value}`).join(', ')}</Show>
+            <Show when={s().scope.tags.length}>
+              {' '}
+              with tags{' '}
+              {s()
+                .scope.tags.map((t) => `${t.key}=${t.value}`)
+                .join(', ')}
+            </Show>
           </dd>
           <dt>Version number to be upgraded</dt>
           <dd>{list(s().scope.srcVersions.length ? s().scope.srcVersions : s().srcVersions, 'Any version')}</dd>

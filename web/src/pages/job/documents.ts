@@ -142,7 +142,6 @@ export const JobDeviceUpdatesSubscription = graphql(
   [JobDeviceRow],
 );
 
-
 export const CancelUpgradeMutation = graphql(
   `
   mutation CancelUpgrade($input: CancelUpgradeInput!) {

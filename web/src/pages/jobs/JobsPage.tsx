@@ -62,7 +62,7 @@ export function JobsPage() {
               {elsewhere().size} {elsewhere().size === 1 ? 'job' : 'jobs'} changed or added beyond this page
             </span>
           </Show>
-          <button class="btn" onClick={refresh}>
+          <button type="button" class="btn" onClick={refresh}>
             Refresh
           </button>
           <A class="btn btn-primary" href="/firmware">
@@ -71,8 +71,13 @@ export function JobsPage() {
         </div>
       </header>
 
-      <div class="toolbar" role="search">
-        <ProductSelect products={jobs.data?.products ?? []} value={param(params, 'product')} onChange={(product) => setFilter({ product })} allLabel="All products" />
+      <search class="toolbar">
+        <ProductSelect
+          products={jobs.data?.products ?? []}
+          value={param(params, 'product')}
+          onChange={(product) => setFilter({ product })}
+          allLabel="All products"
+        />
         <select class="input" aria-label="Job type" value={param(params, 'type') ?? ''} onChange={(e) => setFilter({ type: e.currentTarget.value })}>
           <option value="">All types</option>
           <For each={Object.entries(JOB_TYPE_LABELS)}>{([value, label]) => <option value={value}>{label}</option>}</For>
@@ -82,7 +87,7 @@ export function JobsPage() {
           <For each={JOB_STATUSES}>{(s) => <option value={s}>{JOB_STATUS_LABELS[s]}</option>}</For>
         </select>
         <SearchInput label="Job name" placeholder="Search job name" value={param(params, 'q')} onSearch={(q) => setFilter({ q })} />
-      </div>
+      </search>
 
       <ListView
         connection={connection()}
