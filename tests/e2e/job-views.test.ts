@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { sql } from 'drizzle-orm';
 import { createVerificationJob } from '@updraft/server/domain/jobs/create.js';
-import { queryRows } from '@updraft/server/domain/sql.js';
+import { queryRows } from '@updraft/server/db/sql.js';
 import { inTransaction } from '@updraft/server/domain/transaction.js';
 import { browserAndServerPerFile, globalId, jobUrl, openConsole, OPERATOR } from './support/console.js';
 import { DEMO_JOBS, demoJobId, startDemoServer } from './support/demo.js';

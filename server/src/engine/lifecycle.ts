@@ -4,7 +4,7 @@
  * (domain/jobs/scope.ts materialiseTargets, which is idempotent, so instances may race on it).
  */
 import { and, eq, lte, sql } from 'drizzle-orm';
-import { queryRows } from '../domain/sql.js';
+import { queryRows } from '../db/sql.js';
 import type { JobRow } from '../domain/jobs/settings-view.js';
 import { jobEvents } from '../domain/jobs/events.js';
 import { materialiseTargets } from '../domain/jobs/scope.js';
