@@ -21,6 +21,7 @@ import { inTransaction } from '../domain/transaction.js';
 import { newMessageId, type DeviceCommands } from '../devices/commands.js';
 import type { AppServices } from '../services.js';
 import { pushWindowOpen } from './schedule-window.js';
+import { abortCounts, abortThresholdCrossed } from './settle.js';
 import { decide, jobContextOfJob, TASK_STATE_COLUMNS, type TaskStateRow } from '../domain/tasks/decide.js';
 import type { PushTimeFailure } from '../domain/tasks/transitions.js';
 import { changesByJob, writeTaskChanges } from '../domain/tasks/write.js';
@@ -76,6 +77,10 @@ export async function pushWaitingTasks(services: AppServices, commands: DeviceCo
     if (!running) return { ran: true, pushed: 0, failedAtPush: 0, more: false, limit: null };
     const now = new Date();
     if (!pushWindowOpen(running, now)) return { ran: true, pushed: 0, failedAtPush: 0, more: false, limit: 'OUTSIDE_WINDOW' };
+    // A job past its abort threshold pushes no one more: the settle step of this pass stops it.
+    if (running.abortThresholdPercent !== null && running.type !== 'VERIFICATION' && abortThresholdCrossed(running, await abortCounts(tx, jobId))) {
+      return { ran: true, pushed: 0, failedAtPush: 0, more: false, limit: null };
+    }
 
     const rateWindowMs = settings.minuteMs;
     const [capacity] = await queryRows<Capacity>(
