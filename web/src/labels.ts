@@ -1,27 +1,22 @@
 /**
- * The console's wording, from the EnOS "Viewing OTA Job Details" page this product follows
- * (tab names, failure reasons) and DESIGN §3 (why a device waits). The words of tasks come from the
- * server's task rules (a pure module with type-only imports), so the console, the API's
- * failureReasonText and the docs can never say two different things.
+ * The console's wording comes from the shared @updraft/labels package (the API serves the same
+ * words); this module adds what only the console needs: the tabs with their URL slugs.
  */
-import { FAILURE_REASON_LABELS, STATUS_LABELS } from '../../server/src/domain/tasks/rules';
+import { FAILURE_REASON_LABELS, JOB_STATUS_LABELS, STATUS_LABELS, type FailureReason, type JobStatus, type UpgradeStatus } from '@updraft/labels';
 
-export { FAILURE_REASON_LABELS, STATUS_LABELS, WAITING_REASON_LABELS } from '../../server/src/domain/tasks/rules';
-
-export type UpgradeStatus = 'TO_BE_PUSHED' | 'PUSHED' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
-export type FailureReason =
-  | 'CANCELLED_BY_USER'
-  | 'DEVICE_IGNORED'
-  | 'VERSION_NOT_IN_SCOPE'
-  | 'WRITE_FAILED'
-  | 'DOWNLOAD_FAILED'
-  | 'VERIFICATION_FAILED'
-  | 'LAST_UPGRADE_IN_PROGRESS'
-  | 'DEVICE_NOT_FOUND'
-  | 'UNDEFINED'
-  | 'TIMEOUT';
-export type JobStatus = 'SCHEDULED' | 'RUNNING' | 'STOPPED' | 'FINISHED' | 'CANCELLED';
-export type JobType = 'VERIFICATION' | 'UPGRADE';
+export {
+  AUDIT_ACTION_LABELS,
+  FAILURE_REASON_LABELS,
+  JOB_FIELD_LABELS,
+  JOB_STATUS_LABELS,
+  JOB_TYPE_LABELS,
+  PERMISSION_LABELS,
+  PERMISSION_MEANINGS,
+  PERMISSIONS,
+  STATUS_LABELS,
+  WAITING_REASON_LABELS,
+} from '@updraft/labels';
+export type { FailureReason, JobStatus, JobType, Permission, UpgradeStatus, WaitingReason } from '@updraft/labels';
 
 /** The five tabs of the job details page, in order, with the slug used in URLs. */
 export const TABS: readonly { status: UpgradeStatus; slug: string; label: string; countKey: CountKey }[] = [
@@ -34,29 +29,7 @@ export const TABS: readonly { status: UpgradeStatus; slug: string; label: string
 export type CountKey = 'toBePushed' | 'pushed' | 'inProgress' | 'succeeded' | 'failed';
 
 export const FAILURE_REASONS = Object.keys(FAILURE_REASON_LABELS) as FailureReason[];
-
-export const JOB_STATUS_LABELS: Record<JobStatus, string> = {
-  SCHEDULED: 'Scheduled',
-  RUNNING: 'Running',
-  STOPPED: 'Stopped',
-  FINISHED: 'Finished',
-  CANCELLED: 'Cancelled',
-};
 export const JOB_STATUSES = Object.keys(JOB_STATUS_LABELS) as JobStatus[];
-
-export const JOB_TYPE_LABELS: Record<JobType, string> = { VERIFICATION: 'Verification', UPGRADE: 'Upgrade' };
-
-export const PERMISSION_LABELS: Record<string, string> = {
-  FIRMWARE_READ: 'read firmware',
-  FIRMWARE_WRITE: 'upload firmware',
-  FIRMWARE_DELETE: 'delete firmware',
-  OTA_READ: 'read OTA jobs',
-  OTA_CREATE: 'create OTA jobs',
-  OTA_CONTROL: 'control OTA jobs (edit, start, stop, cancel, retry)',
-  DEVICE_READ: 'read devices',
-  DEVICE_WRITE: 'manage devices',
-  OU_ADMIN: 'administer the organisation unit',
-};
 
 /** Jobs whose numbers can still move: the list subscribes to these. */
 export function isActiveJob(status: JobStatus): boolean {

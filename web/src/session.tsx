@@ -5,18 +5,10 @@
 import { createContext, createEffect, createSignal, on, useContext, type Accessor, type JSX } from 'solid-js';
 import { client, sessionEnded } from './api/client';
 import { readFragment } from './api/graphql';
+import type { Permission } from './labels';
 import { MeFields, MeQuery, type Me } from './session-documents';
 
-export type Permission =
-  | 'FIRMWARE_READ'
-  | 'FIRMWARE_WRITE'
-  | 'FIRMWARE_DELETE'
-  | 'OTA_READ'
-  | 'OTA_CREATE'
-  | 'OTA_CONTROL'
-  | 'DEVICE_READ'
-  | 'DEVICE_WRITE'
-  | 'OU_ADMIN';
+export type { Permission };
 
 export type { Me };
 

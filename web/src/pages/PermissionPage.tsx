@@ -21,7 +21,8 @@ export function PermissionNotice(props: { permission?: string; message?: string 
       <Show when={props.permission} fallback={<p>{props.message ?? 'Your account lacks a permission this page needs.'}</p>}>
         <p>
           This page needs the permission <code class="permission-name">{props.permission}</code>
-          <Show when={PERMISSION_LABELS[props.permission!]}> (to {PERMISSION_LABELS[props.permission!]})</Show>, which your account does not have.
+          <Show when={PERMISSION_LABELS[props.permission as Permission]}> (to {PERMISSION_LABELS[props.permission as Permission]})</Show>, which your account
+          does not have.
         </p>
       </Show>
       <p>

@@ -2,6 +2,11 @@
  * What the console shows of tasks: which statuses are final, the words of each status and reason,
  * the counts per tab and a job's progress. Pure. The transitions themselves are in transitions.ts.
  */
+import {
+  FAILURE_REASON_LABELS as CONSOLE_FAILURE_REASON_LABELS,
+  STATUS_LABELS as CONSOLE_STATUS_LABELS,
+  WAITING_REASON_LABELS as CONSOLE_WAITING_REASON_LABELS,
+} from '@updraft/labels';
 import type { FailureReason, TaskStatus, WaitingReason } from '../../db/schema.js';
 
 export const FINAL_STATUSES = ['SUCCEEDED', 'FAILED'] as const satisfies readonly TaskStatus[];
@@ -13,37 +18,13 @@ export function isFinal(status: TaskStatus): boolean {
   return status === 'SUCCEEDED' || status === 'FAILED';
 }
 
-/** Tab names of the job details page, in order. */
-export const STATUS_LABELS: Record<TaskStatus, string> = {
-  TO_BE_PUSHED: 'To be Pushed',
-  PUSHED: 'Pushed',
-  IN_PROGRESS: 'In Progress',
-  SUCCEEDED: 'Upgrade Successful',
-  FAILED: 'Upgrade Failed',
-};
-
-export const FAILURE_REASON_LABELS: Record<FailureReason, string> = {
-  CANCELLED_BY_USER: 'Cancelled by user',
-  DEVICE_IGNORED: 'Device ignored this upgrade',
-  VERSION_NOT_IN_SCOPE: 'Device version not included in the target scope',
-  WRITE_FAILED: 'Failed to write firmware to device',
-  DOWNLOAD_FAILED: 'Firmware download failed',
-  VERIFICATION_FAILED: 'Firmware verification failed',
-  LAST_UPGRADE_IN_PROGRESS: 'Last upgrade in progress',
-  DEVICE_NOT_FOUND: 'Target device not found',
-  UNDEFINED: 'Undefined failure',
-  TIMEOUT: 'Upgrade timeout',
-};
-
-export const WAITING_REASON_LABELS: Record<WaitingReason, string> = {
-  OFFLINE: 'Device is offline',
-  CONCURRENCY_LIMIT: 'Concurrency limit reached',
-  OUTSIDE_WINDOW: 'Outside the upgrade window',
-  RATE_LIMIT: 'Push rate limit reached',
-  JOB_STOPPED: 'Job is stopped',
-  SCHEDULED: 'Job has not started yet',
-  RETRY_INTERVAL: 'Waiting for the retry interval',
-};
+/**
+ * The words of tasks (tab names, failure and waiting reasons) are the console's (@updraft/labels);
+ * the API serves the same ones. `satisfies` fails the build if the model gains a value without words.
+ */
+export const STATUS_LABELS = CONSOLE_STATUS_LABELS satisfies Record<TaskStatus, string>;
+export const FAILURE_REASON_LABELS = CONSOLE_FAILURE_REASON_LABELS satisfies Record<FailureReason, string>;
+export const WAITING_REASON_LABELS = CONSOLE_WAITING_REASON_LABELS satisfies Record<WaitingReason, string>;
 
 export interface StatusCounts {
   toBePushed: number;
