@@ -168,8 +168,8 @@ describe('the edit form', () => {
     await page.getByTestId('edit-job').click();
     await page.getByTestId('job-edit-form').locator('input[name=maxConcurrency]').fill('25');
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.getByText('Saved: maxConcurrency changed.').waitFor();
-    await page.getByTestId('edit-history').getByText('maxConcurrency').waitFor();
+    await page.getByText('Saved: Max concurrency changed.').waitFor();
+    await page.getByTestId('edit-history').getByText('Max concurrency').waitFor();
     await context.close();
   });
 });
