@@ -165,6 +165,44 @@ describe('createUpgradeJob scopes', () => {
     expect(defaults).toEqual({ policy: 'SNAPSHOT', maxConcurrency: 300, timeoutMinutes: 120, retry: { count: 0 } });
   });
 
+  it('takes an optional field sent as null as not given: its default', async () => {
+    const id = await createUpgradeJob(t, {
+      firmwareId,
+      scope: { allDevices: true, deviceKeys: null, srcVersions: null, tags: null },
+      policy: null,
+      maxConcurrency: null,
+      timeoutMinutes: null,
+      retry: null,
+      schedule: { dailyWindowStart: '01:00', dailyWindowEnd: '03:00', timezone: null },
+      pushRatePerMinute: null,
+      abortThreshold: { percent: 20, minFinished: null },
+    });
+    const job = (
+      await t.gql(
+        `query($id: ID!) { job(id: $id) { deviceCount policy maxConcurrency timeoutMinutes retry { count } schedule { timezone } pushRatePerMinute abortThreshold { minFinished } } }`,
+        { id },
+      )
+    ).data.job;
+    expect(job).toEqual({
+      deviceCount: 10,
+      policy: 'SNAPSHOT',
+      maxConcurrency: 300,
+      timeoutMinutes: 120,
+      retry: { count: 0 },
+      schedule: { timezone: 'UTC' },
+      pushRatePerMinute: null,
+      abortThreshold: { minFinished: 10 },
+    });
+    const verification = await t.gql(CREATE_VERIFICATION, {
+      input: { firmwareId, name: 'Nulls', deviceKeys: keys([0]), srcVersions: null, timeoutMinutes: null },
+    });
+    const verificationId = verification.data.createVerificationJob.data.id;
+    expect((await t.gql(`query($id: ID!) { job(id: $id) { srcVersions timeoutMinutes } }`, { id: verificationId })).data.job).toEqual({
+      srcVersions: [],
+      timeoutMinutes: 120,
+    });
+  });
+
   it.each([
     ['timeout below 5 minutes', { timeoutMinutes: 4 }, 'timeoutMinutes'],
     ['timeout above 48 hours', { timeoutMinutes: 48 * 60 + 1 }, 'timeoutMinutes'],

@@ -15,3 +15,17 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, baseP
     })),
   );
 }
+
+/**
+ * An optional input field. Clients of the API leave such a field out or send null (GraphQL makes
+ * no difference a client could rely on): both mean "not given", so the domain's input types accept
+ * either and callers pass their arguments as they come.
+ */
+export function optionalInput<S extends z.ZodType>(schema: S) {
+  return schema.nullish().transform((value): z.output<S> | undefined => value ?? undefined);
+}
+
+/** An optional input field with a default: left out or null, it takes `fallback`. */
+export function defaultInput<S extends z.ZodType>(schema: S, fallback: z.output<S>) {
+  return schema.nullish().transform((value): z.output<S> => value ?? fallback);
+}

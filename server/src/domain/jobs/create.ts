@@ -6,7 +6,7 @@ import { firmwares, otaJobs } from '../../db/schema.js';
 import { type Caller, requirePermission } from '../caller.js';
 import { FirmwareNotVerifiedError, NotFoundError } from '../errors.js';
 import type { TransactionScope } from '../transaction.js';
-import { parseInput } from '../validation.js';
+import { defaultInput, parseInput } from '../validation.js';
 import { jobEvents } from './events.js';
 import { materialiseTargets } from './scope.js';
 import {
@@ -31,8 +31,8 @@ const createVerificationJobInput = z.object({
   firmwareId,
   name: jobName,
   deviceKeys: verificationDeviceKeys,
-  srcVersions: srcVersions.default([]),
-  timeoutMinutes: timeoutMinutes.default(LIMITS.timeoutMinutesDefault),
+  srcVersions: defaultInput(srcVersions, []),
+  timeoutMinutes: defaultInput(timeoutMinutes, LIMITS.timeoutMinutesDefault),
 });
 export type CreateVerificationJobInput = z.input<typeof createVerificationJobInput>;
 
@@ -40,10 +40,10 @@ const createUpgradeJobInput = z.object({
   firmwareId,
   name: jobName,
   scope: upgradeScope,
-  policy: policy.default('SNAPSHOT'),
-  maxConcurrency: maxConcurrency.default(LIMITS.maxConcurrencyDefault),
-  timeoutMinutes: timeoutMinutes.default(LIMITS.timeoutMinutesDefault),
-  retry: retryPolicy.default({ count: 0, intervalMinutes: 0 }),
+  policy: defaultInput(policy, 'SNAPSHOT'),
+  maxConcurrency: defaultInput(maxConcurrency, LIMITS.maxConcurrencyDefault),
+  timeoutMinutes: defaultInput(timeoutMinutes, LIMITS.timeoutMinutesDefault),
+  retry: defaultInput(retryPolicy, { count: 0, intervalMinutes: 0 }),
   schedule: schedule.nullish(),
   pushRatePerMinute: pushRatePerMinute.nullish(),
   abortThreshold: abortThreshold.nullish(),

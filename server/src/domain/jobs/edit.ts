@@ -12,7 +12,7 @@ import { JobNotEditableError } from '../errors.js';
 import { decide, jobContextOfJob, TASK_STATE_COLUMNS, type TaskStateRow } from '../tasks/decide.js';
 import { type WrittenChange, writeTaskChanges } from '../tasks/write.js';
 import type { TransactionScope } from '../transaction.js';
-import { parseInput } from '../validation.js';
+import { optionalInput, parseInput } from '../validation.js';
 import { hasUnfinishedTasks, lockJob } from './access.js';
 import { type EditRequest, planJobEdit } from './edit-rules.js';
 import { jobEvents, lastChangeSeq } from './events.js';
@@ -36,16 +36,17 @@ import { type JobRow, type JobSettingsView, scheduleFromInput, settingsColumns, 
 /** Shape checks only; whether a field may change is the edit rules' business. */
 const editJobInput = z.object({
   jobId: z.string(),
-  name: z.string().optional(),
-  firmwareId: z.string().optional(),
-  allDevices: z.boolean().optional(),
-  deviceKeys: upgradeDeviceKeys.optional(),
-  srcVersions: srcVersions.optional(),
-  tags: tagFilters.optional(),
-  timeoutMinutes: timeoutMinutes.optional(),
-  policy: policy.optional(),
-  maxConcurrency: maxConcurrency.optional(),
-  retry: retryPolicy.optional(),
+  name: optionalInput(z.string()),
+  firmwareId: optionalInput(z.string()),
+  allDevices: optionalInput(z.boolean()),
+  deviceKeys: optionalInput(upgradeDeviceKeys),
+  srcVersions: optionalInput(srcVersions),
+  tags: optionalInput(tagFilters),
+  timeoutMinutes: optionalInput(timeoutMinutes),
+  policy: optionalInput(policy),
+  maxConcurrency: optionalInput(maxConcurrency),
+  retry: optionalInput(retryPolicy),
+  // null clears these three: not optionalInput.
   schedule: schedule.nullable().optional(),
   pushRatePerMinute: pushRatePerMinute.nullable().optional(),
   abortThreshold: abortThreshold.nullable().optional(),

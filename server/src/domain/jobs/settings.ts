@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { JOB_POLICIES, type TagFilter } from '../../db/schema.js';
+import { defaultInput } from '../validation.js';
 
 export const LIMITS = {
   nameLength: 100,
@@ -87,7 +88,7 @@ export const schedule = z
     endAt: z.date().nullish(),
     dailyWindowStart: clockTime.nullish(),
     dailyWindowEnd: clockTime.nullish(),
-    timezone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC'),
+    timezone: defaultInput(z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin'), 'UTC'),
   })
   .superRefine((value, ctx) => {
     if (value.startAt && value.endAt && value.endAt <= value.startAt) {
@@ -109,7 +110,7 @@ export const pushRatePerMinute = z
 
 export const abortThreshold = z.object({
   percent: z.number().int().min(1, 'must be 1 to 100').max(100, 'must be 1 to 100'),
-  minFinished: z.number().int().min(1, 'must be at least 1').default(LIMITS.abortMinFinishedDefault),
+  minFinished: defaultInput(z.number().int().min(1, 'must be at least 1'), LIMITS.abortMinFinishedDefault),
 });
 export type AbortThreshold = z.output<typeof abortThreshold>;
 
@@ -118,10 +119,10 @@ export const policy = z.enum(JOB_POLICIES);
 /** Scope of an upgrade job. Versions narrow either mode; tags narrow the all-devices mode only. */
 export const upgradeScope = z
   .object({
-    allDevices: z.boolean().default(false),
-    deviceKeys: upgradeDeviceKeys.default([]),
-    srcVersions: srcVersions.default([]),
-    tags: tagFilters.default([]),
+    allDevices: defaultInput(z.boolean(), false),
+    deviceKeys: defaultInput(upgradeDeviceKeys, []),
+    srcVersions: defaultInput(srcVersions, []),
+    tags: defaultInput(tagFilters, []),
   })
   .superRefine((value, ctx) => {
     if (value.allDevices === value.deviceKeys.length > 0) {
