@@ -99,7 +99,7 @@ export async function shapeRollout(server: RunningServer, jobId: string): Promis
        failed_at = case when id % 100 between 40 and 59 then $2::timestamptz + (id % 600) * interval '1 minute' end,
        finished_at = case when id % 100 < 60 then $2::timestamptz + (id % 600) * interval '1 minute' end,
        pushed_at = case when id % 100 <= 61 then $2::timestamptz + (id % 600) * interval '1 minute' - interval '5 minutes' end,
-       updated_at = now(), change_seq = nextval('task_change_seq')
+       updated_at = now()
      where job_id = $1`,
     [jobId, FAILED_FROM.toISOString()],
   );
@@ -108,7 +108,7 @@ export async function shapeRollout(server: RunningServer, jobId: string): Promis
 
 /**
  * Every task of the job Pushed, progress 0, as if the engine had just pushed them all (setup for
- * the scenarios that measure reports, not pushes). Bumps change_seq like every task write.
+ * the scenarios that measure reports, not pushes).
  */
 export async function putInFlight(server: RunningServer, jobId: string): Promise<void> {
   // Rows first, then the job's change-order lock (which the row trigger takes), as every writer
@@ -121,7 +121,7 @@ export async function putInFlight(server: RunningServer, jobId: string): Promise
           update job_tasks set status = 'PUSHED', progress = 0, push_message_id = 'bench-' || id, pushed_at = now(),
             timeout_at = now() + interval '2 hours', started_at = null, finished_at = null, failed_at = null,
             failure_reason = null, failure_detail = null, waiting_reason = null,
-            updated_at = now(), change_seq = nextval('task_change_seq')
+            updated_at = now()
           where job_id = ${jobId}`);
       });
       return;

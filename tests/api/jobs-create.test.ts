@@ -122,6 +122,16 @@ describe('createUpgradeJob scopes', () => {
     expect(read.data.job.schedule).toEqual({ startAt, dailyWindowStart: '22:00', dailyWindowEnd: '04:00', timezone: 'Europe/Berlin' });
   });
 
+  it('takes a daily window whose start equals its end as open all day (docs/engine.md)', async () => {
+    const result = await t.gql(CREATE_UPGRADE, {
+      input: { firmwareId, name: 'All day', scope: { allDevices: true }, schedule: { dailyWindowStart: '08:00', dailyWindowEnd: '08:00' } },
+    });
+    expect(result.data.createUpgradeJob.__typename).toBe('MutationCreateUpgradeJobSuccess');
+    const job = result.data.createUpgradeJob.data;
+    const read = await t.gql(`query($id: ID!) { job(id: $id) { schedule { dailyWindowStart dailyWindowEnd } } }`, { id: job.id });
+    expect(read.data.job.schedule).toEqual({ dailyWindowStart: '08:00', dailyWindowEnd: '08:00' });
+  });
+
   it('stores every setting and defaults', async () => {
     const id = await createUpgradeJob(t, {
       firmwareId,

@@ -116,7 +116,7 @@ describe('a token restricted to trusted documents', () => {
     try {
       const refused = await adHoc.next();
       expect(refused.kind).toBe('error');
-      expect((refused as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code).toBe('TRUSTED_DOCUMENT_REQUIRED');
+      expect((refused as unknown as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code).toBe('TRUSTED_DOCUMENT_REQUIRED');
     } finally {
       await adHoc.dispose();
     }

@@ -24,7 +24,7 @@ type Field = GraphQLField<unknown, unknown>;
 type Requirement = { kind: 'public' } | { kind: 'authenticated' } | { kind: 'permission'; anyOf: Permission[] };
 
 /** Open to anonymous callers on purpose, each with what it answers them (tested below). */
-const PUBLIC_FIELDS = new Set(['Query.me', 'Mutation.signIn', 'Mutation.signOut']);
+const PUBLIC_FIELDS = new Set(['Query.me', 'Query.passwordSignInAvailable', 'Mutation.signIn', 'Mutation.signOut']);
 
 const ROOTS: [RootKind, GraphQLObjectType][] = [
   ['query', schema.getQueryType()!],
@@ -108,6 +108,13 @@ describe('without credentials', () => {
 
   it('Query.me answers null', async () => {
     expect(await t.gql('{ me { user { id } } }', {}, { authorization: '' })).toEqual({ data: { me: null } });
+  });
+
+  it('Query.passwordSignInAvailable answers whether anyone has a password, and nothing else', async () => {
+    // The administrator was bootstrapped with a token only.
+    expect(await t.gql('{ passwordSignInAvailable }', {}, { authorization: '' })).toEqual({ data: { passwordSignInAvailable: false } });
+    await t.createUser({ permissions: [], password: 'a password of some length' });
+    expect(await t.gql('{ passwordSignInAvailable }', {}, { authorization: '' })).toEqual({ data: { passwordSignInAvailable: true } });
   });
 
   it('Mutation.signOut answers false', async () => {

@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDownloadTokens, type DownloadTokens } from '@updraft/server/devices/download-token.js';
-import { queryRows } from '@updraft/server/domain/sql.js';
+import { queryRows } from '@updraft/server/db/sql.js';
 import type { TestServer } from '../support/server.js';
 import { setUpFleet, startEngineServer, uniqueProductKey } from '../engine/support.js';
 

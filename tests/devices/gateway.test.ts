@@ -9,7 +9,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_PAYLOAD_BYTES, deviceMqttCredentials, encodeRequest, encodeReply, otaReplyTopic, otaTopic } from '@updraft/server/devices/protocol.js';
-import { queryRows } from '@updraft/server/domain/sql.js';
+import { queryRows } from '@updraft/server/db/sql.js';
 import type { FleetDeviceSpec } from '@updraft/server/simulator/index.js';
 import type { TestServer } from '../support/server.js';
 import { brokerModes, mqttUrlOf, setUpFleet, startEngineServer, tasksOf, uniqueProductKey, upgradeJob, waitFor, type TestFleet } from '../engine/support.js';

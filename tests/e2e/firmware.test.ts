@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { queryRows } from '@updraft/server/domain/sql.js';
+import { queryRows } from '@updraft/server/db/sql.js';
 import { browserAndServerPerFile, openConsole, OPERATOR } from './support/console.js';
 import { startDemoServer } from './support/demo.js';
 
@@ -57,7 +57,7 @@ describe('the Firmware page', () => {
     await context.close();
   });
 
-  it('creates a batch upgrade with its settings, and names the jobs that keep a firmware from being deleted', async () => {
+  it('creates a batch upgrade with its settings; Delete is then disabled, saying the firmware is in use', async () => {
     const { page, context } = await openConsole(env.browser, env.ts, { permissions: OPERATOR });
     await page.goto(`${env.ts.server.url}/firmware`);
     const row = page.locator('[data-testid="firmware-row"][data-firmware="Meter firmware 1.1"]');
@@ -82,13 +82,15 @@ describe('the Firmware page', () => {
     );
     expect(job).toMatchObject({ max_concurrency: 40, retry_count: 2 });
 
+    // A delete that can only be refused is not offered: the button is disabled and says why, and
+    // the jobs that need the firmware are named in its row.
     await page.goto(`${env.ts.server.url}/firmware`);
-    await row.getByRole('button', { name: 'Delete' }).click();
-    await page.getByRole('dialog', { name: 'Delete firmware' }).getByRole('button', { name: 'Delete' }).click();
-    const notice = page.getByTestId('firmware-notice');
-    await notice.waitFor();
-    expect(await notice.textContent()).toContain('was not deleted');
-    await page.getByText('Used by job “Batch B to 1.1.0”').waitFor();
+    const del = row.getByRole('button', { name: 'Delete' });
+    await del.waitFor();
+    expect(await del.isDisabled()).toBe(true);
+    const reasonId = await del.getAttribute('aria-describedby');
+    expect(await page.locator(`[id="${reasonId}"]`).textContent()).toMatch(/in use/i);
+    await row.getByText('Batch B to 1.1.0').waitFor();
     await context.close();
   });
 });

@@ -18,9 +18,9 @@ import { uploadFirmware } from '@updraft/server/domain/firmware.js';
 import { createUpgradeJob } from '@updraft/server/domain/jobs/create.js';
 import { jobEvents } from '@updraft/server/domain/jobs/events.js';
 import { createProduct } from '@updraft/server/domain/products.js';
-import { queryRows } from '@updraft/server/domain/sql.js';
+import { queryRows } from '@updraft/server/db/sql.js';
 import { inTransaction } from '@updraft/server/domain/transaction.js';
-import { changesByJob, writeTaskChanges, type TaskChange } from '@updraft/server/engine/task-changes.js';
+import { changesByJob, type TaskChange, writeTaskChanges } from '@updraft/server/domain/tasks/write.js';
 import { startTestServer } from '../support/server.js';
 import { globalId, jobUrl, launchChromium, openConsole, OPERATOR } from './support/console.js';
 
@@ -130,28 +130,25 @@ try {
       ids('IN_PROGRESS', CHANGES_PER_TICK),
     ]);
     await inTransaction(services, async (scope) => {
-      const written = [];
-      if (toPush.length) {
-        written.push(
-          ...(
-            await queryRows<{ id: number; job_id: string; change_seq: string | number }>(
-              scope.tx,
-              sql`update job_tasks set status = 'PUSHED', pushed_at = now(), updated_at = now(), change_seq = nextval('task_change_seq')
-                where id in (select jsonb_array_elements_text(${JSON.stringify(toPush)}::jsonb)::bigint) and status = 'TO_BE_PUSHED'
-                returning id, job_id, change_seq`,
-            )
-          ).map((r) => ({ jobId: r.job_id, changeSeq: Number(r.change_seq) })),
-        );
-      }
       const reports: TaskChange[] = [
-        ...toStart.map((id) => ({ kind: 'progress' as const, id, from: 'PUSHED' as const, progress: 40 })),
-        ...toFinish.map((id, i) =>
-          i % 20 === 0
-            ? { kind: 'failed' as const, id, from: 'IN_PROGRESS' as const, reason: 'DOWNLOAD_FAILED' as const, detail: 'HTTP 503 (bench)' }
-            : { kind: 'succeeded' as const, id, from: 'IN_PROGRESS' as const, currentVersion: '2.0.0' },
-        ),
+        ...toPush.map((id) => ({
+          id,
+          jobId: job.id,
+          from: 'TO_BE_PUSHED' as const,
+          update: { kind: 'pushed' as const, messageId: `bench-${id}`, timeoutMs: 3_600_000 },
+        })),
+        ...toStart.map((id) => ({ id, jobId: job.id, from: 'PUSHED' as const, update: { kind: 'progress' as const, progress: 40 } })),
+        ...toFinish.map((id, i) => ({
+          id,
+          jobId: job.id,
+          from: 'IN_PROGRESS' as const,
+          update:
+            i % 20 === 0
+              ? { kind: 'failed' as const, reason: 'DOWNLOAD_FAILED' as const, detail: 'HTTP 503 (bench)' }
+              : { kind: 'succeeded' as const, currentVersion: '2.0.0' },
+        })),
       ];
-      written.push(...(await writeTaskChanges(scope.tx, reports)));
+      const written = await writeTaskChanges(scope.tx, reports);
       changes += written.length;
       const changed = changesByJob(written).get(job.id);
       if (changed) for (const event of jobEvents(job, 'bench reports', changed)) scope.emit(event);

@@ -63,7 +63,8 @@ describe('a dropped live connection', () => {
     // Back online: the row catches up (a fresh read would have dropped it; the cursor marks it instead).
     online = true;
     await page.getByTestId('live-indicator').and(page.locator('[data-state="live"]')).waitFor({ timeout: 30_000 });
-    await page.locator(`[data-device-key="${second}"]`).getByTestId('left-note').getByText('Left this tab').waitFor();
+    // It says where it went (the subscription names only the key; the page reads its current state).
+    await page.locator(`[data-device-key="${second}"]`).getByTestId('left-note').getByText('Upgrade Failed').waitFor();
     await page.waitForFunction(() => document.querySelector('[data-testid="count-failed"]')?.textContent === '2');
     expect(await tabCount(page, 'pushed')).toBe(2);
     expect(await page.getByTestId('reconnect-banner').count()).toBe(0);

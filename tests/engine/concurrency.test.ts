@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '@updraft/server/app.js';
 import { loadConfig } from '@updraft/server/config.js';
 import { openDatabase } from '@updraft/server/db/client.js';
-import { queryRows } from '@updraft/server/domain/sql.js';
+import { queryRows } from '@updraft/server/db/sql.js';
 import type { AppServices } from '@updraft/server/services.js';
 import { startFleet, type Fleet } from '@updraft/server/simulator/index.js';
 import { usingPostgres } from '../support/database.js';

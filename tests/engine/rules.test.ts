@@ -12,7 +12,7 @@ import { uploadFirmware } from '@updraft/server/domain/firmware.js';
 import { cancelUpgrade } from '@updraft/server/domain/jobs/cancel-upgrade.js';
 import { startJob, stopJob } from '@updraft/server/domain/jobs/control.js';
 import { createUpgradeJob } from '@updraft/server/domain/jobs/create.js';
-import { queryRows } from '@updraft/server/domain/sql.js';
+import { queryRows } from '@updraft/server/db/sql.js';
 import { inTransaction } from '@updraft/server/domain/transaction.js';
 import { deviceMqttCredentials, encodeRequest, otaTopic } from '@updraft/server/devices/protocol.js';
 import { startFleet, type Fleet, type FleetOptions } from '@updraft/server/simulator/index.js';

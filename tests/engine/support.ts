@@ -20,7 +20,7 @@ import { registerDevices } from '@updraft/server/domain/devices.js';
 import { uploadFirmware } from '@updraft/server/domain/firmware.js';
 import { createUpgradeJob, createVerificationJob, type CreateUpgradeJobInput } from '@updraft/server/domain/jobs/create.js';
 import { createProduct } from '@updraft/server/domain/products.js';
-import { queryRows } from '@updraft/server/domain/sql.js';
+import { queryRows } from '@updraft/server/db/sql.js';
 import { inTransaction } from '@updraft/server/domain/transaction.js';
 import type { AppServices } from '@updraft/server/services.js';
 import type { FleetDeviceSpec } from '@updraft/server/simulator/index.js';

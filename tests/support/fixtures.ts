@@ -152,7 +152,7 @@ export async function setTaskStates(t: TestServer, jobGlobalId: string, states: 
          started_at = case when $3 in ('IN_PROGRESS', 'SUCCEEDED') then now() - interval '9 minutes' end,
          failed_at = $7::timestamptz, finished_at = case when $3 in ('SUCCEEDED', 'FAILED') then coalesce($7::timestamptz, now()) end,
          current_version = coalesce($8, current_version),
-         updated_at = now(), change_seq = nextval('task_change_seq')
+         updated_at = now()
        where job_id = $1 and device_key = $2 returning id`,
       [
         jobId,

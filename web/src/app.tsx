@@ -5,6 +5,10 @@ import { Match, Switch } from 'solid-js';
 import { client } from './api/client';
 import { Layout } from './components/Layout';
 import { Loading } from './components/States';
+import { RolesPage } from './pages/admin/RolesPage';
+import { TokensPage } from './pages/admin/TokensPage';
+import { UsersPage } from './pages/admin/UsersPage';
+import { DevicePage } from './pages/device/DevicePage';
 import { DevicesPage } from './pages/devices/DevicesPage';
 import { FirmwarePage } from './pages/firmware/FirmwarePage';
 import { JobDetailsPage } from './pages/job/JobDetailsPage';
@@ -73,6 +77,39 @@ export function App() {
               component={() => (
                 <RequirePermission permission="DEVICE_READ">
                   <DevicesPage />
+                </RequirePermission>
+              )}
+            />
+            <Route
+              path="/devices/:productKey/:deviceKey"
+              component={() => (
+                <RequirePermission permission="DEVICE_READ" orPermission="OTA_READ">
+                  <DevicePage />
+                </RequirePermission>
+              )}
+            />
+            <Route path="/admin" component={() => <Navigate href="/admin/users" />} />
+            <Route
+              path="/admin/users"
+              component={() => (
+                <RequirePermission permission="OU_ADMIN">
+                  <UsersPage />
+                </RequirePermission>
+              )}
+            />
+            <Route
+              path="/admin/roles"
+              component={() => (
+                <RequirePermission permission="OU_ADMIN">
+                  <RolesPage />
+                </RequirePermission>
+              )}
+            />
+            <Route
+              path="/admin/tokens"
+              component={() => (
+                <RequirePermission permission="OU_ADMIN">
+                  <TokensPage />
                 </RequirePermission>
               )}
             />

@@ -39,3 +39,10 @@ export const SignOutMutation = graphql(`
 `);
 
 export type Me = ResultOf<typeof MeFields>;
+
+/** Open without credentials: whether anyone has a password (else the page opens on the token tab). */
+export const SignInOptionsQuery = graphql(`
+  query SignInOptions {
+    passwordSignInAvailable
+  }
+`);

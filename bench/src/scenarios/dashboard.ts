@@ -14,9 +14,9 @@ import { issueCredential } from '@updraft/server/auth/credentials.js';
 import { createRole } from '@updraft/server/auth/roles.js';
 import { createUser } from '@updraft/server/auth/users.js';
 import { jobEvents } from '@updraft/server/domain/jobs/events.js';
-import { queryRows } from '@updraft/server/domain/sql.js';
+import { queryRows } from '@updraft/server/db/sql.js';
 import { inTransaction } from '@updraft/server/domain/transaction.js';
-import { changesByJob, writeTaskChanges, type TaskChange } from '@updraft/server/engine/task-changes.js';
+import { changesByJob, type TaskChange, writeTaskChanges } from '@updraft/server/domain/tasks/write.js';
 import type { BenchContext } from '../context.js';
 import { createBenchDatabase, sleep, startUpdraft } from '../environment.js';
 import { addFirmware, createFleet, createJob, shapeRollout } from '../fixtures.js';
@@ -111,24 +111,24 @@ export async function runDashboard(ctx: BenchContext): Promise<ScenarioResult> {
       ]);
       return inTransaction(server.services, async (scope) => {
         const changes: TaskChange[] = [
-          ...toStart.map((id) => ({ kind: 'progress' as const, id, from: 'PUSHED' as const, progress: 40 })),
-          ...toFinish.map((id, i) =>
-            i % 20 === 0
-              ? { kind: 'failed' as const, id, from: 'IN_PROGRESS' as const, reason: 'DOWNLOAD_FAILED' as const, detail: 'HTTP 503 (bench)' }
-              : { kind: 'succeeded' as const, id, from: 'IN_PROGRESS' as const, currentVersion: '2.0.0' },
-          ),
+          ...toStart.map((id) => ({ id, jobId: job.id, from: 'PUSHED' as const, update: { kind: 'progress' as const, progress: 40 } })),
+          ...toFinish.map((id, i) => ({
+            id,
+            jobId: job.id,
+            from: 'IN_PROGRESS' as const,
+            update:
+              i % 20 === 0
+                ? { kind: 'failed' as const, reason: 'DOWNLOAD_FAILED' as const, detail: 'HTTP 503 (bench)' }
+                : { kind: 'succeeded' as const, currentVersion: '2.0.0' },
+          })),
+          ...toPush.map((id) => ({
+            id,
+            jobId: job.id,
+            from: 'TO_BE_PUSHED' as const,
+            update: { kind: 'pushed' as const, messageId: `bench-${id}`, timeoutMs: 3_600_000 },
+          })),
         ];
-        const written = await writeTaskChanges(scope.tx, changes);
-        const pushed = toPush.length
-          ? await queryRows<{ id: number; job_id: string; change_seq: string | number }>(
-              scope.tx,
-              sql`update job_tasks set status = 'PUSHED', push_message_id = 'bench-' || id, pushed_at = now(), updated_at = now(),
-                    change_seq = nextval('task_change_seq')
-                  where id in (select jsonb_array_elements_text(${JSON.stringify(toPush)}::jsonb)::bigint) and status = 'TO_BE_PUSHED'
-                  returning id, job_id, change_seq`,
-            )
-          : [];
-        const all = [...written, ...pushed.map((r) => ({ jobId: r.job_id, changeSeq: Number(r.change_seq) }))];
+        const all = await writeTaskChanges(scope.tx, changes);
         const changed = changesByJob(all).get(job.id);
         if (changed) jobEvents(job, 'bench reports', changed).forEach(scope.emit);
         return all.length;

@@ -141,6 +141,19 @@ async function grantOfToken(db: Database, token: string): Promise<Grant | null> 
   };
 }
 
+/**
+ * Whether anyone can sign in with a password at all. A first start without ADMIN_PASSWORD leaves
+ * only the administrator's token: the sign-in page then opens on the token tab.
+ */
+export async function passwordSignInAvailable(db: Database): Promise<boolean> {
+  const [row] = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(sql`${users.passwordHash} is not null`, sql`${users.disabledAt} is null`))
+    .limit(1);
+  return row !== undefined;
+}
+
 /** Ends the session the request came with; false when it came with none. */
 export async function signOut(deps: Deps, credential: Credential | null): Promise<boolean> {
   if (credential?.kind !== 'SESSION') return false;

@@ -9,7 +9,7 @@
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from '../context.js';
-import { raceAgainst } from '../live/stop-race.js';
+import { raceAgainst } from '../events/stop-race.js';
 import type { Credential } from './credentials.js';
 import { type CredentialEnd, type CredentialWatch, credentialEndMessage } from './credential-watch.js';
 

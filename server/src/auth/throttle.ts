@@ -11,7 +11,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { signInThrottles } from '../db/schema.js';
-import { queryRows } from '../domain/sql.js';
+import { queryRows } from '../db/sql.js';
 import { TooManyAttemptsError } from './errors.js';
 
 export const SIGN_IN_WINDOW_SECONDS = 15 * 60;

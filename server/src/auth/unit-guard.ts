@@ -6,7 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Transaction } from '../db/client.js';
-import { queryRows } from '../domain/sql.js';
+import { queryRows } from '../db/sql.js';
 import { LastAdministratorError } from './errors.js';
 
 export async function lockOrganisationUnit(tx: Transaction, ouId: string): Promise<void> {

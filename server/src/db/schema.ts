@@ -386,7 +386,8 @@ export const jobTasks = snakeCase.table(
     nextAttemptAt: timestamp({ withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
-    changeSeq: bigint({ mode: 'number' }).notNull().default(sql`nextval('task_change_seq')`),
+    /** Numbered by the task_change_order trigger on every write (in commit order per job); never set by code. */
+    changeSeq: bigint({ mode: 'number' }).notNull().default(0),
   },
   (t) => [
     unique().on(t.jobId, t.deviceKey),
@@ -435,7 +436,8 @@ export const jobTaskRemovals = snakeCase.table(
       .references(() => otaJobs.id, { onDelete: 'cascade' }),
     taskId: bigint({ mode: 'number' }).notNull(),
     deviceKey: keyText().notNull(),
-    changeSeq: bigint({ mode: 'number' }).notNull().default(sql`nextval('task_change_seq')`),
+    /** Numbered by the task_change_order trigger on every write (in commit order per job); never set by code. */
+    changeSeq: bigint({ mode: 'number' }).notNull().default(0),
     removedAt: createdAt(),
   },
   (t) => [index().on(t.jobId, t.changeSeq)],

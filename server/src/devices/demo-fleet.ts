@@ -11,7 +11,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
-import { queryRows } from '../domain/sql.js';
+import { queryRows } from '../db/sql.js';
 import type { AppServices } from '../services.js';
 
 const SIMULATOR_MAIN = fileURLToPath(new URL('../simulator/main.ts', import.meta.url));

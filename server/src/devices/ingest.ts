@@ -20,7 +20,8 @@ import { inTransaction } from '../domain/transaction.js';
 import type { DeviceCommands } from './commands.js';
 import type { Counters } from './counters.js';
 import { decodeOtaMessage, encodeReply, otaReplyTopic, REPLY_CODE, type OtaDecodeError } from './protocol.js';
-import { applyReportBatch, type OutgoingReply, type ReportItem } from './report-batch.js';
+import { applyReportBatch, type OutgoingReply } from './report-batch.js';
+import type { ReportItem } from './report-replay.js';
 import type { DeviceTransport, InboundMessage } from './transport.js';
 
 interface Queued extends ReportItem {

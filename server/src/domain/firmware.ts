@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { and, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Executor } from '../db/client.js';
+
 import { firmwares, jobTasks, otaJobs, SIGN_METHODS } from '../db/schema.js';
 import { type Caller, requirePermission } from './caller.js';
 import { AlreadyExistsError, FirmwareInUseError, NotFoundError, SignMismatchError } from './errors.js';
@@ -11,7 +11,10 @@ import { getProductByKey } from './products.js';
 import { isUniqueViolation } from './sql.js';
 import { UNFINISHED_STATUSES } from './tasks/rules.js';
 import { inTransaction } from './transaction.js';
-import type { AppServices } from '../services.js';
+import type { ServerConfig } from '../config.js';
+import type { Database, Executor } from '../db/client.js';
+import type { FirmwareStore } from './firmware-store.js';
+import type { EventBus } from '../events/bus.js';
 import { parseInput } from './validation.js';
 
 export type Firmware = typeof firmwares.$inferSelect;
@@ -46,11 +49,15 @@ async function assertNameAndVersionFree(db: Executor, productId: string, name: s
   if (clash) throw new AlreadyExistsError('firmware', 'name', name);
 }
 
-export async function uploadFirmware(
-  services: Pick<AppServices, 'db' | 'events' | 'config' | 'firmwareStore'>,
-  caller: Caller,
-  input: UploadFirmwareInput,
-): Promise<Firmware> {
+/** What the firmware functions need of the server (services.ts provides it). */
+export interface FirmwareDeps {
+  db: Database;
+  events: EventBus;
+  config: Pick<ServerConfig, 'maxFirmwareBytes'>;
+  firmwareStore: FirmwareStore;
+}
+
+export async function uploadFirmware(services: FirmwareDeps, caller: Caller, input: UploadFirmwareInput): Promise<Firmware> {
   requirePermission(caller, 'FIRMWARE_WRITE');
   const values = parseInput(uploadFirmwareInput, input);
   const product = await getProductByKey(services.db, caller, values.productKey);
@@ -152,7 +159,7 @@ export async function jobsUsingFirmware(db: Executor, firmwareId: string): Promi
  * Deletes firmware nobody needs any more. The row stays (marked deleted) so that finished jobs
  * still show which firmware they pushed; the file goes and the name and version become free.
  */
-export async function deleteFirmware(services: Pick<AppServices, 'db' | 'events' | 'firmwareStore'>, caller: Caller, firmwareId: string): Promise<Firmware> {
+export async function deleteFirmware(services: Omit<FirmwareDeps, 'config'>, caller: Caller, firmwareId: string): Promise<Firmware> {
   requirePermission(caller, 'FIRMWARE_DELETE');
   const deleted = await inTransaction(services, async ({ tx }) => {
     const [row] = await tx

@@ -26,12 +26,3 @@ export function keyMatches(column: SQL | SQL.Aliased | unknown, text: string, ma
   const pattern = match === 'PREFIX' ? `${escapeLike(text)}%` : `%${escapeLike(text)}%`;
   return sql`${column} like ${pattern}`;
 }
-
-/** The value of the task change sequence for an UPDATE's SET clause. */
-export const nextChangeSeq = sql`nextval('task_change_seq')`;
-
-/** Rows of a raw statement, whichever driver ran it (postgres.js returns an array, PGlite `{ rows }`). */
-export async function queryRows<T>(db: { execute: (query: SQL) => PromiseLike<unknown> }, query: SQL): Promise<T[]> {
-  const result = (await db.execute(query)) as T[] | { rows: T[] };
-  return Array.isArray(result) ? result : result.rows;
-}

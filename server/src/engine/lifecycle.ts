@@ -4,7 +4,7 @@
  * (domain/jobs/scope.ts materialiseTargets, which is idempotent, so instances may race on it).
  */
 import { and, eq, lte, sql } from 'drizzle-orm';
-import { queryRows } from '../domain/sql.js';
+import { queryRows } from '../db/sql.js';
 import type { JobRow } from '../domain/jobs/settings-view.js';
 import { jobEvents } from '../domain/jobs/events.js';
 import { materialiseTargets } from '../domain/jobs/scope.js';
@@ -24,7 +24,7 @@ export async function startScheduledJobs(services: AppServices): Promise<JobRow[
     for (const job of started) jobEvents(job, 'started on schedule').forEach(emit);
     // In id order: each event takes its job's change-order lock.
     for (const job of [...started].sort((a, b) => (a.id < b.id ? -1 : 1))) {
-      await queueJobStatusChanged({ tx, emit }, job.id, { previousStatus: 'SCHEDULED', change: 'STARTED', reason: 'its schedule started' });
+      await queueJobStatusChanged(tx, job.id, { previousStatus: 'SCHEDULED', change: 'STARTED', reason: 'its schedule started' });
     }
     return started;
   });

@@ -13,15 +13,18 @@
  * with a task in flight in another job LAST_UPGRADE_IN_PROGRESS. Only online devices are pushed.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import { otaJobs, type FailureReason, type WaitingReason } from '../db/schema.js';
+import { otaJobs, type WaitingReason } from '../db/schema.js';
 import { jobEvents } from '../domain/jobs/events.js';
 import type { JobRow } from '../domain/jobs/settings-view.js';
-import { queryRows } from '../domain/sql.js';
+import { queryRows } from '../db/sql.js';
 import { inTransaction } from '../domain/transaction.js';
 import { newMessageId, type DeviceCommands } from '../devices/commands.js';
 import type { AppServices } from '../services.js';
 import { pushWindowOpen } from './schedule-window.js';
-import { changesByJob, writeTaskChanges, type TaskChange } from './task-changes.js';
+import { abortCounts, abortThresholdCrossed } from './settle.js';
+import { decide, jobContextOfJob, TASK_STATE_COLUMNS, type TaskStateRow } from '../domain/tasks/decide.js';
+import type { PushTimeFailure } from '../domain/tasks/transitions.js';
+import { changesByJob, writeTaskChanges } from '../domain/tasks/write.js';
 
 /** Advisory lock namespace of the per-unit push lock (the second key is the unit's hash). */
 const PUSH_LOCK_SPACE = 727_010;
@@ -46,19 +49,10 @@ interface Capacity {
   pushed_recently: number | string;
 }
 
-interface Candidate {
-  id: number | string;
-  device_key: string;
+interface Candidate extends TaskStateRow {
   device_version: string | null;
   missing: boolean;
   busy: boolean;
-}
-
-interface PushedRow {
-  id: number | string;
-  device_key: string;
-  push_message_id: string;
-  change_seq: number | string;
 }
 
 export interface PushSettings {
@@ -83,6 +77,10 @@ export async function pushWaitingTasks(services: AppServices, commands: DeviceCo
     if (!running) return { ran: true, pushed: 0, failedAtPush: 0, more: false, limit: null };
     const now = new Date();
     if (!pushWindowOpen(running, now)) return { ran: true, pushed: 0, failedAtPush: 0, more: false, limit: 'OUTSIDE_WINDOW' };
+    // A job past its abort threshold pushes no one more: the settle step of this pass stops it.
+    if (running.abortThresholdPercent !== null && running.type !== 'VERIFICATION' && abortThresholdCrossed(running, await abortCounts(tx, jobId))) {
+      return { ran: true, pushed: 0, failedAtPush: 0, more: false, limit: null };
+    }
 
     const rateWindowMs = settings.minuteMs;
     const [capacity] = await queryRows<Capacity>(
@@ -111,7 +109,7 @@ export async function pushWaitingTasks(services: AppServices, commands: DeviceCo
 
     const candidates = await queryRows<Candidate>(
       tx,
-      sql`select t.id, t.device_key, d.firmware_version as device_version, (d.id is null) as missing,
+      sql`select ${TASK_STATE_COLUMNS}, d.firmware_version as device_version, (d.id is null) as missing,
                  exists (select 1 from job_tasks o
                          where o.device_id = t.device_id and o.status in ('PUSHED', 'IN_PROGRESS') and o.id <> t.id) as busy
           from job_tasks t left join devices d on d.id = t.device_id
@@ -124,47 +122,37 @@ export async function pushWaitingTasks(services: AppServices, commands: DeviceCo
     );
     if (candidates.length === 0) return { ran: true, pushed: 0, failedAtPush: 0, more: false, limit: null };
 
-    const failures: TaskChange[] = [];
-    const toPush: { id: number; mid: string; deviceKey: string }[] = [];
+    const [firmware] = await queryRows<FirmwareRow>(
+      tx,
+      sql`select f.id, f.version, f.sign, f.sign_method, f.size, p.product_key
+          from firmwares f join products p on p.id = f.product_id where f.id = ${running.firmwareId}`,
+    );
     const sourceVersions = new Set(running.srcVersions);
-    for (const c of candidates) {
-      const id = Number(c.id);
-      const fail = (reason: FailureReason, detail: string) => failures.push({ kind: 'failed', id, from: 'TO_BE_PUSHED', reason, detail });
-      if (c.missing) fail('DEVICE_NOT_FOUND', 'The device does not exist in the product (any more)');
-      else if (sourceVersions.size > 0 && !sourceVersions.has(c.device_version ?? '')) {
-        fail('VERSION_NOT_IN_SCOPE', `Device version ${c.device_version ?? '(unknown)'} is not among ${running.srcVersions.join(', ')}`);
-      } else if (c.busy) fail('LAST_UPGRADE_IN_PROGRESS', 'The device is already upgrading in another job');
-      else toPush.push({ id, mid: newMessageId('p'), deviceKey: c.device_key });
-    }
-    const failed = await writeTaskChanges(tx, failures);
-    const pushed = toPush.length
-      ? await queryRows<PushedRow>(
-          tx,
-          sql`update job_tasks t set status = 'PUSHED', push_message_id = c.mid, pushed_at = now(),
-                timeout_at = now() + make_interval(secs => ${(running.timeoutMinutes * settings.minuteMs) / 1000}),
-                waiting_reason = null, progress = 0, started_at = null, next_attempt_at = null,
-                updated_at = now(), change_seq = nextval('task_change_seq')
-              from jsonb_to_recordset(${JSON.stringify(toPush)}::jsonb) as c(id bigint, mid text)
-              where t.id = c.id and t.status = 'TO_BE_PUSHED'
-              returning t.id, t.device_key, t.push_message_id, t.change_seq`,
-        )
-      : [];
-    const seqs = [...failed, ...pushed.map((p) => ({ jobId, changeSeq: Number(p.change_seq) }))];
-    const changed = changesByJob(seqs).get(jobId);
+    const refusal = (c: Candidate): { reason: PushTimeFailure; detail: string } | undefined => {
+      if (c.missing) return { reason: 'DEVICE_NOT_FOUND', detail: 'The device does not exist in the product (any more)' };
+      if (sourceVersions.size > 0 && !sourceVersions.has(c.device_version ?? '')) {
+        return { reason: 'VERSION_NOT_IN_SCOPE', detail: `Device version ${c.device_version ?? '(unknown)'} is not among ${running.srcVersions.join(', ')}` };
+      }
+      if (c.busy) return { reason: 'LAST_UPGRADE_IN_PROGRESS', detail: 'The device is already upgrading in another job' };
+      return undefined;
+    };
+    const decided = decide(
+      candidates,
+      (c) => ({ type: 'push', messageId: newMessageId('p'), timeoutMinutes: running.timeoutMinutes, refusedBy: refusal(c) }),
+      () => jobContextOfJob(running, settings.minuteMs),
+    );
+    const written = await writeTaskChanges(tx, decided.changes);
+    const pushed = written.filter((w) => w.kind === 'pushed');
+    const failedAtPush = written.length - pushed.length;
+    const messageIds = new Map(decided.changes.map((c) => [c.id, c.update.kind === 'pushed' ? c.update.messageId : '']));
+    const changed = changesByJob(written).get(jobId);
     if (changed) jobEvents(running, 'pushed', changed).forEach(emit);
 
-    if (pushed.length > 0) {
-      const [firmware] = await queryRows<FirmwareRow>(
-        tx,
-        sql`select f.id, f.version, f.sign, f.sign_method, f.size, p.product_key
-            from firmwares f join products p on p.id = f.product_id where f.id = ${running.firmwareId}`,
-      );
-      for (const p of pushed) sends.push({ productKey: firmware.product_key, deviceKey: p.device_key, messageId: p.push_message_id, job: running, firmware });
-    }
+    for (const p of pushed) sends.push({ productKey: firmware.product_key, deviceKey: p.deviceKey, messageId: messageIds.get(p.id)!, job: running, firmware });
     // A full page means there may be more waiting devices; if the room is used up they wait for it.
     const more = candidates.length === want;
     const roomLeft = room - pushed.length;
-    return { ran: true, pushed: pushed.length, failedAtPush: failed.length, more: more && roomLeft > 0, limit: more && roomLeft <= 0 ? roomLimit : null };
+    return { ran: true, pushed: pushed.length, failedAtPush, more: more && roomLeft > 0, limit: more && roomLeft <= 0 ? roomLimit : null };
   });
   // After the commit: a push the device receives is always one the database knows about.
   for (const s of sends) {

@@ -11,7 +11,7 @@
 import { sql } from 'drizzle-orm';
 import type { SignMethod } from '../db/schema.js';
 import type { DeviceCommands } from '../devices/commands.js';
-import { queryRows } from '../domain/sql.js';
+import { queryRows } from '../db/sql.js';
 import type { AppServices } from '../services.js';
 
 interface StalePush {

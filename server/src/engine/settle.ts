@@ -9,6 +9,7 @@
  * again re-evaluates the threshold, so raise it (editJob) before resuming.
  */
 import { and, count, eq, ne, sql } from 'drizzle-orm';
+import type { Executor } from '../db/client.js';
 import { jobTasks, otaJobs } from '../db/schema.js';
 import { jobEvents } from '../domain/jobs/events.js';
 import { finishJobIfDone } from '../domain/jobs/lifecycle.js';
@@ -26,6 +27,21 @@ export function abortThresholdCrossed(
   return (counted.failed / finished) * 100 > job.abortThresholdPercent;
 }
 
+/** Succeeded and failed tasks of the job, failures by cancellation left out (they say nothing of the firmware). */
+export async function abortCounts(tx: Executor, jobId: string): Promise<{ succeeded: number; failed: number }> {
+  const rows = await tx
+    .select({ status: jobTasks.status, n: count() })
+    .from(jobTasks)
+    .where(
+      and(eq(jobTasks.jobId, jobId), sql`${jobTasks.status} in ('SUCCEEDED', 'FAILED')`, sql`${jobTasks.failureReason} is distinct from 'CANCELLED_BY_USER'`),
+    )
+    .groupBy(jobTasks.status);
+  return {
+    succeeded: Number(rows.find((r) => r.status === 'SUCCEEDED')?.n ?? 0),
+    failed: Number(rows.find((r) => r.status === 'FAILED')?.n ?? 0),
+  };
+}
+
 /** Returns the job's status after settling, or null when the job is gone or busy (a concurrent edit). */
 export async function settleJob(services: AppServices, jobId: string): Promise<string | null> {
   return inTransaction(services, async ({ tx, emit }) => {
@@ -37,17 +53,7 @@ export async function settleJob(services: AppServices, jobId: string): Promise<s
       return finished.status;
     }
     if (job.status !== 'RUNNING' || job.abortThresholdPercent === null) return job.status;
-    const rows = await tx
-      .select({ status: jobTasks.status, n: count() })
-      .from(jobTasks)
-      .where(
-        and(eq(jobTasks.jobId, jobId), sql`${jobTasks.status} in ('SUCCEEDED', 'FAILED')`, sql`${jobTasks.failureReason} is distinct from 'CANCELLED_BY_USER'`),
-      )
-      .groupBy(jobTasks.status);
-    const counted = {
-      succeeded: Number(rows.find((r) => r.status === 'SUCCEEDED')?.n ?? 0),
-      failed: Number(rows.find((r) => r.status === 'FAILED')?.n ?? 0),
-    };
+    const counted = await abortCounts(tx, jobId);
     if (!abortThresholdCrossed(job, counted)) return job.status;
     const finishedCount = counted.succeeded + counted.failed;
     const percent = Math.round((counted.failed / finishedCount) * 1000) / 10;
@@ -62,7 +68,7 @@ export async function settleJob(services: AppServices, jobId: string): Promise<s
       .returning();
     if (!stopped) return job.status;
     jobEvents(stopped, 'aborted').forEach(emit);
-    await queueJobStatusChanged({ tx, emit }, jobId, { previousStatus: 'RUNNING', change: 'ABORTED', reason: stopped.statusReason });
+    await queueJobStatusChanged(tx, jobId, { previousStatus: 'RUNNING', change: 'ABORTED', reason: stopped.statusReason });
     return stopped.status;
   });
 }

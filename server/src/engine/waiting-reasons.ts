@@ -8,39 +8,49 @@
  */
 import { sql } from 'drizzle-orm';
 import type { WaitingReason } from '../db/schema.js';
+import { queryRows } from '../db/sql.js';
 import { jobEvents } from '../domain/jobs/events.js';
-import { queryRows } from '../domain/sql.js';
+import { decide, JOB_CONTEXT_COLUMNS, type JobContextRow, jobContextOf, TASK_STATE_COLUMNS, type TaskStateRow } from '../domain/tasks/decide.js';
+import { changesByJob, writeTaskChanges } from '../domain/tasks/write.js';
 import { inTransaction } from '../domain/transaction.js';
 import type { AppServices } from '../services.js';
 
+interface Waiting extends TaskStateRow, JobContextRow {
+  reason: WaitingReason | null;
+  ou_id: string;
+  product_id: string;
+}
+
 export async function refreshWaitingReasons(services: AppServices, jobId: string, jobLimit: WaitingReason | null): Promise<number> {
   return inTransaction(services, async ({ tx, emit }) => {
-    const changed = await queryRows<{ change_seq: number | string }>(
+    const rows = await queryRows<Waiting>(
       tx,
-      sql`with current as (
-            select t.id, t.waiting_reason,
-                   (case when t.next_attempt_at > now() then 'RETRY_INTERVAL'
-                         when ${jobLimit}::text = 'OUTSIDE_WINDOW' then 'OUTSIDE_WINDOW'
-                         when d.id is not null and not d.online then 'OFFLINE'
-                         else ${jobLimit}::text end)::waiting_reason as reason
-            from job_tasks t left join devices d on d.id = t.device_id
-            where t.job_id = ${jobId} and t.status = 'TO_BE_PUSHED'),
-          target as (
-            select t.id, c.reason from job_tasks t join current c on c.id = t.id
-            where t.waiting_reason is distinct from c.reason
-            for update of t skip locked)
-          update job_tasks t set waiting_reason = target.reason, updated_at = now(), change_seq = nextval('task_change_seq')
-          from target where t.id = target.id and t.status = 'TO_BE_PUSHED'
-          returning t.change_seq`,
+      sql`select ${TASK_STATE_COLUMNS}, ${JOB_CONTEXT_COLUMNS}, c.reason, j.ou_id, j.product_id
+          from (select t.id,
+                       (case when t.next_attempt_at > now() then 'RETRY_INTERVAL'
+                             when ${jobLimit}::text = 'OUTSIDE_WINDOW' then 'OUTSIDE_WINDOW'
+                             when d.id is not null and not d.online then 'OFFLINE'
+                             else ${jobLimit}::text end)::waiting_reason as reason
+                from job_tasks t left join devices d on d.id = t.device_id
+                where t.job_id = ${jobId} and t.status = 'TO_BE_PUSHED') c
+          join job_tasks t on t.id = c.id join ota_jobs j on j.id = t.job_id
+          where t.waiting_reason is distinct from c.reason
+          for update of t skip locked`,
     );
-    if (changed.length > 0) {
-      const [job] = await queryRows<{ id: string; ou_id: string; product_id: string }>(tx, sql`select id, ou_id, product_id from ota_jobs where id = ${jobId}`);
-      const maxChangeSeq = Math.max(...changed.map((c) => Number(c.change_seq)));
+    if (rows.length === 0) return 0;
+    const { changes } = decide(
+      rows,
+      (r) => ({ type: 'waitingRefresh', reason: r.reason }),
+      (r) => jobContextOf(r, services.config.engineMinuteMs),
+    );
+    const written = await writeTaskChanges(tx, changes);
+    const changed = changesByJob(written).get(jobId);
+    if (changed) {
       // Only the tabs' subscribers need to know; no engine kick (this is the engine's own bookkeeping).
-      jobEvents({ id: job.id, ouId: job.ou_id, productId: job.product_id }, 'waiting reasons', { maxChangeSeq, count: changed.length })
+      jobEvents({ id: jobId, ouId: rows[0].ou_id, productId: rows[0].product_id }, 'waiting reasons', changed)
         .filter((e) => e.topic === 'job:tasks')
         .forEach(emit);
     }
-    return changed.length;
+    return written.length;
   });
 }

@@ -6,6 +6,7 @@ import './errors.js';
 import './enums.js';
 import './product.js';
 import './device.js';
+import './device-history.js';
 import './firmware.js';
 import './job.js';
 import './job-device.js';

@@ -401,25 +401,30 @@ builder.mutationField('editJob', (t) =>
     errors: { types: [InvalidInputError, NotFoundError, JobNotEditableError] },
     resolve: (_root, { input }, context) =>
       transact(context, (scope) =>
-        editJob(scope, callerOf(context), {
-          jobId: decodeId(String(input.jobId), 'OtaJob'),
-          name: orUndefined(input.name),
-          firmwareId: input.firmwareId === null || input.firmwareId === undefined ? undefined : firmwareIdOrRaw(input.firmwareId),
-          allDevices: orUndefined(input.allDevices),
-          deviceKeys: orUndefined(input.deviceKeys),
-          srcVersions: orUndefined(input.srcVersions),
-          tags: orUndefined(input.tags),
-          timeoutMinutes: orUndefined(input.timeoutMinutes),
-          policy: orUndefined(input.policy),
-          maxConcurrency: orUndefined(input.maxConcurrency),
-          retry: orUndefined(input.retry),
-          schedule: scheduleArg(input.schedule),
-          pushRatePerMinute: input.pushRatePerMinute,
-          abortThreshold:
-            input.abortThreshold === undefined
-              ? undefined
-              : input.abortThreshold && { ...input.abortThreshold, minFinished: orUndefined(input.abortThreshold.minFinished) },
-        }),
+        editJob(
+          scope,
+          callerOf(context),
+          {
+            jobId: decodeId(String(input.jobId), 'OtaJob'),
+            name: orUndefined(input.name),
+            firmwareId: input.firmwareId === null || input.firmwareId === undefined ? undefined : firmwareIdOrRaw(input.firmwareId),
+            allDevices: orUndefined(input.allDevices),
+            deviceKeys: orUndefined(input.deviceKeys),
+            srcVersions: orUndefined(input.srcVersions),
+            tags: orUndefined(input.tags),
+            timeoutMinutes: orUndefined(input.timeoutMinutes),
+            policy: orUndefined(input.policy),
+            maxConcurrency: orUndefined(input.maxConcurrency),
+            retry: orUndefined(input.retry),
+            schedule: scheduleArg(input.schedule),
+            pushRatePerMinute: input.pushRatePerMinute,
+            abortThreshold:
+              input.abortThreshold === undefined
+                ? undefined
+                : input.abortThreshold && { ...input.abortThreshold, minFinished: orUndefined(input.abortThreshold.minFinished) },
+          },
+          { minuteMs: context.services.config.engineMinuteMs },
+        ),
       ),
   }),
 );

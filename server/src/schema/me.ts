@@ -1,12 +1,13 @@
 /**
- * The signed-in caller (`me`) and the dashboard's sign-in and sign-out. These three fields are the
- * only ones open to anonymous callers: `me` answers null, signOut false, signIn checks credentials.
+ * The signed-in caller (`me`) and the dashboard's sign-in and sign-out. These four fields are the
+ * only ones open to anonymous callers: `me` answers null, signOut false, signIn checks credentials,
+ * passwordSignInAvailable says whether password sign-in is possible at all.
  */
 import { eq } from 'drizzle-orm';
 import { builder } from '../builder.js';
 import type { Identity } from '../auth/credentials.js';
 import { SignInFailedError, TooManyAttemptsError } from '../auth/errors.js';
-import { signIn, signOut } from '../auth/sign-in.js';
+import { passwordSignInAvailable, signIn, signOut } from '../auth/sign-in.js';
 import { organisationUnits, PERMISSIONS } from '../db/schema.js';
 import { InvalidInputError } from '../domain/errors.js';
 import { CredentialKind } from './api-token.js';
@@ -53,6 +54,14 @@ builder.queryField('me', (t) =>
     nullable: true,
     description: 'Who you are signed in as; null when the request carries no valid credentials.',
     resolve: (_root, _args, context) => context.auth.identity,
+  }),
+);
+
+builder.queryField('passwordSignInAvailable', (t) =>
+  t.boolean({
+    description:
+      'Whether any user can sign in with a password (otherwise only with API tokens). Open without credentials: the sign-in page opens on the token tab when this is false.',
+    resolve: (_root, _args, context) => passwordSignInAvailable(context.services.db),
   }),
 );
 

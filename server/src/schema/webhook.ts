@@ -4,7 +4,7 @@ import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import { builder } from '../builder.js';
 import { webhookAttempts, webhookDeliveries, WEBHOOK_DELIVERY_STATUSES, WEBHOOK_DELIVERY_TRIGGERS } from '../db/schema.js';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
-import { queryRows } from '../domain/sql.js';
+import { queryRows } from '../db/sql.js';
 import {
   createWebhookEndpoint,
   deleteWebhookEndpoint,

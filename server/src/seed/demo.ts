@@ -168,7 +168,8 @@ async function writeHistory(
   const minutesAgo = (n: number) => sql`now() - make_interval(mins => ${n})`;
   // The history below reaches back about an hour: the job started before it.
   await db.execute(sql`update ota_jobs set created_at = ${minutesAgo(75)}, started_at = ${minutesAgo(70)} where id = ${jobId}`);
-  const base = sql`updated_at = now(), change_seq = nextval('task_change_seq')`;
+  // A made-up past, not transitions: written directly (the task trigger still numbers each change).
+  const base = sql`updated_at = now()`;
   for (const id of take(shares.succeeded)) {
     const m = 10 + (id % 50);
     await db.execute(sql`update job_tasks set status = 'SUCCEEDED', progress = 100, current_version = ${job.firmware.version},

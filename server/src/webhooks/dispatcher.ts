@@ -26,7 +26,7 @@ import { messageIdOf, renderPayload } from '../domain/webhooks/event-types.js';
 import { signingSecrets } from '../domain/webhooks/endpoints.js';
 import type { SecretBox } from '../domain/webhooks/secret-box.js';
 import type { TargetPolicy } from '../domain/webhooks/targets.js';
-import { queryRows } from '../domain/sql.js';
+import { queryRows } from '../db/sql.js';
 import type { EventBus } from '../events/bus.js';
 import { type AttemptResult, sendAttempt } from './http-delivery.js';
 

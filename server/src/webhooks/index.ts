@@ -6,7 +6,7 @@
 import { sql } from 'drizzle-orm';
 import type { ServerConfig } from '../config.js';
 import type { Database } from '../db/client.js';
-import { queryRows } from '../domain/sql.js';
+import { queryRows } from '../db/sql.js';
 import type { SecretBox } from '../domain/webhooks/secret-box.js';
 import type { TargetPolicy } from '../domain/webhooks/targets.js';
 import type { EventBus } from '../events/bus.js';

@@ -14,7 +14,7 @@
 import { sql } from 'drizzle-orm';
 import type { ServerConfig } from '../config.js';
 import type { Database } from '../db/client.js';
-import { queryRows } from '../domain/sql.js';
+import { queryRows } from '../db/sql.js';
 import { inTransaction } from '../domain/transaction.js';
 import { jobStatusCounts, lockJobsForEvents, queueJobProgress } from '../domain/webhooks/outbox.js';
 import type { EventBus } from '../events/bus.js';
@@ -54,7 +54,7 @@ export function createProgressEmitter(deps: {
       const counts = await jobStatusCounts(scope.tx, jobId);
       const fingerprint = fingerprintOf(counts);
       if (mark?.fingerprint === fingerprint) return false;
-      await queueJobProgress(scope, jobId, counts);
+      await queueJobProgress(scope.tx, jobId, counts);
       await queryRows(
         scope.tx,
         sql`insert into webhook_progress_marks (job_id, fingerprint, queued_at) values (${jobId}, ${fingerprint}, now())

@@ -3,7 +3,7 @@
  * off, so that nothing moves while a test looks: views, searches and forms are checked on fixed data.
  */
 import { sql } from 'drizzle-orm';
-import { queryRows } from '@updraft/server/domain/sql.js';
+import { queryRows } from '@updraft/server/db/sql.js';
 import { seedDemo } from '@updraft/server/seed/demo.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import { globalId } from './console.js';

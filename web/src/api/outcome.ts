@@ -11,8 +11,12 @@ export interface ApiProblem {
   code: string;
   /** For FORBIDDEN: the permission the caller lacks. */
   permission?: string;
-  /** Extra lines: refused fields, input issues, jobs that still use a firmware. */
+  /** Extra lines: jobs that still use a firmware, and the like. */
   details: string[];
+  /** InvalidInputError's issues, for forms to show next to their fields. */
+  issues?: readonly { path: readonly string[]; message: string }[];
+  /** JobNotEditableError's refused fields. */
+  refused?: readonly { field: string; reason: string }[];
 }
 
 export type Outcome<T> = { ok: true; data: T } | { ok: false; problem: ApiProblem };
@@ -21,9 +25,11 @@ export function problemOfError(error: CombinedError): ApiProblem {
   const first = error.graphQLErrors[0];
   if (first) {
     const extensions = (first.extensions ?? {}) as { code?: unknown; permission?: unknown };
+    const issues = (first.extensions as { issues?: ApiProblem['issues'] } | undefined)?.issues;
     return {
       message: first.message,
       code: typeof extensions.code === 'string' ? extensions.code : 'ERROR',
+      issues: Array.isArray(issues) ? issues : undefined,
       permission: typeof extensions.permission === 'string' ? extensions.permission : undefined,
       details: error.graphQLErrors.slice(1).map((e) => e.message),
     };
@@ -52,10 +58,15 @@ export function outcomeOf<P extends object>(error: CombinedError | undefined, pa
   if (!payload) return { ok: false, problem: { message: 'The server returned no result.', code: 'EMPTY', details: [] } };
   if ('data' in payload) return { ok: true, data: payload.data as DataOf<P> };
   const failure = payload as unknown as ErrorPayload;
-  const details = [
-    ...(failure.issues ?? []).map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)),
-    ...(failure.refusedFields ?? []).map((f) => `${f.field}: ${f.reason}`),
-    ...(failure.jobNames ?? []).map((name) => `Used by job “${name}”`),
-  ];
-  return { ok: false, problem: { message: failure.message ?? 'The request was refused.', code: failure.code ?? 'ERROR', details } };
+  const details = (failure.jobNames ?? []).map((name) => `Used by job “${name}”`);
+  return {
+    ok: false,
+    problem: {
+      message: failure.message ?? 'The request was refused.',
+      code: failure.code ?? 'ERROR',
+      details,
+      issues: failure.issues,
+      refused: failure.refusedFields,
+    },
+  };
 }

@@ -1,10 +1,16 @@
 /**
- * A modal dialog (native <dialog>: focus trapping and Escape for free) and a confirmation built on it.
+ * A modal dialog and a confirmation built on it. The native <dialog> opened with showModal() is the
+ * platform's accessible modal: the page behind it is inert (focus cannot leave the dialog, screen
+ * readers see only it), Escape closes it, and closing it returns focus to what opened it; the
+ * heading names it (aria-labelledby).
  */
 import { createEffect, onCleanup, Show, type JSX } from 'solid-js';
 
+let dialogs = 0;
+
 export function Dialog(props: { open: boolean; title: string; onClose: () => void; children: JSX.Element; footer?: JSX.Element; wide?: boolean }) {
   let ref: HTMLDialogElement | undefined;
+  const titleId = `dialog-title-${++dialogs}`;
   createEffect(() => {
     if (!ref) return;
     if (props.open && !ref.open) ref.showModal();
@@ -15,7 +21,7 @@ export function Dialog(props: { open: boolean; title: string; onClose: () => voi
     <dialog
       ref={ref}
       class={`dialog ${props.wide ? 'dialog-wide' : ''}`}
-      aria-label={props.title}
+      aria-labelledby={titleId}
       onCancel={(e) => {
         e.preventDefault();
         props.onClose();
@@ -23,7 +29,7 @@ export function Dialog(props: { open: boolean; title: string; onClose: () => voi
     >
       <Show when={props.open}>
         <header class="dialog-header">
-          <h2>{props.title}</h2>
+          <h2 id={titleId}>{props.title}</h2>
           <button type="button" class="icon-btn" aria-label="Close" onClick={() => props.onClose()}>
             ×
           </button>
@@ -44,6 +50,8 @@ export function ConfirmDialog(props: {
   confirmLabel: string;
   danger?: boolean;
   busy?: boolean;
+  /** Nothing to do (any more): the confirm button cannot be pressed. */
+  disabled?: boolean;
   onConfirm: () => void;
   onClose: () => void;
 }) {
@@ -57,7 +65,13 @@ export function ConfirmDialog(props: {
           <button type="button" class="btn" onClick={() => props.onClose()} disabled={props.busy}>
             Close
           </button>
-          <button type="button" class={`btn ${props.danger ? 'btn-danger' : 'btn-primary'}`} onClick={() => props.onConfirm()} disabled={props.busy}>
+          <button
+            type="button"
+            class={`btn ${props.danger ? 'btn-danger' : 'btn-primary'}`}
+            data-testid="confirm-action"
+            onClick={() => props.onConfirm()}
+            disabled={props.busy || props.disabled}
+          >
             {props.busy ? 'Working…' : props.confirmLabel}
           </button>
         </>

@@ -2,11 +2,18 @@
  * The settings of an OTA job, as one form for creating (Verify, Batch Upgrade) and editing
  * ("Verification Job" / "Upgrade Job"). Every control belongs to one EditJobInput field; in edit mode
  * a control is enabled only when the job's `editableFields` lists its field (DESIGN §3).
+ *
+ * The schedule is in one stated zone: its start, end and daily window are wall-clock times in the
+ * schedule's own time zone (the field beside them). A start or end with seconds keeps them, so that
+ * an untouched schedule is sent back as it was (and the edit form sends only what changed at all:
+ * `changedSettings`).
  */
 import { For, Show, type JSX } from 'solid-js';
 import type { SetStoreFunction } from 'solid-js/store';
-import { fromLocalInput, splitList, toLocalInput } from '../format';
+import { splitList } from '../format';
 import type { JobType } from '../labels';
+import { browserZone, fromZonedInput, isValidZone, toZonedInput } from '../times';
+import { checkWholeNumber, Field, FieldError, invalidProps, type FieldErrors } from './Form';
 
 export type JobField =
   | 'allDevices'
@@ -47,6 +54,7 @@ export interface JobFormValues {
   retryCount: string;
   retryIntervalMinutes: string;
   scheduled: boolean;
+  /** Wall-clock time in `timezone`. */
   startAt: string;
   endAt: string;
   dailyWindowStart: string;
@@ -86,7 +94,7 @@ export function defaultJobForm(): JobFormValues {
     endAt: '',
     dailyWindowStart: '',
     dailyWindowEnd: '',
-    timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+    timezone: browserZone(),
     pushRatePerMinute: '',
     abort: false,
     abortPercent: '20',
@@ -95,6 +103,7 @@ export function defaultJobForm(): JobFormValues {
 }
 
 export function jobFormFrom(job: JobSettings): JobFormValues {
+  const zone = job.schedule?.timezone ?? 'UTC';
   return {
     allDevices: job.scope.allDevices,
     deviceKeys: job.scope.deviceKeys.join('\n'),
@@ -106,11 +115,11 @@ export function jobFormFrom(job: JobSettings): JobFormValues {
     retryCount: String(job.retry.count),
     retryIntervalMinutes: String(job.retry.intervalMinutes),
     scheduled: job.schedule !== null,
-    startAt: toLocalInput(job.schedule?.startAt),
-    endAt: toLocalInput(job.schedule?.endAt),
+    startAt: toZonedInput(job.schedule?.startAt, zone),
+    endAt: toZonedInput(job.schedule?.endAt, zone),
     dailyWindowStart: job.schedule?.dailyWindowStart ?? '',
     dailyWindowEnd: job.schedule?.dailyWindowEnd ?? '',
-    timezone: job.schedule?.timezone ?? 'UTC',
+    timezone: zone,
     pushRatePerMinute: job.pushRatePerMinute === null ? '' : String(job.pushRatePerMinute),
     abort: job.abortThreshold !== null,
     abortPercent: String(job.abortThreshold?.percent ?? 20),
@@ -118,7 +127,6 @@ export function jobFormFrom(job: JobSettings): JobFormValues {
   };
 }
 
-/** A number the operator typed; NaN (sent as is) lets the API name the field in its error. */
 const num = (text: string) => (text.trim() === '' ? null : Number(text));
 
 function tagsOf(text: string) {
@@ -135,19 +143,20 @@ export function jobSettingsInput(values: JobFormValues, fields: readonly JobFiel
   if (has('allDevices')) input.allDevices = values.allDevices;
   if (has('deviceKeys') && (!has('allDevices') || !values.allDevices)) input.deviceKeys = splitList(values.deviceKeys);
   if (has('srcVersions')) input.srcVersions = splitList(values.srcVersions);
-  if (has('tags')) input.tags = tagsOf(values.tags);
+  if (has('tags')) input.tags = values.allDevices || !has('allDevices') ? tagsOf(values.tags) : [];
   if (has('timeoutMinutes')) input.timeoutMinutes = num(values.timeoutMinutes);
   if (has('policy')) input.policy = values.policy;
   if (has('maxConcurrency')) input.maxConcurrency = num(values.maxConcurrency);
   if (has('retry')) input.retry = { count: num(values.retryCount) ?? 0, intervalMinutes: num(values.retryIntervalMinutes) ?? 0 };
   if (has('schedule')) {
+    const zone = values.timezone.trim() || 'UTC';
     input.schedule = values.scheduled
       ? {
-          startAt: fromLocalInput(values.startAt),
-          endAt: fromLocalInput(values.endAt),
+          startAt: fromZonedInput(values.startAt, zone),
+          endAt: fromZonedInput(values.endAt, zone),
           dailyWindowStart: values.dailyWindowStart || null,
           dailyWindowEnd: values.dailyWindowEnd || null,
-          timezone: values.timezone || null,
+          timezone: zone,
         }
       : null;
   }
@@ -156,17 +165,93 @@ export function jobSettingsInput(values: JobFormValues, fields: readonly JobFiel
   return input;
 }
 
-function Field(props: { label: string; hint?: string; children: JSX.Element; wide?: boolean }) {
-  return (
-    // biome-ignore lint/a11y/noLabelWithoutControl: the control is the label's child (props.children)
-    <label class="field" classList={{ 'field-wide': props.wide }}>
-      <span class="field-label">{props.label}</span>
-      {props.children}
-      <Show when={props.hint}>
-        <span class="field-hint">{props.hint}</span>
-      </Show>
-    </label>
-  );
+/**
+ * Only the settings whose value differs from what the form started with: saving an untouched form
+ * changes nothing, and saving one change changes that one field.
+ */
+export function changedSettings(values: JobFormValues, initial: JobFormValues, fields: readonly JobField[]): Record<string, unknown> {
+  const now = jobSettingsInput(values, fields);
+  const before = jobSettingsInput(initial, fields);
+  const changed: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(now)) {
+    if (JSON.stringify(value) !== JSON.stringify(before[key])) changed[key] = value;
+  }
+  // A new scope mode comes with its own list: all devices drop the keys, keys drop the tags.
+  if ('allDevices' in changed) {
+    if ('deviceKeys' in now) changed.deviceKeys = now.deviceKeys;
+    changed.tags = now.tags;
+  }
+  return changed;
+}
+
+/** The form control an input path of the API names (without "input"), or null. */
+export function jobFormFieldOf(path: readonly string[]): string | null {
+  const [first, second] = path[0] === 'scope' ? path.slice(1) : path;
+  switch (first) {
+    case undefined:
+      return null;
+    case 'allDevices':
+      return 'scope';
+    case 'retry':
+      return second === 'intervalMinutes' ? 'retryIntervalMinutes' : 'retryCount';
+    case 'abortThreshold':
+      return second === 'minFinished' ? 'abortMinFinished' : 'abortPercent';
+    case 'schedule':
+      return ['startAt', 'endAt', 'dailyWindowStart', 'dailyWindowEnd', 'timezone'].includes(second) ? second : 'startAt';
+    case 'firmwareId':
+      return null;
+    default:
+      return first;
+  }
+}
+
+/**
+ * The form's own checks, before anything is sent, in the operator's words (the same rules as the
+ * API's, docs/domain-rules.md). Only enabled fields are checked.
+ */
+export function validateJobForm(values: JobFormValues, type: JobType, fields: readonly JobField[]): FieldErrors {
+  const errors: FieldErrors = {};
+  const has = (f: JobField) => fields.includes(f);
+  const set = (name: string, message: string | null) => {
+    if (message && !errors[name]) errors[name] = message;
+  };
+  const keys = splitList(values.deviceKeys);
+  if (has('deviceKeys')) {
+    if (type === 'VERIFICATION' && (keys.length < 1 || keys.length > 5)) set('deviceKeys', 'Choose 1 to 5 devices to verify on.');
+    if (type === 'UPGRADE' && !values.allDevices && keys.length === 0) set('deviceKeys', 'List at least one device key, or choose all devices.');
+    const bad = keys.find((k) => !/^[A-Za-z0-9_.:-]{1,64}$/.test(k));
+    if (bad) set('deviceKeys', `“${bad}” is not a device key: 1–64 letters, digits, _ . : -`);
+    if (new Set(keys).size !== keys.length) set('deviceKeys', 'A device key is listed twice.');
+  }
+  if (has('tags') && values.allDevices) {
+    const bad = tagsOf(values.tags).find((t) => !t.key || !t.value);
+    if (bad) set('tags', `Write each tag as key=value (“${bad.key || '='}”).`);
+  }
+  if (has('timeoutMinutes')) set('timeoutMinutes', checkWholeNumber(values.timeoutMinutes, 5, 2880, { unit: 'minutes (48 hours)' }));
+  if (has('maxConcurrency')) set('maxConcurrency', checkWholeNumber(values.maxConcurrency, 1, 100_000, { unit: 'devices' }));
+  if (has('pushRatePerMinute')) set('pushRatePerMinute', checkWholeNumber(values.pushRatePerMinute, 1, 1_000_000, { optional: true, unit: 'per minute' }));
+  if (has('retry')) {
+    set('retryCount', checkWholeNumber(values.retryCount, 0, 5));
+    set('retryIntervalMinutes', checkWholeNumber(values.retryIntervalMinutes, 0, 1440, { unit: 'minutes' }));
+  }
+  if (has('abortThreshold') && values.abort) {
+    set('abortPercent', checkWholeNumber(values.abortPercent, 1, 100, { unit: '%' }));
+    set('abortMinFinished', checkWholeNumber(values.abortMinFinished, 1, 100_000, { unit: 'devices' }));
+  }
+  if (has('schedule') && values.scheduled) {
+    const zone = values.timezone.trim();
+    if (!zone || !isValidZone(zone)) set('timezone', 'Enter a time zone such as UTC or Europe/Berlin.');
+    const start = values.startAt ? fromZonedInput(values.startAt, zone || 'UTC') : null;
+    const end = values.endAt ? fromZonedInput(values.endAt, zone || 'UTC') : null;
+    if (values.startAt && !start) set('startAt', 'Enter a date and time.');
+    if (values.endAt && !end) set('endAt', 'Enter a date and time.');
+    if (start && end && Date.parse(end) <= Date.parse(start)) set('endAt', 'The end must be after the start.');
+    if (!!values.dailyWindowStart !== !!values.dailyWindowEnd)
+      set(values.dailyWindowStart ? 'dailyWindowEnd' : 'dailyWindowStart', 'Give both ends of the daily window, or neither.');
+    else if (values.dailyWindowStart && values.dailyWindowStart === values.dailyWindowEnd)
+      set('dailyWindowEnd', 'The window must end at another time than it starts.');
+  }
+  return errors;
 }
 
 /**
@@ -178,28 +263,39 @@ export function JobSettingsForm(props: {
   values: JobFormValues;
   setValues: SetStoreFunction<JobFormValues>;
   enabled: (field: JobField) => boolean;
+  errors: FieldErrors;
   deviceKeysControl?: JSX.Element;
 }) {
   const v = props.values;
   const set = props.setValues;
   const off = (field: JobField) => !props.enabled(field);
+  const err = () => props.errors;
+  const inv = (name: string) => invalidProps(props.errors, name);
+  const zone = () => v.timezone.trim() || 'UTC';
   return (
     <div class="form-grid">
       <Show when={props.type === 'UPGRADE'}>
         <fieldset class="fieldset field-wide" data-field="allDevices">
           <legend>Scope</legend>
           <label class="radio">
-            <input type="radio" name="scope" checked={v.allDevices} disabled={off('allDevices')} onChange={() => set('allDevices', true)} />
+            <input type="radio" name="scope" checked={v.allDevices} disabled={off('allDevices')} onChange={() => set('allDevices', true)} {...inv('scope')} />
             All devices of the product
           </label>
           <label class="radio">
             <input type="radio" name="scope" checked={!v.allDevices} disabled={off('allDevices')} onChange={() => set('allDevices', false)} />
             Only these device keys
           </label>
+          <FieldError errors={err()} name="scope" />
         </fieldset>
       </Show>
       <Show when={props.type === 'VERIFICATION' || !v.allDevices}>
-        <Field label={props.type === 'VERIFICATION' ? 'Devices to verify on (1 to 5)' : 'Device keys'} hint="Separated by commas, spaces or lines" wide>
+        <Field
+          label={props.type === 'VERIFICATION' ? 'Devices to verify on (1 to 5)' : 'Device keys'}
+          name="deviceKeys"
+          errors={err()}
+          hint="Separated by commas, spaces or lines"
+          wide
+        >
           {props.deviceKeysControl ?? (
             <textarea
               class="input"
@@ -208,11 +304,12 @@ export function JobSettingsForm(props: {
               disabled={off('deviceKeys')}
               value={v.deviceKeys}
               onInput={(e) => set('deviceKeys', e.currentTarget.value)}
+              {...inv('deviceKeys')}
             />
           )}
         </Field>
       </Show>
-      <Field label="Version number to be upgraded" hint="Only devices on these versions; empty = any version">
+      <Field label="Version number to be upgraded" name="srcVersions" errors={err()} hint="Only devices on these versions; empty = any version">
         <input
           class="input"
           name="srcVersions"
@@ -220,10 +317,11 @@ export function JobSettingsForm(props: {
           value={v.srcVersions}
           placeholder="e.g. 1.0.0, 1.1.0"
           onInput={(e) => set('srcVersions', e.currentTarget.value)}
+          {...inv('srcVersions')}
         />
       </Field>
-      <Show when={props.type === 'UPGRADE'}>
-        <Field label="Tags" hint="key=value, comma-separated; all keys must match">
+      <Show when={props.type === 'UPGRADE' && v.allDevices}>
+        <Field label="Tags" name="tags" errors={err()} hint="key=value, comma-separated; all keys must match">
           <input
             class="input"
             name="tags"
@@ -231,10 +329,11 @@ export function JobSettingsForm(props: {
             value={v.tags}
             placeholder="e.g. region=eu-west"
             onInput={(e) => set('tags', e.currentTarget.value)}
+            {...inv('tags')}
           />
         </Field>
       </Show>
-      <Field label="Timeout (minutes)" hint="Counted from the push; 5 minutes to 48 hours">
+      <Field label="Timeout (minutes)" name="timeoutMinutes" errors={err()} hint="Counted from the push; 5 minutes to 48 hours">
         <input
           class="input"
           type="number"
@@ -244,10 +343,11 @@ export function JobSettingsForm(props: {
           disabled={off('timeoutMinutes')}
           value={v.timeoutMinutes}
           onInput={(e) => set('timeoutMinutes', e.currentTarget.value)}
+          {...inv('timeoutMinutes')}
         />
       </Field>
       <Show when={props.type === 'UPGRADE'}>
-        <Field label="Policy">
+        <Field label="Policy" name="policy" errors={err()}>
           <select
             class="input"
             name="policy"
@@ -259,7 +359,7 @@ export function JobSettingsForm(props: {
             <option value="INCREMENTAL">Incremental: devices that match later are added</option>
           </select>
         </Field>
-        <Field label="Max concurrency" hint="Most devices Pushed + In Progress at once">
+        <Field label="Max concurrency" name="maxConcurrency" errors={err()} hint="Most devices Pushed + In Progress at once (1 to 100,000)">
           <input
             class="input"
             type="number"
@@ -268,9 +368,10 @@ export function JobSettingsForm(props: {
             disabled={off('maxConcurrency')}
             value={v.maxConcurrency}
             onInput={(e) => set('maxConcurrency', e.currentTarget.value)}
+            {...inv('maxConcurrency')}
           />
         </Field>
-        <Field label="Push rate (devices per minute)" hint="Empty = no limit">
+        <Field label="Push rate (devices per minute)" name="pushRatePerMinute" errors={err()} hint="Empty = no limit">
           <input
             class="input"
             type="number"
@@ -279,12 +380,13 @@ export function JobSettingsForm(props: {
             disabled={off('pushRatePerMinute')}
             value={v.pushRatePerMinute}
             onInput={(e) => set('pushRatePerMinute', e.currentTarget.value)}
+            {...inv('pushRatePerMinute')}
           />
         </Field>
         <fieldset class="fieldset" data-field="retry">
           <legend>Retry failed devices</legend>
           <div class="inline-fields">
-            <Field label="Retries (0–5)">
+            <Field label="Retries (0–5)" name="retryCount" errors={err()}>
               <input
                 class="input"
                 type="number"
@@ -294,9 +396,10 @@ export function JobSettingsForm(props: {
                 disabled={off('retry')}
                 value={v.retryCount}
                 onInput={(e) => set('retryCount', e.currentTarget.value)}
+                {...inv('retryCount')}
               />
             </Field>
-            <Field label="Interval (minutes)">
+            <Field label="Interval (minutes)" name="retryIntervalMinutes" errors={err()}>
               <input
                 class="input"
                 type="number"
@@ -305,6 +408,7 @@ export function JobSettingsForm(props: {
                 disabled={off('retry')}
                 value={v.retryIntervalMinutes}
                 onInput={(e) => set('retryIntervalMinutes', e.currentTarget.value)}
+                {...inv('retryIntervalMinutes')}
               />
             </Field>
           </div>
@@ -317,7 +421,7 @@ export function JobSettingsForm(props: {
             </label>
           </legend>
           <div class="inline-fields">
-            <Field label="Failure %">
+            <Field label="Failure %" name="abortPercent" errors={err()}>
               <input
                 class="input"
                 type="number"
@@ -327,9 +431,10 @@ export function JobSettingsForm(props: {
                 disabled={off('abortThreshold') || !v.abort}
                 value={v.abortPercent}
                 onInput={(e) => set('abortPercent', e.currentTarget.value)}
+                {...inv('abortPercent')}
               />
             </Field>
-            <Field label="After devices finished">
+            <Field label="After devices finished" name="abortMinFinished" errors={err()}>
               <input
                 class="input"
                 type="number"
@@ -338,6 +443,7 @@ export function JobSettingsForm(props: {
                 disabled={off('abortThreshold') || !v.abort}
                 value={v.abortMinFinished}
                 onInput={(e) => set('abortMinFinished', e.currentTarget.value)}
+                {...inv('abortMinFinished')}
               />
             </Field>
           </div>
@@ -355,28 +461,35 @@ export function JobSettingsForm(props: {
               Schedule
             </label>
           </legend>
+          <p class="field-hint schedule-zone" data-testid="schedule-zone">
+            Start, end and the daily window are times in <strong>{zone()}</strong> (the time zone below).
+          </p>
           <div class="inline-fields">
-            <Field label="Start">
+            <Field label={`Start (${zone()})`} name="startAt" errors={err()}>
               <input
                 class="input"
                 type="datetime-local"
+                step="1"
                 name="startAt"
                 disabled={off('schedule') || !v.scheduled}
                 value={v.startAt}
                 onInput={(e) => set('startAt', e.currentTarget.value)}
+                {...inv('startAt')}
               />
             </Field>
-            <Field label="End">
+            <Field label={`End (${zone()})`} name="endAt" errors={err()}>
               <input
                 class="input"
                 type="datetime-local"
+                step="1"
                 name="endAt"
                 disabled={off('schedule') || !v.scheduled}
                 value={v.endAt}
                 onInput={(e) => set('endAt', e.currentTarget.value)}
+                {...inv('endAt')}
               />
             </Field>
-            <Field label="Daily window from">
+            <Field label="Daily window from" name="dailyWindowStart" errors={err()}>
               <input
                 class="input"
                 type="time"
@@ -384,9 +497,10 @@ export function JobSettingsForm(props: {
                 disabled={off('schedule') || !v.scheduled}
                 value={v.dailyWindowStart}
                 onInput={(e) => set('dailyWindowStart', e.currentTarget.value)}
+                {...inv('dailyWindowStart')}
               />
             </Field>
-            <Field label="to">
+            <Field label="to" name="dailyWindowEnd" errors={err()}>
               <input
                 class="input"
                 type="time"
@@ -394,9 +508,10 @@ export function JobSettingsForm(props: {
                 disabled={off('schedule') || !v.scheduled}
                 value={v.dailyWindowEnd}
                 onInput={(e) => set('dailyWindowEnd', e.currentTarget.value)}
+                {...inv('dailyWindowEnd')}
               />
             </Field>
-            <Field label="Time zone">
+            <Field label="Time zone" name="timezone" errors={err()}>
               <input
                 class="input"
                 name="timezone"
@@ -404,6 +519,7 @@ export function JobSettingsForm(props: {
                 disabled={off('schedule') || !v.scheduled}
                 value={v.timezone}
                 onInput={(e) => set('timezone', e.currentTarget.value)}
+                {...inv('timezone')}
               />
             </Field>
           </div>

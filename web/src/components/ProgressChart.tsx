@@ -4,7 +4,8 @@
  * samples do not reach the job's start or end, the gap is drawn dashed.
  */
 import { createMemo, For, Show } from 'solid-js';
-import { formatPercent, formatTime } from '../format';
+import { formatPercent } from '../format';
+import { useTimes } from '../times';
 
 export interface ProgressSample {
   t: number;
@@ -33,6 +34,7 @@ const H = 150;
 const PAD = { left: 36, right: 10, top: 10, bottom: 22 };
 
 export function ProgressChart(props: { samples: ProgressSample[]; startedAt: string | null; finishedAt: string | null; finalProgress: number }) {
+  const times = useTimes();
   const geometry = createMemo(() => {
     const observed = props.samples;
     const start = props.startedAt ? Date.parse(props.startedAt) : observed[0]?.t;
@@ -73,7 +75,7 @@ export function ProgressChart(props: { samples: ProgressSample[]; startedAt: str
       dashed: [before, after, unobserved].filter((l) => l.length).map(line),
       ticks: ticks.map((t, i) => ({
         x: x(t),
-        label: formatTime(t, t1 - t0 < 10 * 60_000),
+        label: times.clock(t, t1 - t0 < 10 * 60_000),
         anchor: (i === 0 ? 'start' : i === ticks.length - 1 ? 'end' : 'middle') as 'start' | 'middle' | 'end',
       })),
       lastPoint,
@@ -110,6 +112,7 @@ export function ProgressChart(props: { samples: ProgressSample[]; startedAt: str
         <span class="legend-progress">Progress</span>
         <span class="legend-failed">Failed</span>
         <span class="legend-dashed">No data</span>
+        <span class="muted">Times in {times.label()}</span>
         <Show when={latest()}>{(s) => <span class="muted">Now {formatPercent(s().progress)}</span>}</Show>
       </figcaption>
     </figure>

@@ -12,7 +12,10 @@
  *   the subscription can overlap without a row going back in time.
  */
 export interface DeviceRow {
+  /** The JobDevice's global ID (to read its current state again). */
+  id?: string;
   deviceKey: string;
+  attempt?: number;
   status: string;
   progress: number;
   failureReason: string | null;

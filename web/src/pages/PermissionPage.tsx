@@ -38,10 +38,13 @@ export function PermissionNotice(props: { permission?: string; message?: string 
 }
 
 /** Renders the children only when the caller has the permission; otherwise the notice. */
-export function RequirePermission(props: { permission: Permission; children: JSX.Element }) {
+export function RequirePermission(props: { permission: Permission; orPermission?: Permission; children: JSX.Element }) {
   const session = useSession();
   return (
-    <Show when={session.can(props.permission)} fallback={<PermissionNotice permission={props.permission} />}>
+    <Show
+      when={session.can(props.permission) || (props.orPermission !== undefined && session.can(props.orPermission))}
+      fallback={<PermissionNotice permission={props.permission} />}
+    >
       {props.children}
     </Show>
   );

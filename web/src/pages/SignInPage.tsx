@@ -4,16 +4,27 @@
  * live connection opens with the new session too.
  */
 import { useSearchParams } from '@solidjs/router';
-import { createSignal, Match, Show, Switch } from 'solid-js';
+import { Tabs } from '@kobalte/core/tabs';
+import { createSignal, onMount, Show } from 'solid-js';
 import { client } from '../api/client';
 import { outcomeOf, type ApiProblem } from '../api/outcome';
 import { Banner, ProblemBanner } from '../components/States';
 import { useSession } from '../session';
-import { SignInMutation, SignOutMutation } from '../session-documents';
+import { SignInMutation, SignInOptionsQuery, SignOutMutation } from '../session-documents';
 
 /** Only paths of this console: a sign-in link must not send the operator to another site. */
 function safeNext(next: string | undefined): string {
   return next?.startsWith('/') && !next.startsWith('//') && !next.startsWith('/sign-in') ? next : '/jobs';
+}
+
+const MODE_KEY = 'updraft.signInWith';
+function rememberedMode(): 'account' | 'token' | null {
+  try {
+    const value = localStorage.getItem(MODE_KEY);
+    return value === 'account' || value === 'token' ? value : null;
+  } catch {
+    return null;
+  }
 }
 
 export async function signOut(): Promise<void> {
@@ -24,7 +35,22 @@ export async function signOut(): Promise<void> {
 export function SignInPage() {
   const session = useSession();
   const [params] = useSearchParams<{ next?: string }>();
-  const [mode, setMode] = createSignal<'account' | 'token'>('account');
+  const [mode, setModeSignal] = createSignal<'account' | 'token'>(rememberedMode() ?? 'account');
+  const setMode = (m: 'account' | 'token') => {
+    setModeSignal(m);
+    try {
+      localStorage.setItem(MODE_KEY, m);
+    } catch {
+      // private mode: not remembered
+    }
+  };
+  // Nobody has a password yet (a first start without ADMIN_PASSWORD): the administrator's token is
+  // the only way in, so the page opens there (unless this browser last signed in another way).
+  onMount(async () => {
+    if (rememberedMode()) return;
+    const result = await client.query(SignInOptionsQuery, {}, { requestPolicy: 'network-only' }).toPromise();
+    if (result.data && !result.data.passwordSignInAvailable) setModeSignal('token');
+  });
   const [username, setUsername] = createSignal('');
   const [password, setPassword] = createSignal('');
   const [token, setToken] = createSignal('');
@@ -44,6 +70,7 @@ export function SignInPage() {
       const wait = payload?.retryAfterSeconds;
       return setProblem(wait ? { ...outcome.problem, details: [...outcome.problem.details, `Try again in ${wait} seconds.`] } : outcome.problem);
     }
+    setMode(mode());
     window.location.assign(safeNext(params.next));
   };
 
@@ -64,16 +91,16 @@ export function SignInPage() {
             </Banner>
           )}
         </Show>
-        <div class="segmented" role="tablist" aria-label="Sign in with">
-          <button type="button" role="tab" aria-selected={mode() === 'account'} classList={{ active: mode() === 'account' }} onClick={() => setMode('account')}>
-            Account
-          </button>
-          <button type="button" role="tab" aria-selected={mode() === 'token'} classList={{ active: mode() === 'token' }} onClick={() => setMode('token')}>
-            API token
-          </button>
-        </div>
-        <Switch>
-          <Match when={mode() === 'account'}>
+        <Tabs value={mode()} onChange={(m) => setModeSignal(m as 'account' | 'token')}>
+          <Tabs.List class="segmented" aria-label="Sign in with">
+            <Tabs.Trigger value="account" classList={{ active: mode() === 'account' }} data-testid="sign-in-account-tab">
+              Account
+            </Tabs.Trigger>
+            <Tabs.Trigger value="token" classList={{ active: mode() === 'token' }} data-testid="sign-in-token-tab">
+              API token
+            </Tabs.Trigger>
+          </Tabs.List>
+          <Tabs.Content value="account" class="signin-fields">
             <label class="field">
               <span class="field-label">Username</span>
               <input class="input" name="username" autocomplete="username" required value={username()} onInput={(e) => setUsername(e.currentTarget.value)} />
@@ -90,8 +117,8 @@ export function SignInPage() {
                 onInput={(e) => setPassword(e.currentTarget.value)}
               />
             </label>
-          </Match>
-          <Match when={mode() === 'token'}>
+          </Tabs.Content>
+          <Tabs.Content value="token" class="signin-fields">
             <label class="field">
               <span class="field-label">API token</span>
               <input
@@ -106,8 +133,8 @@ export function SignInPage() {
               />
               <span class="field-hint">The session acts with the token's permissions and ends when the token is revoked.</span>
             </label>
-          </Match>
-        </Switch>
+          </Tabs.Content>
+        </Tabs>
         <ProblemBanner problem={problem()} testId="sign-in-error" />
         <button type="submit" class="btn btn-primary" disabled={busy()}>
           {busy() ? 'Signing in…' : 'Sign in'}

@@ -1,16 +1,17 @@
 /**
  * Cancelling tasks (DESIGN §3 "Cancelling"). A task To be Pushed or Pushed becomes Upgrade Failed
- * with CANCELLED_BY_USER in one conditional UPDATE: its row lock orders it against a concurrent
- * device report, and whichever commits second finds the task no longer in the state it expects,
- * so the task ends in exactly one final state.
+ * with CANCELLED_BY_USER: the tasks are locked (in id order, as report batches lock them), run
+ * through the state machine and written conditionally on the status they were read in, so a device
+ * report arriving at the same moment and the cancel end in exactly one final state.
  */
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { TaskStatus } from '../../db/schema.js';
 import { products } from '../../db/schema.js';
-import { eq } from 'drizzle-orm';
-import { queryRows } from '../sql.js';
+import { queryRows } from '../../db/sql.js';
+import { decide, jobContextOfJob, TASK_STATE_COLUMNS, type TaskStateRow } from '../tasks/decide.js';
+import type { TaskRefusal } from '../tasks/transitions.js';
+import { changesByJob, writeTaskChanges } from '../tasks/write.js';
 import type { TransactionScope } from '../transaction.js';
-import { lastChangeSeq } from './events.js';
 import type { JobRow } from './settings-view.js';
 
 export interface CancelledTask {
@@ -19,34 +20,41 @@ export interface CancelledTask {
   previousStatus: TaskStatus;
 }
 
-/** Cancels the job's cancellable tasks among `deviceKeys` (null: all of them). */
+/** A cancel is final (CANCELLED_BY_USER is never retried): no duration of the job plays a part. */
+const NO_MINUTE = 0;
+
+/**
+ * Cancels the job's cancellable tasks among `deviceKeys` (null: the whole job is cancelled, and
+ * its devices In Progress carry on).
+ */
 export async function cancelTasks(
   { tx, emit }: TransactionScope,
   job: JobRow,
   deviceKeys: string[] | null,
   cancelledBy: string,
-): Promise<{ tasks: CancelledTask[]; seq: number }> {
-  const keyFilter = deviceKeys ? sql`and device_key in (select jsonb_array_elements_text(${JSON.stringify(deviceKeys)}::jsonb))` : sql``;
-  const tasks = await queryRows<{ id: number | string; device_key: string; previous_status: TaskStatus }>(
+): Promise<{ tasks: CancelledTask[]; seq: number; refused: { deviceKey: string; refusal: TaskRefusal }[] }> {
+  const keyFilter = deviceKeys ? sql`and t.device_key in (select jsonb_array_elements_text(${JSON.stringify(deviceKeys)}::jsonb))` : sql``;
+  const rows = await queryRows<TaskStateRow>(
     tx,
-    sql`with target as (
-          select id, status from job_tasks
-          where job_id = ${job.id} and status in ('TO_BE_PUSHED', 'PUSHED') ${keyFilter}
-          order by id
-          for update)
-        update job_tasks t
-        set status = 'FAILED', failure_reason = 'CANCELLED_BY_USER',
-            failure_detail = ${`Cancelled by ${cancelledBy}`}, waiting_reason = null,
-            failed_at = now(), finished_at = now(), timeout_at = null, next_attempt_at = null,
-            updated_at = now(), change_seq = nextval('task_change_seq')
-        from target where t.id = target.id
-        returning t.id, t.device_key, target.status as previous_status`,
+    sql`select ${TASK_STATE_COLUMNS} from job_tasks t
+        where t.job_id = ${job.id} ${deviceKeys ? keyFilter : sql`and t.status in ('TO_BE_PUSHED', 'PUSHED')`}
+        order by t.id
+        for update`,
   );
-  const result = tasks.map((t) => ({ id: Number(t.id), deviceKey: t.device_key, previousStatus: t.previous_status }));
-  const pushed = result.filter((t) => t.previousStatus === 'PUSHED').map((t) => t.deviceKey);
+  const decided = decide(
+    rows,
+    () => (deviceKeys ? { type: 'cancel', by: cancelledBy } : { type: 'jobCancelled', by: cancelledBy }),
+    () => jobContextOfJob(job, NO_MINUTE),
+  );
+  const written = await writeTaskChanges(tx, decided.changes);
+  const from = new Map(decided.changes.map((c) => [c.id, c.from]));
+  const tasks = written.map((w) => ({ id: w.id, deviceKey: w.deviceKey, previousStatus: from.get(w.id)! }));
+  const writtenIds = new Set(written.map((w) => w.id));
+  const pushed = decided.cancels.filter((r) => writtenIds.has(Number(r.id))).map((r) => r.device_key);
   if (pushed.length > 0) {
     const [product] = await tx.select({ productKey: products.productKey }).from(products).where(eq(products.id, job.productId));
     emit({ topic: 'device:cancel', args: [{ ouId: job.ouId, jobId: job.id, productKey: product.productKey, deviceKeys: pushed }] });
   }
-  return { tasks: result, seq: result.length > 0 ? await lastChangeSeq(tx) : 0 };
+  const refused = decided.refused.map(({ row, refusal }) => ({ deviceKey: row.device_key, refusal }));
+  return { tasks, seq: changesByJob(written).get(job.id)?.maxChangeSeq ?? 0, refused };
 }

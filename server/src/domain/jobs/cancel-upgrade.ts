@@ -1,10 +1,8 @@
 /** cancelUpgrade(jobId, deviceKeys): cancels what may be cancelled and says why the rest was not. */
-import { and, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
-import { jobTasks } from '../../db/schema.js';
 import { type Caller, requirePermission } from '../caller.js';
 import { InvalidJobStateError } from '../errors.js';
-import { cancelRefusal, type NotCancelledReason } from '../tasks/rules.js';
+import { NOT_IN_JOB, type NotCancelledReason } from '../tasks/transitions.js';
 import type { TransactionScope } from '../transaction.js';
 import { parseInput } from '../validation.js';
 import { lockJob } from './access.js';
@@ -44,16 +42,15 @@ export async function cancelUpgrade(scope: TransactionScope, caller: Caller, inp
   const job = await lockJob(scope.tx, caller, values.jobId);
   if (job.status === 'CANCELLED') throw new InvalidJobStateError('cancel upgrades of', job.status);
   const cancelled = await cancelTasks(scope, job, values.deviceKeys, caller.displayName);
+  // In the order the keys were given.
   const cancelledKeys = new Set(cancelled.tasks.map((t) => t.deviceKey));
-  const rest = values.deviceKeys.filter((k) => !cancelledKeys.has(k));
-  const statuses = rest.length
-    ? await scope.tx
-        .select({ deviceKey: jobTasks.deviceKey, status: jobTasks.status })
-        .from(jobTasks)
-        .where(and(eq(jobTasks.jobId, job.id), inArray(jobTasks.deviceKey, rest)))
-    : [];
-  const statusByKey = new Map(statuses.map((s) => [s.deviceKey, s.status]));
-  const notCancelled = rest.map((key) => ({ deviceKey: key, ...cancelRefusal(statusByKey.get(key))! }));
+  const refused = new Map(cancelled.refused.map((r) => [r.deviceKey, r.refusal]));
+  const notCancelled: NotCancelled[] = values.deviceKeys
+    .filter((key) => !cancelledKeys.has(key))
+    .map((deviceKey) => {
+      const refusal = refused.get(deviceKey);
+      return refusal ? { deviceKey, reason: refusal.code as NotCancelledReason, message: refusal.message } : { deviceKey, ...NOT_IN_JOB };
+    });
   const current = cancelled.tasks.length > 0 ? await finishJobIfDone(scope.tx, job) : job;
   if (cancelled.tasks.length > 0) {
     jobEvents(current, 'tasks cancelled', { maxChangeSeq: cancelled.seq, count: cancelled.tasks.length }).forEach(scope.emit);

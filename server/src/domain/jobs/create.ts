@@ -72,7 +72,7 @@ async function insertJob({ tx, emit }: TransactionScope, caller: Caller, firmwar
     .returning();
   await materialiseTargets(tx, job.id);
   jobEvents(job, 'created').forEach(emit);
-  await queueJobEvent({ tx, emit }, 'job.created', job.id);
+  await queueJobEvent(tx, 'job.created', job.id);
   return job;
 }
 

@@ -3,17 +3,19 @@
  * Upgrade jobs: new settings apply to tasks not yet pushed; a new timeout also to tasks in flight;
  * a widened scope adds tasks and a narrowed one removes tasks still To be Pushed.
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { jobEdits, jobTasks, otaJobs } from '../../db/schema.js';
+import { jobEdits, otaJobs } from '../../db/schema.js';
+import { queryRows } from '../../db/sql.js';
 import { type Caller, requirePermission } from '../caller.js';
 import { JobNotEditableError } from '../errors.js';
-import { nextChangeSeq } from '../sql.js';
-import { IN_FLIGHT_STATUSES } from '../tasks/rules.js';
+import { decide, jobContextOfJob, TASK_STATE_COLUMNS, type TaskStateRow } from '../tasks/decide.js';
+import { type WrittenChange, writeTaskChanges } from '../tasks/write.js';
 import type { TransactionScope } from '../transaction.js';
 import { parseInput } from '../validation.js';
 import { hasUnfinishedTasks, lockJob } from './access.js';
 import { type EditRequest, planJobEdit } from './edit-rules.js';
+import { queueJobStatusChanged } from '../webhooks/outbox.js';
 import { jobEvents, lastChangeSeq } from './events.js';
 import { materialiseTargets, removeUntargetedTasks } from './scope.js';
 import {
@@ -61,7 +63,12 @@ export interface EditJobResult {
 
 const SCOPE_FIELDS = ['allDevices', 'deviceKeys', 'srcVersions', 'tags'];
 
-export async function editJob({ tx, emit }: TransactionScope, caller: Caller, input: EditJobInput): Promise<EditJobResult> {
+export interface EditSettings {
+  /** How long a job minute lasts (ENGINE_MINUTE_MS): a new timeout moves tasks in flight by job minutes. */
+  minuteMs: number;
+}
+
+export async function editJob({ tx, emit }: TransactionScope, caller: Caller, input: EditJobInput, settings: EditSettings): Promise<EditJobResult> {
   requirePermission(caller, 'OTA_CONTROL');
   const { jobId, ...requested } = parseInput(editJobInput, input);
   const job = await lockJob(tx, caller, jobId);
@@ -95,34 +102,37 @@ export async function editJob({ tx, emit }: TransactionScope, caller: Caller, in
     .where(eq(otaJobs.id, job.id))
     .returning();
 
-  let tasksChanged = 0;
+  const written: WrittenChange[] = [];
   if (plan.changes.some((c) => c.field === 'timeoutMinutes')) {
-    // A new timeout applies to tasks in flight too, still counted from their push.
-    const inFlight = await tx
-      .update(jobTasks)
-      .set({
-        timeoutAt: sql`${jobTasks.pushedAt} + make_interval(mins => ${next.timeoutMinutes})`,
-        updatedAt: new Date(),
-        changeSeq: nextChangeSeq,
-      })
-      .where(and(eq(jobTasks.jobId, job.id), inArray(jobTasks.status, [...IN_FLIGHT_STATUSES])))
-      .returning({ id: jobTasks.id });
-    tasksChanged += inFlight.length;
+    // A new timeout applies to tasks in flight too, still counted from their push, in job minutes.
+    const rows = await queryRows<TaskStateRow>(
+      tx,
+      sql`select ${TASK_STATE_COLUMNS} from job_tasks t
+          where t.job_id = ${job.id} and t.status in ('PUSHED', 'IN_PROGRESS') order by t.id for update`,
+    );
+    const { changes } = decide(
+      rows,
+      () => ({ type: 'timeoutChanged', timeoutMinutes: next.timeoutMinutes }),
+      () => jobContextOfJob(updated, settings.minuteMs),
+    );
+    written.push(...(await writeTaskChanges(tx, changes)));
   }
 
   let tasksAdded = 0;
   let tasksRemoved = 0;
   if (plan.changes.some((c) => SCOPE_FIELDS.includes(c.field))) {
-    tasksRemoved = await removeUntargetedTasks(tx, job.id);
+    const removed = await removeUntargetedTasks(tx, job.id);
+    tasksRemoved = removed.length;
+    written.push(...removed);
     const added = await materialiseTargets(tx, job.id);
     tasksAdded = added.added + added.notFound;
-    tasksChanged += tasksAdded + tasksRemoved;
   }
 
   let current = updated;
   if (updated.status === 'FINISHED' && tasksAdded > 0) {
     // New targets reopen a finished job.
     [current] = await tx.update(otaJobs).set({ status: 'RUNNING', finishedAt: null }).where(eq(otaJobs.id, job.id)).returning();
+    await queueJobStatusChanged(tx, job.id, { previousStatus: 'FINISHED', change: 'REOPENED', reason: 'its scope was widened' });
   }
 
   await tx.insert(jobEdits).values({
@@ -132,6 +142,7 @@ export async function editJob({ tx, emit }: TransactionScope, caller: Caller, in
     editedByName: caller.displayName,
     changes: plan.changes,
   });
+  const tasksChanged = written.length + tasksAdded;
   const seq = tasksChanged > 0 ? await lastChangeSeq(tx) : 0;
   jobEvents(current, 'edited', { maxChangeSeq: seq, count: tasksChanged }).forEach(emit);
   return { job: current, changedFields: plan.changes.map((c) => c.field), tasksAdded, tasksRemoved };

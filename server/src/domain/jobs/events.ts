@@ -2,7 +2,7 @@
 import { sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import type { DomainEvent } from '../../events/bus.js';
-import { queryRows } from '../sql.js';
+import { queryRows } from '../../db/sql.js';
 
 interface JobIdentity {
   id: string;

@@ -38,7 +38,7 @@ export async function finishJobIfDone(tx: Executor, job: JobRow, now = new Date(
     .where(and(eq(otaJobs.id, job.id), sql`${otaJobs.status} in ('RUNNING', 'STOPPED')`))
     .returning();
   if (!finished) return job;
-  await queueJobStatusChanged({ tx }, job.id, { previousStatus: job.status, change: 'FINISHED' });
+  await queueJobStatusChanged(tx, job.id, { previousStatus: job.status, change: 'FINISHED' });
   if (job.type === 'VERIFICATION') {
     const [firmware] = await tx.select({ minSuccessForVerified: firmwares.minSuccessForVerified }).from(firmwares).where(eq(firmwares.id, job.firmwareId));
     if (verificationSucceeded(counts, firmware.minSuccessForVerified)) {
@@ -47,7 +47,7 @@ export async function finishJobIfDone(tx: Executor, job: JobRow, now = new Date(
         .set({ verified: true, verifiedAt: now })
         .where(and(eq(firmwares.id, job.firmwareId), eq(firmwares.verified, false)))
         .returning({ id: firmwares.id });
-      if (verified.length > 0) await queueJobEvent({ tx }, 'firmware.verified', job.id);
+      if (verified.length > 0) await queueJobEvent(tx, 'firmware.verified', job.id);
     }
   }
   return finished;

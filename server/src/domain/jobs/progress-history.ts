@@ -6,7 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
-import { queryRows } from '../sql.js';
+import { queryRows } from '../../db/sql.js';
 import type { JobRow } from './settings-view.js';
 
 export interface ProgressPoint {

@@ -2,21 +2,27 @@
  * retryUpgrade: failed tasks start a new attempt (To be Pushed again, attempt + 1). The device is
  * looked up again by key, so a device registered after DEVICE_NOT_FOUND can now be reached.
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { FAILURE_REASONS, jobTasks, otaJobs } from '../../db/schema.js';
+import { FAILURE_REASONS, otaJobs } from '../../db/schema.js';
 import { type Caller, requirePermission } from '../caller.js';
 import { InvalidJobStateError } from '../errors.js';
-import { queryRows } from '../sql.js';
-import { retryRefusal, type NotRetriedReason } from '../tasks/rules.js';
+import { queryRows } from '../../db/sql.js';
+import { decide, jobContextOfJob, TASK_STATE_COLUMNS, type TaskStateRow } from '../tasks/decide.js';
+import { NOT_IN_JOB, type NotRetriedReason } from '../tasks/transitions.js';
+import { changesByJob, writeTaskChanges } from '../tasks/write.js';
 import type { TransactionScope } from '../transaction.js';
 import { parseInput } from '../validation.js';
 import { lockJob } from './access.js';
-import { jobEvents, lastChangeSeq } from './events.js';
+import { queueJobStatusChanged } from '../webhooks/outbox.js';
+import { jobEvents } from './events.js';
 import { deviceKey } from './settings.js';
 import type { JobRow } from './settings-view.js';
 
 export const MAX_RETRY_KEYS = 10_000;
+
+/** A retry starts a new attempt at once: no duration of the job plays a part. */
+const NO_MINUTE = 0;
 
 const retryUpgradeInput = z.object({
   jobId: z.string(),
@@ -50,40 +56,41 @@ export async function retryUpgrade({ tx, emit }: TransactionScope, caller: Calle
   if (job.status === 'CANCELLED') throw new InvalidJobStateError('retry upgrades of', job.status);
   const keyFilter = values.deviceKeys ? sql`and t.device_key in (select jsonb_array_elements_text(${JSON.stringify(values.deviceKeys)}::jsonb))` : sql``;
   const reasonFilter = values.failureReason ? sql`and t.failure_reason = ${values.failureReason}` : sql``;
-  const retried = await queryRows<{ id: number | string; device_key: string }>(
+  // Named devices are all looked at (to say why one is not retried); otherwise the failed ones.
+  const rows = await queryRows<TaskStateRow & { device_id_now: string | null }>(
     tx,
-    sql`update job_tasks t
-        set status = 'TO_BE_PUSHED', attempt = t.attempt + 1, progress = 0,
-            failure_reason = null, failure_detail = null, waiting_reason = null,
-            pushed_at = null, started_at = null, finished_at = null, failed_at = null,
-            timeout_at = null, next_attempt_at = null, push_message_id = null,
-            device_id = (select d.id from devices d where d.product_id = ${job.productId} and d.device_key = t.device_key),
-            updated_at = now(), change_seq = nextval('task_change_seq')
-        where t.job_id = ${job.id} and t.status = 'FAILED' ${keyFilter} ${reasonFilter}
-        returning t.id, t.device_key`,
+    sql`select ${TASK_STATE_COLUMNS}, (select d.id from devices d where d.product_id = ${job.productId} and d.device_key = t.device_key) as device_id_now
+        from job_tasks t
+        where t.job_id = ${job.id} ${values.deviceKeys ? keyFilter : sql`and t.status = 'FAILED' ${reasonFilter}`}
+        order by t.id
+        for update of t`,
   );
-  const retriedKeys = new Set(retried.map((r) => r.device_key));
-  const rest = (values.deviceKeys ?? []).filter((k) => !retriedKeys.has(k));
-  const statuses = rest.length
-    ? await tx
-        .select({ deviceKey: jobTasks.deviceKey, status: jobTasks.status })
-        .from(jobTasks)
-        .where(and(eq(jobTasks.jobId, job.id), inArray(jobTasks.deviceKey, rest)))
-    : [];
-  const statusByKey = new Map(statuses.map((s) => [s.deviceKey, s.status]));
-  const notRetried = rest.map((key) => {
-    const refusal = retryRefusal(statusByKey.get(key)) ?? {
-      reason: 'NOT_FAILED' as const,
-      message: `Only upgrades failed${values.failureReason ? ` with ${values.failureReason}` : ''} were retried.`,
-    };
-    return { deviceKey: key, ...refusal };
-  });
+  // A failure of another reason than the one asked for is left alone (and said so below).
+  const wanted = (r: TaskStateRow) => !values.failureReason || r.status !== 'FAILED' || r.failure_reason === values.failureReason;
+  const decided = decide(
+    rows.filter(wanted),
+    (r) => ({ type: 'retry', deviceId: r.device_id_now }),
+    () => jobContextOfJob(job, NO_MINUTE),
+  );
+  const retried = await writeTaskChanges(tx, decided.changes);
+  const retriedKeys = new Set(retried.map((r) => r.deviceKey));
+  const refused = new Map(decided.refused.map((r) => [r.row.device_key, r.refusal]));
+  const inJob = new Set(rows.map((r) => r.device_key));
+  const notRetried = (values.deviceKeys ?? [])
+    .filter((key) => !retriedKeys.has(key))
+    .map((deviceKey): NotRetried => {
+      if (!inJob.has(deviceKey)) return { deviceKey, ...NOT_IN_JOB };
+      const refusal = refused.get(deviceKey);
+      if (refusal) return { deviceKey, reason: refusal.code as NotRetriedReason, message: refusal.message };
+      return { deviceKey, reason: 'NOT_FAILED', message: `Only upgrades failed${values.failureReason ? ` with ${values.failureReason}` : ''} were retried.` };
+    });
   let current = job;
   if (retried.length > 0 && job.status === 'FINISHED') {
     [current] = await tx.update(otaJobs).set({ status: 'RUNNING', finishedAt: null, updatedAt: new Date() }).where(eq(otaJobs.id, job.id)).returning();
+    await queueJobStatusChanged(tx, job.id, { previousStatus: 'FINISHED', change: 'REOPENED', reason: 'failed devices were retried' });
   }
   if (retried.length > 0) {
-    jobEvents(current, 'retried', { maxChangeSeq: await lastChangeSeq(tx), count: retried.length }).forEach(emit);
+    jobEvents(current, 'retried', changesByJob(retried).get(job.id)).forEach(emit);
   }
-  return { job: current, retriedTaskIds: retried.map((r) => Number(r.id)), notRetried };
+  return { job: current, retriedTaskIds: retried.map((r) => r.id), notRetried };
 }

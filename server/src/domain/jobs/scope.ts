@@ -10,7 +10,9 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
-import { queryRows } from '../sql.js';
+import { queryRows } from '../../db/sql.js';
+import { decide, JOB_CONTEXT_COLUMNS, type JobContextRow, jobContextOf, TASK_STATE_COLUMNS, type TaskStateRow } from '../tasks/decide.js';
+import { type WrittenChange, writeTaskChanges } from '../tasks/write.js';
 
 /** SQL: device `d` is targeted by job `j` whose firmware is `f` (aliases fixed by the callers below). */
 const DEVICE_IN_SCOPE = sql.raw(`
@@ -65,25 +67,27 @@ export async function materialiseTargets(tx: Executor, jobId: string): Promise<M
 }
 
 /**
- * Removes the tasks still To be Pushed whose device the job no longer targets (a narrowed scope),
- * and logs each removal for subscribers. Tasks already pushed or final stay.
+ * Removes the tasks still To be Pushed whose device the job no longer targets (a narrowed scope);
+ * the writer logs each removal for subscribers. Tasks already pushed or final stay.
  */
-export async function removeUntargetedTasks(tx: Executor, jobId: string): Promise<number> {
-  const [removed] = await queryRows<{ n: number | string }>(
+export async function removeUntargetedTasks(tx: Executor, jobId: string): Promise<WrittenChange[]> {
+  const rows = await queryRows<TaskStateRow & JobContextRow>(
     tx,
-    sql`with removed as (
-          delete from job_tasks t using ota_jobs j, firmwares f
-          where t.job_id = j.id and f.id = j.firmware_id and j.id = ${jobId} and t.status = 'TO_BE_PUSHED'
-            and not (
-              (j.target_mode = 'DEVICE_KEYS' and t.device_key = any(j.target_device_keys))
-              or exists (select 1 from devices d where d.id = t.device_id and ${DEVICE_IN_SCOPE}))
-          returning t.id, t.job_id, t.device_key),
-        logged as (
-          insert into job_task_removals (job_id, task_id, device_key)
-          select job_id, id, device_key from removed returning 1)
-        select count(*) as n from logged`,
+    sql`select ${TASK_STATE_COLUMNS}, ${JOB_CONTEXT_COLUMNS} from job_tasks t join ota_jobs j on j.id = t.job_id join firmwares f on f.id = j.firmware_id
+        where j.id = ${jobId} and t.status = 'TO_BE_PUSHED'
+          and not (
+            (j.target_mode = 'DEVICE_KEYS' and t.device_key = any(j.target_device_keys))
+            or exists (select 1 from devices d where d.id = t.device_id and ${DEVICE_IN_SCOPE}))
+        order by t.id
+        for update of t`,
   );
-  return Number(removed.n);
+  // Leaving the scope involves no duration.
+  const { changes } = decide(
+    rows,
+    () => ({ type: 'scopeLeft' }),
+    (r) => jobContextOf(r, 0),
+  );
+  return writeTaskChanges(tx, changes);
 }
 
 /** SQL condition: device `d` is in the scope of job `j` with firmware `f`, for the engine's own queries. */

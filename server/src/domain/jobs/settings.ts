@@ -94,9 +94,8 @@ export const schedule = z
       ctx.addIssue({ code: 'custom', path: ['endAt'], message: 'must be after startAt' });
     }
     if (!!value.dailyWindowStart !== !!value.dailyWindowEnd) {
+      // Start = end is a window open all day (engine/schedule-window.ts, docs/engine.md).
       ctx.addIssue({ code: 'custom', path: ['dailyWindowEnd'], message: 'give both ends of the daily window, or neither' });
-    } else if (value.dailyWindowStart && value.dailyWindowStart === value.dailyWindowEnd) {
-      ctx.addIssue({ code: 'custom', path: ['dailyWindowEnd'], message: 'must differ from dailyWindowStart' });
     }
   });
 export type ScheduleInput = z.input<typeof schedule>;

@@ -1,6 +1,6 @@
 /**
- * The task state machine of DESIGN §3: which statuses are final, what may be cancelled or retried,
- * and the words the console shows. Pure, shared by the domain functions and the rollout engine.
+ * What the console shows of tasks: which statuses are final, the words of each status and reason,
+ * the counts per tab and a job's progress. Pure. The transitions themselves are in transitions.ts.
  */
 import {
   FAILURE_REASON_LABELS as CONSOLE_FAILURE_REASON_LABELS,
@@ -25,41 +25,6 @@ export function isFinal(status: TaskStatus): boolean {
 export const STATUS_LABELS = CONSOLE_STATUS_LABELS satisfies Record<TaskStatus, string>;
 export const FAILURE_REASON_LABELS = CONSOLE_FAILURE_REASON_LABELS satisfies Record<FailureReason, string>;
 export const WAITING_REASON_LABELS = CONSOLE_WAITING_REASON_LABELS satisfies Record<WaitingReason, string>;
-
-/**
- * Failures worth pushing again under the job's retry policy. A user's cancel, a device that is not
- * there, out of scope or busy with another job are not: retrying cannot change their outcome.
- */
-export const RETRYABLE_REASONS: ReadonlySet<FailureReason> = new Set<FailureReason>([
-  'DEVICE_IGNORED',
-  'WRITE_FAILED',
-  'DOWNLOAD_FAILED',
-  'VERIFICATION_FAILED',
-  'UNDEFINED',
-  'TIMEOUT',
-]);
-
-export type NotCancelledReason = 'NOT_IN_JOB' | 'IN_PROGRESS' | 'ALREADY_FINISHED';
-
-export function cancelRefusal(status: TaskStatus | undefined): { reason: NotCancelledReason; message: string } | null {
-  if (status === undefined) return { reason: 'NOT_IN_JOB', message: 'The device is not part of this job.' };
-  if (status === 'IN_PROGRESS') {
-    return {
-      reason: 'IN_PROGRESS',
-      message: 'The device is already upgrading: wait for its result or for the timeout.',
-    };
-  }
-  if (isFinal(status)) return { reason: 'ALREADY_FINISHED', message: 'The upgrade of this device has already ended.' };
-  return null;
-}
-
-export type NotRetriedReason = 'NOT_IN_JOB' | 'NOT_FAILED';
-
-export function retryRefusal(status: TaskStatus | undefined): { reason: NotRetriedReason; message: string } | null {
-  if (status === undefined) return { reason: 'NOT_IN_JOB', message: 'The device is not part of this job.' };
-  if (status !== 'FAILED') return { reason: 'NOT_FAILED', message: 'Only failed upgrades can be retried.' };
-  return null;
-}
 
 export interface StatusCounts {
   toBePushed: number;

@@ -10,7 +10,7 @@ import type { Executor } from '../../db/client.js';
 import { otaJobs, products, webhookDeliveries, webhookEndpoints, webhookEvents } from '../../db/schema.js';
 import type { Caller } from '../caller.js';
 import { InvalidInputError, NotFoundError, PermissionDeniedError } from '../errors.js';
-import { queryRows } from '../sql.js';
+import { queryRows } from '../../db/sql.js';
 import type { TransactionScope } from '../transaction.js';
 import { parseInput } from '../validation.js';
 import { isWebhookEventType, TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES } from './event-types.js';

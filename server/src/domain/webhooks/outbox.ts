@@ -15,114 +15,98 @@
  */
 import { type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
-import { queryRows } from '../sql.js';
-import type { TransactionScope } from '../transaction.js';
+import { queryRows } from '../../db/sql.js';
+import { emitOn } from '../transaction.js';
 import type { JobStatusChange } from './event-types.js';
 
 /** An endpoint `e` matches facts `f` (ou_id, type, job_id, product_id). */
 const matches = (e: string, f: string) =>
-  sql.raw(
-    `${e}.ou_id = ${f}.ou_id and ${f}.type = any(${e}.event_types) and (${e}.product_id is null or ${e}.product_id = ${f}.product_id) and (${e}.job_id is null or ${e}.job_id = ${f}.job_id)`,
-  );
+  `${e}.ou_id = ${f}.ou_id and ${f}.type = any(${e}.event_types) and (${e}.product_id is null or ${e}.product_id = ${f}.product_id) and (${e}.job_id is null or ${e}.job_id = ${f}.job_id)`;
 
 /**
- * Stores the events `facts` selects (columns ou_id, type, job_id, product_id, data, ord) and queues
- * their deliveries; returns how many deliveries were queued.
+ * The CTEs `ev` (the events `facts` selects: ou_id, type, job_id, product_id, data, ord — stored
+ * when an endpoint of the unit subscribes) and `queued` (one delivery per enabled matching
+ * endpoint), to embed in a statement that has a `facts` CTE before them.
  */
+const OUTBOX_CTES_TEXT = `ev as (
+    insert into webhook_events (ou_id, type, job_id, product_id, data)
+    select f.ou_id, f.type, f.job_id, f.product_id, f.data from facts f
+    where exists (select 1 from webhook_endpoints e where ${matches('e', 'f')})
+    order by f.ord
+    returning id, ou_id, type, job_id, product_id),
+  queued as (
+    insert into webhook_deliveries (ou_id, endpoint_id, event_id, lane)
+    select ev.ou_id, e.id, ev.id, coalesce(ev.job_id::text, '')
+    from ev join webhook_endpoints e on e.enabled and ${matches('e', 'ev')}
+    order by ev.id, e.id
+    returning 1)`;
+const OUTBOX_CTES = sql.raw(OUTBOX_CTES_TEXT);
+
+/** Stores the events `facts` selects and queues their deliveries; returns how many deliveries were queued. */
 async function insertEvents(tx: Executor, facts: SQL): Promise<number> {
-  const rows = await queryRows<{ n: number | string }>(
-    tx,
-    sql`with facts as (${facts}),
-        ev as (
-          insert into webhook_events (ou_id, type, job_id, product_id, data)
-          select f.ou_id, f.type, f.job_id, f.product_id, f.data from facts f
-          where exists (select 1 from webhook_endpoints e where ${matches('e', 'f')})
-          order by f.ord
-          returning id, ou_id, type, job_id, product_id),
-        queued as (
-          insert into webhook_deliveries (ou_id, endpoint_id, event_id, lane)
-          select ev.ou_id, e.id, ev.id, coalesce(ev.job_id::text, '')
-          from ev join webhook_endpoints e on e.enabled and ${matches('e', 'ev')}
-          order by ev.id, e.id
-          returning 1)
-        select count(*) as n from queued`,
-  );
+  const rows = await queryRows<{ n: number | string }>(tx, sql`with facts as (${facts}), ${OUTBOX_CTES} select count(*) as n from queued`);
   return Number(rows[0]?.n ?? 0);
 }
 
-/** Takes the change-order locks of these jobs (in one order, so two writers cannot deadlock on them). */
+/** Takes the change-order locks of these jobs (lock_task_change_order: in job-id order, the trigger's key). */
 export async function lockJobsForEvents(tx: Executor, jobIds: readonly string[]): Promise<void> {
   const distinct = [...new Set(jobIds)].sort();
   if (distinct.length === 0) return;
-  await queryRows(
-    tx,
-    sql`select pg_advisory_xact_lock(727002, hashtext(j.id)) from (select x.id from jsonb_array_elements_text(${JSON.stringify(distinct)}::jsonb) as x(id) order by 1) j`,
-  );
+  await queryRows(tx, sql`select lock_task_change_order(array(select jsonb_array_elements_text(${JSON.stringify(distinct)}::jsonb)::uuid))`);
 }
 
-/**
- * Where an outbox write happens: the transaction, and its `emit` when the caller has one (it wakes
- * this instance's dispatcher after the commit; without it the dispatcher's poll finds the deliveries).
- */
-export interface OutboxScope {
-  tx: Executor;
-  emit?: TransactionScope['emit'];
-}
-
-function wake(scope: OutboxScope, queued: number): void {
-  if (queued > 0) scope.emit?.({ topic: 'webhooks:queued', args: [{ deliveries: queued }] });
+/** Wakes this instance's dispatcher after the commit (without it, its poll finds the deliveries). */
+export function wakeDispatcher(tx: Executor, queued: number): void {
+  if (queued > 0) emitOn(tx, { topic: 'webhooks:queued', args: [{ deliveries: queued }] });
 }
 
 /** The job's facts (JobFacts of event-types.ts) as a jsonb expression over `j`, `p`, `f`. */
-const JOB_FACTS = sql.raw(
-  `jsonb_build_object('jobId', j.id, 'name', j.name, 'jobType', j.type, 'status', j.status, 'productId', j.product_id,
-     'productKey', p.product_key, 'firmwareId', j.firmware_id, 'firmwareVersion', f.version, 'firmwareName', f.name)`,
-);
+const JOB_FACTS_TEXT = `jsonb_build_object('jobId', j.id, 'name', j.name, 'jobType', j.type, 'status', j.status, 'productId', j.product_id,
+     'productKey', p.product_key, 'firmwareId', j.firmware_id, 'firmwareVersion', f.version, 'firmwareName', f.name)`;
+const JOB_FACTS = sql.raw(JOB_FACTS_TEXT);
 
 type JobEventType = 'job.created' | 'job.status_changed' | 'firmware.verified';
 
 /** Queues an event about a job, with the job as the transaction now sees it plus `extra` facts. */
-export async function queueJobEvent(scope: OutboxScope, type: JobEventType, jobId: string, extra: Record<string, unknown> = {}): Promise<void> {
-  await lockJobsForEvents(scope.tx, [jobId]);
+export async function queueJobEvent(tx: Executor, type: JobEventType, jobId: string, extra: Record<string, unknown> = {}): Promise<void> {
+  await lockJobsForEvents(tx, [jobId]);
   const queued = await insertEvents(
-    scope.tx,
+    tx,
     sql`select j.ou_id, ${type}::text as type, j.id as job_id, j.product_id, ${JOB_FACTS} || ${JSON.stringify(extra)}::jsonb as data, 0 as ord
         from ota_jobs j join products p on p.id = j.product_id join firmwares f on f.id = j.firmware_id
         where j.id = ${jobId}`,
   );
-  wake(scope, queued);
+  wakeDispatcher(tx, queued);
 }
 
 /** job.status_changed: `previousStatus` is the status before this transaction changed it. */
 export function queueJobStatusChanged(
-  scope: OutboxScope,
+  tx: Executor,
   jobId: string,
   change: { previousStatus: string; change: JobStatusChange; reason?: string | null },
 ): Promise<void> {
-  return queueJobEvent(scope, 'job.status_changed', jobId, { previousStatus: change.previousStatus, change: change.change, reason: change.reason ?? null });
+  return queueJobEvent(tx, 'job.status_changed', jobId, { previousStatus: change.previousStatus, change: change.change, reason: change.reason ?? null });
 }
 
 /**
- * task.succeeded / task.failed for tasks this transaction has just made final (the caller passes
- * the ids of its Upgrade Successful and Upgrade Failed writes; the events read the rows as written).
- * The task writes took their jobs' change-order locks already.
+ * task.succeeded / task.failed, for the one task writer (domain/tasks/write.ts): CTEs to put after
+ * its UPDATE, named `changed` and returning the task's columns and the change's `kind`, so that the
+ * events are queued in the very statement that made the tasks final (no round trip of its own;
+ * with no endpoint of the unit, nothing is stored). The statement then selects
+ * `(select count(*) from queued)`, for wakeDispatcher. The writer holds the jobs' change-order locks.
  */
-export async function queueTaskEvents(scope: OutboxScope, finalTaskIds: readonly number[]): Promise<void> {
-  if (finalTaskIds.length === 0) return;
-  const queued = await insertEvents(
-    scope.tx,
-    sql`select t.ou_id, case t.status when 'SUCCEEDED' then 'task.succeeded' else 'task.failed' end as type, t.job_id, j.product_id,
-               ${JOB_FACTS} || jsonb_build_object('taskId', t.id, 'deviceKey', t.device_key, 'deviceId', t.device_id, 'attempt', t.attempt,
-                 'currentVersion', t.current_version, 'failureReason', t.failure_reason, 'failureDetail', t.failure_detail,
-                 'finishedAt', coalesce(t.finished_at, t.failed_at, t.updated_at)) as data,
-               t.change_seq as ord
-        from job_tasks t join ota_jobs j on j.id = t.job_id join products p on p.id = j.product_id join firmwares f on f.id = j.firmware_id
-        where t.id in (select x::bigint from jsonb_array_elements_text(${JSON.stringify(finalTaskIds)}::jsonb) as x)
-          and t.status in ('SUCCEEDED', 'FAILED')
-          and exists (select 1 from webhook_endpoints e where e.ou_id = t.ou_id)`,
-  );
-  wake(scope, queued);
-}
+export const TASK_EVENT_CTES = sql.raw(`facts as (
+    select u.ou_id, case u.kind when 'succeeded' then 'task.succeeded' else 'task.failed' end as type, u.job_id, j.product_id,
+           ${JOB_FACTS_TEXT} || jsonb_build_object('taskId', u.id, 'deviceKey', u.device_key, 'deviceId', u.device_id, 'attempt', u.attempt,
+             'currentVersion', u.current_version, 'failureReason', u.failure_reason, 'failureDetail', u.failure_detail,
+             'finishedAt', u.finished_at) as data,
+           u.change_seq as ord
+    from changed u join ota_jobs j on j.id = u.job_id join products p on p.id = j.product_id join firmwares f on f.id = j.firmware_id
+    where u.kind in ('succeeded', 'failed') and exists (select 1 from webhook_endpoints e where e.ou_id = u.ou_id)),
+  ${OUTBOX_CTES_TEXT}`);
+
+/** The columns TASK_EVENT_CTES needs from the writer's UPDATE … RETURNING (as `t`). */
+export const TASK_EVENT_COLUMNS = sql.raw('t.ou_id, t.device_id, t.attempt, t.current_version, t.failure_reason, t.failure_detail, t.finished_at');
 
 /** A job's task counts by status, as job_task_counts holds them in this transaction. */
 export async function jobStatusCounts(tx: Executor, jobId: string): Promise<Record<string, number>> {
@@ -143,14 +127,14 @@ export async function jobStatusCounts(tx: Executor, jobId: string): Promise<Reco
  * job.progress of a job with these counts (webhooks/progress.ts decides when, and reads the counts
  * after lockJobsForEvents, so that they include every task event numbered before this one).
  */
-export async function queueJobProgress(scope: OutboxScope, jobId: string, counts: Record<string, number>): Promise<number> {
+export async function queueJobProgress(tx: Executor, jobId: string, counts: Record<string, number>): Promise<number> {
   const queued = await insertEvents(
-    scope.tx,
+    tx,
     sql`select j.ou_id, 'job.progress'::text as type, j.id as job_id, j.product_id,
                ${JOB_FACTS} || jsonb_build_object('counts', ${JSON.stringify(counts)}::jsonb) as data, 0 as ord
         from ota_jobs j join products p on p.id = j.product_id join firmwares f on f.id = j.firmware_id
         where j.id = ${jobId}`,
   );
-  wake(scope, queued);
+  wakeDispatcher(tx, queued);
   return queued;
 }

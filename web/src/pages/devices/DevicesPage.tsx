@@ -1,4 +1,5 @@
 /** Devices: the fleet with online state, current version and product; search by key or name. */
+import { A } from '@solidjs/router';
 import { createQuery } from '@urql/solid';
 import { For } from 'solid-js';
 import { graphql } from '../../api/graphql';
@@ -7,7 +8,8 @@ import { Pager } from '../../components/Pager';
 import { SearchInput } from '../../components/SearchInput';
 import { ListView } from '../../components/ListView';
 import { Empty } from '../../components/States';
-import { formatDateTime } from '../../format';
+import { formatDateTime } from '../../times';
+import { deviceHref } from '../job/DeviceTableView';
 import { ProductSelect } from '../../components/ProductSelect';
 import { pagerProps, pageVariables, param, useViewParams } from '../../url';
 
@@ -83,44 +85,50 @@ export function DevicesPage() {
       >
         {(c) => (
           <>
-            <table class="table table-dense" data-testid="devices-table">
-              <thead>
-                <tr>
-                  <th>Device key</th>
-                  <th>Name</th>
-                  <th>Product</th>
-                  <th>State</th>
-                  <th>Current version</th>
-                  <th>Tags</th>
-                  <th>Last seen</th>
-                </tr>
-              </thead>
-              <tbody>
-                <For each={c().nodes}>
-                  {(d) => (
-                    <tr data-testid="fleet-device-row">
-                      <td class="mono">{d.deviceKey}</td>
-                      <td>{d.name}</td>
-                      <td>{d.product.name}</td>
-                      <td>
-                        <OnlineDot online={d.online} />
-                      </td>
-                      <td class="mono">{d.firmwareVersion ?? '—'}</td>
-                      <td>
-                        <For each={d.tags}>
-                          {(t) => (
-                            <span class="tag">
-                              {t.key}={t.value}
-                            </span>
-                          )}
-                        </For>
-                      </td>
-                      <td class="nowrap">{formatDateTime(d.lastSeenAt)}</td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
+            <div class="table-scroll">
+              <table class="table table-dense" data-testid="devices-table">
+                <thead>
+                  <tr>
+                    <th>Device key</th>
+                    <th>Name</th>
+                    <th>Product</th>
+                    <th>State</th>
+                    <th>Current version</th>
+                    <th>Tags</th>
+                    <th>Last seen</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  <For each={c().nodes}>
+                    {(d) => (
+                      <tr data-testid="fleet-device-row">
+                        <td class="mono">
+                          <A href={deviceHref(d.product.productKey, d.deviceKey)} class="device-link">
+                            {d.deviceKey}
+                          </A>
+                        </td>
+                        <td>{d.name}</td>
+                        <td>{d.product.name}</td>
+                        <td>
+                          <OnlineDot online={d.online} />
+                        </td>
+                        <td class="mono">{d.firmwareVersion ?? '—'}</td>
+                        <td>
+                          <For each={d.tags}>
+                            {(t) => (
+                              <span class="tag">
+                                {t.key}={t.value}
+                              </span>
+                            )}
+                          </For>
+                        </td>
+                        <td class="nowrap">{formatDateTime(d.lastSeenAt)}</td>
+                      </tr>
+                    )}
+                  </For>
+                </tbody>
+              </table>
+            </div>
             <Pager {...pagerProps(params, setParams, { pageInfo: c().pageInfo, shown: c().nodes.length, total: c().totalCount }, PAGE_SIZE)} />
           </>
         )}

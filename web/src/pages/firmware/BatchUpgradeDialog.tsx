@@ -3,7 +3,7 @@ import { Show } from 'solid-js';
 import { createStore } from 'solid-js/store';
 import { client } from '../../api/client';
 import { outcomeOf } from '../../api/outcome';
-import { defaultJobForm, JobSettingsForm, jobSettingsInput, UPGRADE_FIELDS } from '../../components/JobSettingsForm';
+import { defaultJobForm, JobSettingsForm, jobSettingsInput, UPGRADE_FIELDS, validateJobForm } from '../../components/JobSettingsForm';
 import { Banner } from '../../components/States';
 import { CreateJobDialog } from './CreateJobDialog';
 import { CreateUpgradeJobMutation } from './documents';
@@ -17,19 +17,26 @@ export function BatchUpgradeDialog(props: { firmware: FirmwareItem; onClose: () 
     const result = await client.mutation(CreateUpgradeJobMutation, { input: input as never }).toPromise();
     return outcomeOf(result.error, result.data?.createUpgradeJob);
   };
+  const unverified = () => props.firmware.requireVerification && !props.firmware.verified;
   return (
     <CreateJobDialog
       title={`Batch Upgrade to ${props.firmware.name} (${props.firmware.version})`}
       testId="batch-upgrade-form"
       submitLabel="Create upgrade job"
       initialName={`Upgrade to ${props.firmware.version}`}
+      incomplete={unverified() ? 'This firmware must be verified first.' : null}
+      validate={() => validateJobForm(values, 'UPGRADE', UPGRADE_FIELDS)}
       create={create}
       onClose={props.onClose}
     >
-      <Show when={props.firmware.requireVerification && !props.firmware.verified}>
-        <Banner kind="warning">This firmware must pass a verification job before it can be rolled out: use Verify first.</Banner>
-      </Show>
-      <JobSettingsForm type="UPGRADE" values={values} setValues={setValues} enabled={() => true} />
+      {(errors) => (
+        <>
+          <Show when={unverified()}>
+            <Banner kind="warning">This firmware must pass a verification job before it can be rolled out: use Verify first.</Banner>
+          </Show>
+          <JobSettingsForm type="UPGRADE" values={values} setValues={setValues} enabled={() => true} errors={errors} />
+        </>
+      )}
     </CreateJobDialog>
   );
 }

@@ -8,9 +8,11 @@ import { client } from '../../api/client';
 import { readFragment, type ResultOf } from '../../api/graphql';
 import { outcomeOf, problemOfError, type ApiProblem } from '../../api/outcome';
 import { ConfirmDialog } from '../../components/Dialog';
+import { DisabledWithReason } from '../../components/DisabledWithReason';
 import { Pager } from '../../components/Pager';
 import { Banner, Empty, Loading, ProblemDetails, ProblemView } from '../../components/States';
-import { formatBytes, formatDateTime } from '../../format';
+import { formatBytes } from '../../format';
+import { formatDateTime } from '../../times';
 import { useSession } from '../../session';
 import { ProductSelect } from '../../components/ProductSelect';
 import { pagerProps, pageVariables, param, useViewParams } from '../../url';
@@ -144,14 +146,38 @@ export function FirmwarePage() {
                           <button type="button" class="btn btn-small" onClick={() => setVerifying(f)}>
                             Verify
                           </button>
-                          <button type="button" class="btn btn-small" onClick={() => setUpgrading(f)}>
-                            Batch Upgrade
-                          </button>
+                          <DisabledWithReason
+                            reason={f.requireVerification && !f.verified ? 'Verify it first: it needs a verification job that succeeds' : null}
+                          >
+                            {(reasonId) => (
+                              <button
+                                type="button"
+                                class="btn btn-small"
+                                disabled={!!reasonId}
+                                aria-describedby={reasonId ?? undefined}
+                                onClick={() => setUpgrading(f)}
+                              >
+                                Batch Upgrade
+                              </button>
+                            )}
+                          </DisabledWithReason>
                         </Show>
                         <Show when={session.can('FIRMWARE_DELETE')}>
-                          <button type="button" class="btn btn-small btn-danger-outline" onClick={() => setDeleting(f)}>
-                            Delete
-                          </button>
+                          <DisabledWithReason
+                            reason={f.usedByJobs.length > 0 ? `In use by ${f.usedByJobs.length === 1 ? 'a job' : 'jobs'} that still need it` : null}
+                          >
+                            {(reasonId) => (
+                              <button
+                                type="button"
+                                class="btn btn-small btn-danger-outline"
+                                disabled={!!reasonId}
+                                aria-describedby={reasonId ?? undefined}
+                                onClick={() => setDeleting(f)}
+                              >
+                                Delete
+                              </button>
+                            )}
+                          </DisabledWithReason>
                         </Show>
                       </td>
                     </tr>

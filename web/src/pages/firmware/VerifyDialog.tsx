@@ -3,7 +3,7 @@ import { createSignal } from 'solid-js';
 import { createStore } from 'solid-js/store';
 import { client } from '../../api/client';
 import { outcomeOf } from '../../api/outcome';
-import { defaultJobForm, JobSettingsForm, jobSettingsInput, VERIFICATION_FIELDS } from '../../components/JobSettingsForm';
+import { defaultJobForm, JobSettingsForm, jobSettingsInput, validateJobForm } from '../../components/JobSettingsForm';
 import { CreateJobDialog } from './CreateJobDialog';
 import { DevicePicker } from './DevicePicker';
 import { CreateVerificationJobMutation } from './documents';
@@ -24,17 +24,21 @@ export function VerifyDialog(props: { firmware: FirmwareItem; onClose: () => voi
       testId="verify-form"
       submitLabel="Create verification job"
       initialName={`Verify ${props.firmware.version}`}
-      incomplete={deviceKeys().length === 0}
+      incomplete={deviceKeys().length === 0 ? 'Choose the devices to verify on.' : null}
+      validate={() => validateJobForm({ ...values, deviceKeys: deviceKeys().join(',') }, 'VERIFICATION', ['deviceKeys', 'srcVersions', 'timeoutMinutes'])}
       create={create}
       onClose={props.onClose}
     >
-      <JobSettingsForm
-        type="VERIFICATION"
-        values={values}
-        setValues={setValues}
-        enabled={(f) => VERIFICATION_FIELDS.includes(f)}
-        deviceKeysControl={<DevicePicker productKey={props.firmware.product.productKey} max={5} selected={deviceKeys()} onChange={setDeviceKeys} />}
-      />
+      {(errors) => (
+        <JobSettingsForm
+          type="VERIFICATION"
+          values={values}
+          setValues={setValues}
+          enabled={(f) => f === 'srcVersions' || f === 'timeoutMinutes' || f === 'deviceKeys'}
+          errors={errors}
+          deviceKeysControl={<DevicePicker productKey={props.firmware.product.productKey} max={5} selected={deviceKeys()} onChange={setDeviceKeys} />}
+        />
+      )}
     </CreateJobDialog>
   );
 }

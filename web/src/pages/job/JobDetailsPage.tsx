@@ -4,6 +4,7 @@
  * reasons, and the five tabs with live counts over the device table. Tab, searches and page are in
  * the URL.
  */
+import { Tabs } from '@kobalte/core/tabs';
 import { A, useParams } from '@solidjs/router';
 import { createQuery, createSubscription } from '@urql/solid';
 import { createEffect, createMemo, createSignal, For, Match, on, Show, Switch } from 'solid-js';
@@ -14,12 +15,14 @@ import { JobStatusBadge, JobTypeTag } from '../../components/Badges';
 import { ConfirmDialog } from '../../components/Dialog';
 import { FailureBreakdown } from '../../components/FailureBreakdown';
 import { appendSample, historySamples, ProgressChart, type ProgressSample } from '../../components/ProgressChart';
-import { ProgressBar } from '../../components/ProgressBar';
+import { JobProgressBar } from '../../components/ProgressBar';
 import { Banner, Loading, ProblemView } from '../../components/States';
-import { formatCount, formatDateTime } from '../../format';
+import { formatCount } from '../../format';
 import { TABS, type JobStatus } from '../../labels';
 import type { DeviceView } from '../../live/device-rows';
 import { useSession } from '../../session';
+import { displayZone, formatDateTime, JobZoneContext } from '../../times';
+import { createAnnouncement } from '../../components/Announce';
 import { param, useViewParams } from '../../url';
 import { JobLiveFields } from '../jobs/documents';
 import { DeviceSearch } from './DeviceSearch';
@@ -50,6 +53,8 @@ export function JobDetailsPage() {
     const data = live.data?.jobProgress ?? query.data?.job;
     return data ? readFragment(JobDetailFields, data) : null;
   });
+  const jobZone = () => job()?.schedule?.timezone ?? null;
+  const times = { format: (iso: string | null | undefined) => formatDateTime(iso, displayZone(jobZone())) };
   const liveFields = () => {
     const j = job();
     return j ? readFragment(JobLiveFields, j as unknown as FragmentOf<typeof JobLiveFields>) : null;
@@ -158,198 +163,215 @@ export function JobDetailsPage() {
       });
   };
 
+  // Screen readers hear the job's status when it changes and its numbers now and then, not every change.
+  const announcement = createAnnouncement(
+    () => liveFields()?.status ?? null,
+    () => {
+      const l = liveFields();
+      return l
+        ? `Job ${l.status.toLowerCase()}: ${l.progress}% finished, ${formatCount(l.statusCounts.succeeded)} succeeded, ${formatCount(l.statusCounts.failed)} failed.`
+        : '';
+    },
+  );
   const deviceWord = () => (job()?.type === 'VERIFICATION' ? 'Devices to be verified' : 'Devices to be upgraded');
   const status = () => (liveFields()?.status ?? 'RUNNING') as JobStatus;
 
   return (
-    <section class="page">
-      <Switch>
-        <Match when={query.error && !job()}>
-          <ProblemView problem={problemOfError(query.error!)} onRetry={() => refetch({ requestPolicy: 'network-only' })} />
-        </Match>
-        <Match when={query.data && !query.data.job && !live.data}>
-          <div class="state state-empty">
-            <div class="state-title">OTA job not found</div>
-            <div class="state-text">
-              No job with this id exists in your organisation unit. <A href="/jobs">Back to OTA Jobs</A>
+    <JobZoneContext.Provider value={jobZone}>
+      <section class="page">
+        <Switch>
+          <Match when={query.error && !job()}>
+            <ProblemView problem={problemOfError(query.error!)} onRetry={() => refetch({ requestPolicy: 'network-only' })} />
+          </Match>
+          <Match when={query.data && !query.data.job && !live.data}>
+            <div class="state state-empty">
+              <div class="state-title">OTA job not found</div>
+              <div class="state-text">
+                No job with this id exists in your organisation unit. <A href="/jobs">Back to OTA Jobs</A>
+              </div>
             </div>
-          </div>
-        </Match>
-        <Match when={!job()}>
-          <Loading label="Loading the job…" />
-        </Match>
-        <Match when={job()}>
-          {(j) => (
-            <>
-              <header class="page-header">
-                <div>
-                  <div class="breadcrumb">
-                    <A href="/jobs">OTA Jobs</A> / Job details
+          </Match>
+          <Match when={!job()}>
+            <Loading label="Loading the job…" />
+          </Match>
+          <Match when={job()}>
+            {(j) => (
+              <>
+                <header class="page-header">
+                  <div>
+                    <div class="breadcrumb">
+                      <A href="/jobs">OTA Jobs</A> / Job details
+                    </div>
+                    <h1 data-testid="job-name">
+                      {j().name} <JobTypeTag type={j().type} /> <JobStatusBadge status={status()} />
+                    </h1>
                   </div>
-                  <h1 data-testid="job-name">
-                    {j().name} <JobTypeTag type={j().type} /> <JobStatusBadge status={status()} />
-                  </h1>
-                </div>
-                <div class="page-actions">
-                  <Show when={status() === 'RUNNING' || status() === 'SCHEDULED'}>
-                    <button
-                      type="button"
-                      class="btn"
-                      disabled={!canControl() || busy()}
-                      title={canControl() ? undefined : 'Needs OTA_CONTROL'}
-                      onClick={() => void control('stop')}
-                    >
-                      Stop
-                    </button>
-                  </Show>
-                  <Show when={status() === 'STOPPED' || status() === 'SCHEDULED'}>
-                    <button
-                      type="button"
-                      class="btn"
-                      disabled={!canControl() || busy()}
-                      title={canControl() ? undefined : 'Needs OTA_CONTROL'}
-                      onClick={() => void control('start')}
-                    >
-                      {status() === 'SCHEDULED' ? 'Start now' : 'Start'}
-                    </button>
-                  </Show>
-                  <Show when={status() !== 'FINISHED' && status() !== 'CANCELLED'}>
-                    <button
-                      type="button"
-                      class="btn btn-danger-outline"
-                      disabled={!canControl() || busy()}
-                      title={canControl() ? undefined : 'Needs OTA_CONTROL'}
-                      onClick={() => setConfirmCancel(true)}
-                    >
-                      Cancel job
-                    </button>
-                  </Show>
-                  <button type="button" class="btn btn-primary" data-testid="edit-job" onClick={() => setEditing(true)}>
-                    {j().type === 'VERIFICATION' ? 'Verification Job' : 'Upgrade Job'}
-                  </button>
-                </div>
-              </header>
-
-              <Show when={notice()}>
-                {(n) => (
-                  <Banner kind={n().kind} onClose={() => setNotice(null)}>
-                    {n().text}
-                    <Show when={n().details?.length}>
-                      <ul class="problem-details">
-                        <For each={n().details}>{(d) => <li>{d}</li>}</For>
-                      </ul>
-                    </Show>
-                  </Banner>
-                )}
-              </Show>
-              <Show when={liveFields()?.statusReason}>
-                <Banner kind="warning">{liveFields()!.statusReason}</Banner>
-              </Show>
-
-              <div class="card facts" data-testid="job-facts">
-                <Fact label="Product">{j().product.name}</Fact>
-                <Fact label="Firmware">
-                  {j().firmware.name} <span class="muted">{j().firmware.version}</span>
-                </Fact>
-                <Fact label="Job type">{j().type === 'VERIFICATION' ? 'Verification' : 'Upgrade'}</Fact>
-                <Fact label="Creation date">{formatDateTime(j().createdAt)}</Fact>
-                <Fact label={deviceWord()}>
-                  <span data-testid="device-count">{formatCount(liveFields()!.deviceCount)}</span>
-                </Fact>
-                <Fact label={j().type === 'VERIFICATION' ? 'Verification progress' : 'Upgrade progress'} wide>
-                  <div data-testid="job-progress" data-progress={liveFields()!.progress}>
-                    <ProgressBar value={liveFields()!.progress} tone={status() === 'FINISHED' ? 'success' : 'default'} label="Job progress" />
-                  </div>
-                </Fact>
-              </div>
-
-              <div class="panels">
-                <div class="card panel">
-                  <h2 class="card-title">Progress over time</h2>
-                  <ProgressChart
-                    samples={samples()}
-                    startedAt={j().startedAt ?? null}
-                    finishedAt={j().finishedAt ?? null}
-                    finalProgress={liveFields()!.progress}
-                  />
-                </div>
-                <div class="card panel">
-                  <h2 class="card-title">
-                    Failure reasons <span class="muted">({formatCount(liveFields()!.statusCounts.failed)} failed)</span>
-                  </h2>
-                  <FailureBreakdown
-                    counts={j().failureReasonCounts}
-                    onSelect={(reason) => setParams({ tab: 'failed', reason, after: undefined, before: undefined, from: undefined })}
-                  />
-                </div>
-              </div>
-
-              <div class="card">
-                <div class="tabs" role="tablist" aria-label="Device status">
-                  <For each={TABS}>
-                    {(t) => (
+                  <div class="page-actions">
+                    <Show when={status() === 'RUNNING' || status() === 'SCHEDULED'}>
                       <button
                         type="button"
-                        role="tab"
-                        class="tab"
-                        classList={{ active: tab().slug === t.slug }}
-                        aria-selected={tab().slug === t.slug}
-                        data-testid={`tab-${t.slug}`}
-                        onClick={() => selectTab(t.slug)}
+                        class="btn"
+                        disabled={!canControl() || busy()}
+                        title={canControl() ? undefined : 'Needs OTA_CONTROL'}
+                        onClick={() => void control('stop')}
                       >
-                        {t.label}
-                        <span class="tab-count" data-testid={`count-${t.slug}`}>
-                          {formatCount(liveFields()!.statusCounts[t.countKey])}
-                        </span>
+                        Stop
                       </button>
-                    )}
-                  </For>
+                    </Show>
+                    <Show when={status() === 'STOPPED' || status() === 'SCHEDULED'}>
+                      <button
+                        type="button"
+                        class="btn"
+                        disabled={!canControl() || busy()}
+                        title={canControl() ? undefined : 'Needs OTA_CONTROL'}
+                        onClick={() => void control('start')}
+                      >
+                        {status() === 'SCHEDULED' ? 'Start now' : 'Start'}
+                      </button>
+                    </Show>
+                    <Show when={status() !== 'FINISHED' && status() !== 'CANCELLED'}>
+                      <button
+                        type="button"
+                        class="btn btn-danger-outline"
+                        disabled={!canControl() || busy()}
+                        title={canControl() ? undefined : 'Needs OTA_CONTROL'}
+                        onClick={() => setConfirmCancel(true)}
+                      >
+                        Cancel job
+                      </button>
+                    </Show>
+                    <button type="button" class="btn btn-primary" data-testid="edit-job" onClick={() => setEditing(true)}>
+                      {j().type === 'VERIFICATION' ? 'Verification Job' : 'Upgrade Job'}
+                    </button>
+                  </div>
+                </header>
+
+                <Show when={notice()}>
+                  {(n) => (
+                    <Banner kind={n().kind} onClose={() => setNotice(null)}>
+                      {n().text}
+                      <Show when={n().details?.length}>
+                        <ul class="problem-details">
+                          <For each={n().details}>{(d) => <li>{d}</li>}</For>
+                        </ul>
+                      </Show>
+                    </Banner>
+                  )}
+                </Show>
+                <Show when={liveFields()?.statusReason}>
+                  <Banner kind="warning">{liveFields()!.statusReason}</Banner>
+                </Show>
+
+                <div class="visually-hidden" role="status" aria-live="polite" data-testid="job-announcement">
+                  {announcement()}
                 </div>
-                <DeviceSearch failedTab={tab().status === 'FAILED'} params={params} setFilter={setFilter} pageSize={pageSize()} pageSizes={PAGE_SIZES} />
-                <DeviceTable
-                  jobId={j().id}
-                  view={view()}
-                  paging={paging()}
-                  pageSize={pageSize()}
-                  pager={pager}
+                <div class="card facts" data-testid="job-facts">
+                  <Fact label="Product">{j().product.name}</Fact>
+                  <Fact label="Firmware">
+                    {j().firmware.name} <span class="muted">{j().firmware.version}</span>
+                  </Fact>
+                  <Fact label="Job type">{j().type === 'VERIFICATION' ? 'Verification' : 'Upgrade'}</Fact>
+                  <Fact label="Creation date">{times.format(j().createdAt)}</Fact>
+                  <Fact label={deviceWord()}>
+                    <span data-testid="device-count">{formatCount(liveFields()!.deviceCount)}</span>
+                  </Fact>
+                  <Fact label={j().type === 'VERIFICATION' ? 'Verification progress' : 'Upgrade progress'} wide>
+                    <div data-testid="job-progress" data-progress={liveFields()!.progress}>
+                      <JobProgressBar job={liveFields()!} label="Job progress" />
+                    </div>
+                  </Fact>
+                </div>
+
+                <div class="panels">
+                  <div class="card panel">
+                    <h2 class="card-title">Progress over time</h2>
+                    <ProgressChart
+                      samples={samples()}
+                      startedAt={j().startedAt ?? null}
+                      finishedAt={j().finishedAt ?? null}
+                      finalProgress={liveFields()!.progress}
+                    />
+                  </div>
+                  <div class="card panel">
+                    <h2 class="card-title">
+                      Failure reasons <span class="muted">({formatCount(liveFields()!.statusCounts.failed)} failed)</span>
+                    </h2>
+                    <FailureBreakdown
+                      counts={j().failureReasonCounts}
+                      onSelect={(reason) => setParams({ tab: 'failed', reason, after: undefined, before: undefined, from: undefined })}
+                    />
+                  </div>
+                </div>
+
+                <div class="card">
+                  <Tabs value={tab().slug} onChange={selectTab} activationMode="automatic">
+                    <Tabs.List class="tabs" aria-label="Device status">
+                      <For each={TABS}>
+                        {(t) => (
+                          <Tabs.Trigger value={t.slug} class="tab" classList={{ active: tab().slug === t.slug }} data-testid={`tab-${t.slug}`}>
+                            {t.label}
+                            <span class="tab-count" data-testid={`count-${t.slug}`}>
+                              {formatCount(liveFields()!.statusCounts[t.countKey])}
+                            </span>
+                          </Tabs.Trigger>
+                        )}
+                      </For>
+                    </Tabs.List>
+                    <Tabs.Content value={tab().slug} class="tab-panel">
+                      <DeviceSearch failedTab={tab().status === 'FAILED'} params={params} setFilter={setFilter} pageSize={pageSize()} pageSizes={PAGE_SIZES} />
+                      <DeviceTable
+                        jobId={j().id}
+                        productKey={j().product.productKey}
+                        emptyHint={
+                          view().currentVersion
+                            ? `No failed device's current version is exactly “${view().currentVersion}”: the version search matches the whole version (e.g. 1.1.0, not 1.1).`
+                            : undefined
+                        }
+                        view={view()}
+                        paging={paging()}
+                        pageSize={pageSize()}
+                        pager={pager}
+                        canControl={canControl()}
+                        filtered={filtered()}
+                        tabCount={liveFields()!.statusCounts[tab().countKey]}
+                      />
+                    </Tabs.Content>
+                  </Tabs>
+                </div>
+
+                <JobSettingsSummary job={j()} />
+
+                <JobEditDialog
+                  job={j()}
+                  open={editing()}
                   canControl={canControl()}
-                  filtered={filtered()}
-                  tabCount={liveFields()!.statusCounts[tab().countKey]}
+                  onClose={() => setEditing(false)}
+                  onSaved={(text) => {
+                    setEditing(false);
+                    setNotice({ kind: 'success', text });
+                    refetch({ requestPolicy: 'network-only' });
+                  }}
                 />
-              </div>
-
-              <JobSettingsSummary job={j()} />
-
-              <JobEditDialog
-                job={j()}
-                open={editing()}
-                canControl={canControl()}
-                onClose={() => setEditing(false)}
-                onSaved={(text) => {
-                  setEditing(false);
-                  setNotice({ kind: 'success', text });
-                  refetch({ requestPolicy: 'network-only' });
-                }}
-              />
-              <ConfirmDialog
-                open={confirmCancel()}
-                title="Cancel job"
-                confirmLabel="Cancel job"
-                danger
-                busy={busy()}
-                onConfirm={() => void control('cancel')}
-                onClose={() => setConfirmCancel(false)}
-              >
-                <p>
-                  Cancel “{j().name}”? Devices not yet upgrading (To be Pushed and Pushed) move to Upgrade Failed as <strong>Cancelled by user</strong>. Devices
-                  already In Progress finish or time out. A cancelled job cannot be started again.
-                </p>
-              </ConfirmDialog>
-            </>
-          )}
-        </Match>
-      </Switch>
-    </section>
+                <ConfirmDialog
+                  open={confirmCancel()}
+                  title="Cancel job"
+                  confirmLabel="Cancel job"
+                  danger
+                  busy={busy()}
+                  onConfirm={() => void control('cancel')}
+                  onClose={() => setConfirmCancel(false)}
+                >
+                  <p>
+                    Cancel “{j().name}”? Devices not yet upgrading (To be Pushed and Pushed) move to Upgrade Failed as <strong>Cancelled by user</strong>.
+                    Devices already In Progress finish or time out. A cancelled job cannot be started again.
+                  </p>
+                </ConfirmDialog>
+              </>
+            )}
+          </Match>
+        </Switch>
+      </section>
+    </JobZoneContext.Provider>
   );
 }
 

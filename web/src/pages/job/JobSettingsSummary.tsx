@@ -1,20 +1,42 @@
 /** The job's settings and its edit history (who changed what, when), below the device table. */
 import { For, Show } from 'solid-js';
 import { readFragment, type FragmentOf } from '../../api/graphql';
-import { formatDateTime, formatMinutes } from '../../format';
+import { formatMinutes } from '../../format';
+import { JOB_FIELD_LABELS } from '../../labels';
+import { formatDateTime, useTimes } from '../../times';
 import { JobSettingsFields, type JobDetail } from './documents';
 
+/** A recorded value of the edit history in words: lists joined, nothing as "—", times in ISO order. */
+function editValue(value: string | null | undefined): string {
+  if (value === null || value === undefined || value === '' || value === 'null') return '—';
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    if (Array.isArray(parsed))
+      return parsed.length ? parsed.map((v) => (typeof v === 'object' ? Object.values(v as object).join('=') : String(v))).join(', ') : 'none';
+    if (parsed && typeof parsed === 'object')
+      return Object.entries(parsed as Record<string, unknown>)
+        .filter(([, v]) => v !== null && v !== undefined)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+    return String(parsed);
+  } catch {
+    return value;
+  }
+}
+
 export function JobSettingsSummary(props: { job: JobDetail }) {
+  const times = useTimes();
   const s = () => readFragment(JobSettingsFields, props.job as unknown as FragmentOf<typeof JobSettingsFields>);
   const list = (items: readonly string[], empty: string) => (items.length ? items.join(', ') : empty);
   const schedule = () => {
     const sc = s().schedule;
     if (!sc) return 'None: pushes as soon as devices are available';
     const parts = [];
-    if (sc.startAt) parts.push(`starts ${formatDateTime(sc.startAt)}`);
-    if (sc.endAt) parts.push(`ends ${formatDateTime(sc.endAt)}`);
+    // The schedule's times in its own zone, as the schedule form states them.
+    if (sc.startAt) parts.push(`starts ${formatDateTime(sc.startAt, sc.timezone)}`);
+    if (sc.endAt) parts.push(`ends ${formatDateTime(sc.endAt, sc.timezone)}`);
     if (sc.dailyWindowStart && sc.dailyWindowEnd) parts.push(`daily ${sc.dailyWindowStart}–${sc.dailyWindowEnd}`);
-    parts.push(sc.timezone);
+    parts.push(`time zone ${sc.timezone}`);
     return parts.join(', ');
   };
   return (
@@ -61,13 +83,13 @@ export function JobSettingsSummary(props: { job: JobDetail }) {
               {(edit) => (
                 <li>
                   <div>
-                    <strong>{edit.editedBy}</strong> <span class="muted">{formatDateTime(edit.editedAt)}</span>
+                    <strong>{edit.editedBy}</strong> <span class="muted">{times.format(edit.editedAt)}</span>
                   </div>
                   <ul>
                     <For each={edit.changes}>
                       {(c) => (
                         <li>
-                          <code>{c.field}</code>: {c.from ?? '—'} → {c.to ?? '—'}
+                          <span class="edit-field">{JOB_FIELD_LABELS[c.field] ?? c.field}</span>: {editValue(c.from)} → {editValue(c.to)}
                         </li>
                       )}
                     </For>

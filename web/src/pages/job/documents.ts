@@ -36,6 +36,7 @@ export const JobDetailFields = graphql(
     notEditableReason
     failureReasonCounts { reason count }
     edits { editedAt editedBy changes { field from to } }
+    schedule { timezone }
     ...JobLiveFields
     ...JobSettingsFields
   }
@@ -74,7 +75,9 @@ export const JobDetailsSubscription = graphql(
 /** One row of the device table. */
 export const JobDeviceRow = graphql(`
   fragment JobDeviceRow on JobDevice {
+    id
     deviceKey
+    attempt
     status
     progress
     failureReason
@@ -87,6 +90,19 @@ export const JobDeviceRow = graphql(`
     updatedAt
   }
 `);
+
+/** The current state of rows that left the tab (the subscription named only their keys). */
+export const CurrentDeviceRowsQuery = graphql(
+  `
+  query CurrentDeviceRows($ids: [ID!]!) {
+    nodes(ids: $ids) {
+      __typename
+      ... on JobDevice { ...JobDeviceRow }
+    }
+  }
+`,
+  [JobDeviceRow],
+);
 
 export const JobDevicesQuery = graphql(
   `

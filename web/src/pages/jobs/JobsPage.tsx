@@ -9,11 +9,12 @@ import { createSignal, For, Show } from 'solid-js';
 import { readFragment, type ResultOf } from '../../api/graphql';
 import { JobStatusBadge, JobTypeTag } from '../../components/Badges';
 import { Pager } from '../../components/Pager';
-import { ProgressBar } from '../../components/ProgressBar';
+import { JobProgressBar } from '../../components/ProgressBar';
 import { SearchInput } from '../../components/SearchInput';
 import { ListView } from '../../components/ListView';
 import { Empty } from '../../components/States';
-import { formatCount, formatDateTime } from '../../format';
+import { formatCount } from '../../format';
+import { displayZone, formatDateTime } from '../../times';
 import { JOB_STATUS_LABELS, JOB_STATUSES, JOB_TYPE_LABELS, type JobStatus, type JobType } from '../../labels';
 import { ProductSelect } from '../../components/ProductSelect';
 import { pagerProps, pageVariables, param, useViewParams } from '../../url';
@@ -115,7 +116,7 @@ export function JobsPage() {
                   <th>Status</th>
                   <th>Created</th>
                   <th class="num">Devices</th>
-                  <th class="col-progress">Progress</th>
+                  <th class="col-progress">Progress (succeeded / failed)</th>
                   <th />
                 </tr>
               </thead>
@@ -158,10 +159,10 @@ function JobRow(props: { job: JobNode; live: LiveJob | undefined }) {
       <td>
         <JobStatusBadge status={state().status} />
       </td>
-      <td class="nowrap">{formatDateTime(props.job.createdAt)}</td>
+      <td class="nowrap">{formatDateTime(props.job.createdAt, displayZone(props.job.schedule?.timezone))}</td>
       <td class="num">{formatCount(state().deviceCount)}</td>
       <td class="col-progress">
-        <ProgressBar value={state().progress} tone={state().status === 'FINISHED' ? 'success' : 'default'} label={`${props.job.name} progress`} compact />
+        <JobProgressBar job={state()} label={`${props.job.name} progress`} compact />
       </td>
       <td class="actions">
         <A href={`/jobs/${encodeURIComponent(props.job.id)}`} class="btn btn-small">

@@ -36,6 +36,7 @@ export const JobsQuery = graphql(
         createdAt
         product { id productKey name }
         firmware { id name version }
+        schedule { timezone }
         ...JobLiveFields
       }
     }

@@ -1,0 +1,208 @@
+/**
+ * The pure middle of a report batch (report-batch.ts: load → replay → write → reply): each
+ * device's messages, in arrival order, against the state loaded for it. Presence and versions are
+ * the device's; what happens to its task in flight is decided by the task state machine
+ * (domain/tasks/transitions.ts), and several changes to one task become the one change to write.
+ * No database, no clock (the messages carry their arrival times).
+ */
+import type { FailureReason, JobStatus, SignMethod, TaskStatus, WaitingReason } from '../db/schema.js';
+import { jobContextOf } from '../domain/tasks/decide.js';
+import { combineUpdates, type TaskEvent, type TaskState, type TaskUpdate, transition } from '../domain/tasks/transitions.js';
+import type { TaskChange } from '../domain/tasks/write.js';
+import { interpretProgressStep, type OtaMessage, REPLY_CODE, type RequestKind } from './protocol.js';
+
+export interface ReportItem {
+  message: OtaMessage;
+  receivedAt: Date;
+}
+
+export interface DeviceRow {
+  id: string;
+  ou_id: string;
+  product_id: string;
+  product_key: string;
+  device_key: string;
+  firmware_version: string | null;
+  online: boolean;
+  last_seen_at: Date | string | null;
+}
+
+/** A device's task in flight, with what a reply to getversion needs of its job and firmware. */
+export interface TaskRow {
+  id: number | string;
+  job_id: string;
+  device_id: string;
+  status: TaskStatus;
+  progress: number;
+  attempt: number;
+  push_message_id: string | null;
+  current_version: string | null;
+  waiting_reason: WaitingReason | null;
+  failure_reason: FailureReason | null;
+  timeout_at: Date | string | null;
+  ou_id: string;
+  product_id: string;
+  job_status: JobStatus;
+  retry_count: number;
+  retry_interval_minutes: number;
+  firmware_id: string;
+  target_version: string;
+  sign: string;
+  sign_method: SignMethod;
+  size: number | string;
+}
+
+export interface LoadedReportState {
+  devices: readonly DeviceRow[];
+  tasks: readonly TaskRow[];
+}
+
+export interface ReplaySettings {
+  minuteMs: number;
+  /** Null: presence is exact (embedded broker); else a will counts only after this much silence. */
+  presenceGraceMs: number | null;
+}
+
+/** A reply to send once the batch committed. */
+export type ReplySpec =
+  | { message: OtaMessage; kind: RequestKind; id: string; code: number; data?: unknown }
+  /** getversion: the pending push of `task` (a fresh download URL is minted when replying), or none. */
+  | { message: OtaMessage; kind: 'getversion'; id: string; pendingPush: TaskRow | null };
+
+export interface DeviceWrite {
+  id: string;
+  online: boolean;
+  version: string | null;
+  seen: string | null;
+}
+
+export interface ReplayPlan {
+  deviceWrites: DeviceWrite[];
+  taskChanges: TaskChange[];
+  replies: ReplySpec[];
+  /** Progress reports of devices without a task that takes them: answered 765 or 764 after a lookup. */
+  progressWithoutTask: { message: OtaMessage & { kind: 'progress'; isReply: false }; device: DeviceRow }[];
+  /** Units whose engine should look again: a device came online or changed version. */
+  kicks: { reason: 'device online' | 'device version changed'; ouId: string }[];
+  /** Counter name → increment. */
+  counts: Map<string, number>;
+}
+
+interface DeviceState {
+  row: DeviceRow;
+  online: boolean;
+  version: string | null;
+  lastSeenAt: Date | null;
+  touched: boolean;
+  task: { row: TaskRow; state: TaskState; update: TaskUpdate | null } | null;
+}
+
+const key = (productKey: string, deviceKey: string) => `${productKey}/${deviceKey}`;
+
+export function replayReports(loaded: LoadedReportState, items: readonly ReportItem[], settings: ReplaySettings): ReplayPlan {
+  const plan: ReplayPlan = { deviceWrites: [], taskChanges: [], replies: [], progressWithoutTask: [], kicks: [], counts: new Map() };
+  const count = (name: string) => plan.counts.set(name, (plan.counts.get(name) ?? 0) + 1);
+  const devices = new Map<string, DeviceState>();
+  const byId = new Map<string, DeviceState>();
+  for (const row of loaded.devices) {
+    const device: DeviceState = {
+      row,
+      online: row.online,
+      version: row.firmware_version,
+      lastSeenAt: row.last_seen_at === null ? null : new Date(row.last_seen_at),
+      touched: false,
+      task: null,
+    };
+    devices.set(key(row.product_key, row.device_key), device);
+    byId.set(row.id, device);
+  }
+  for (const row of loaded.tasks) {
+    // A device has at most one task in flight (pushes check it); the newest wins if not.
+    const state: TaskState = {
+      status: row.status,
+      progress: Number(row.progress),
+      attempt: row.attempt,
+      pushMessageId: row.push_message_id,
+      currentVersion: row.current_version,
+      waitingReason: row.waiting_reason,
+      failureReason: row.failure_reason,
+      timeoutAt: row.timeout_at === null ? null : new Date(row.timeout_at),
+    };
+    byId.get(row.device_id)!.task = { row, state, update: null };
+  }
+
+  /** Runs the device's task through `event`; false when the task refused it (or there is none). */
+  const apply = (device: DeviceState, event: TaskEvent): boolean => {
+    const task = device.task;
+    if (!task) return false;
+    const t = transition(task.state, event, jobContextOf(task.row, settings.minuteMs));
+    if (!t.ok) return false;
+    if (t.update) task.update = task.update ? combineUpdates(task.update, t.update) : t.update;
+    task.state = t.next;
+    return true;
+  };
+
+  for (const { message, receivedAt } of items) {
+    const device = devices.get(key(message.productKey, message.deviceKey));
+    if (!device) {
+      // Not ours: on a shared external broker it may belong to another system, so it is not answered.
+      count('updraft_device_unknown_total');
+      continue;
+    }
+    if (message.kind === 'presence') {
+      const recentlyHeard =
+        settings.presenceGraceMs !== null && device.lastSeenAt !== null && device.lastSeenAt.getTime() > receivedAt.getTime() - settings.presenceGraceMs;
+      if (recentlyHeard) {
+        count('updraft_device_presence_ignored_total{why="recently_heard"}');
+      } else {
+        device.online = false;
+        device.touched = true;
+      }
+      continue;
+    }
+    // Any other message proves the device is connected.
+    device.online = true;
+    device.touched = true;
+    if (!device.lastSeenAt || device.lastSeenAt < receivedAt) device.lastSeenAt = receivedAt;
+
+    if (message.kind === 'inform' && !message.isReply) {
+      const version = message.request.params.version;
+      device.version = version;
+      if (device.task) apply(device, { type: 'inform', version, targetVersion: device.task.row.target_version });
+      plan.replies.push({ message, kind: 'inform', id: message.request.id, code: REPLY_CODE.OK });
+    } else if (message.kind === 'progress' && !message.isReply) {
+      const { step, desc } = message.request.params;
+      const outcome = interpretProgressStep(step)!;
+      if (!apply(device, { type: 'progress', step: String(step), outcome, desc })) {
+        plan.progressWithoutTask.push({ message, device: device.row });
+        continue;
+      }
+      plan.replies.push({ message, kind: 'progress', id: message.request.id, code: REPLY_CODE.OK });
+    } else if (message.kind === 'getversion' && !message.isReply) {
+      const task = device.task;
+      const inFlight = task && (task.state.status === 'PUSHED' || task.state.status === 'IN_PROGRESS');
+      plan.replies.push({ message, kind: 'getversion', id: message.request.id, pendingPush: inFlight ? task.row : null });
+    } else if (message.kind === 'upgrade' && message.isReply) {
+      // Only declines reach the batch (an accept changes nothing until the device reports progress).
+      const said = (message.reply.data as { message?: unknown } | null)?.message;
+      const declined: TaskEvent = {
+        type: 'deviceDeclined',
+        messageId: message.reply.id,
+        code: message.reply.code,
+        message: typeof said === 'string' && said ? said : undefined,
+      };
+      if (!apply(device, declined)) count('updraft_device_stale_replies_total');
+    }
+  }
+
+  for (const device of devices.values()) {
+    const task = device.task;
+    if (task?.update) plan.taskChanges.push({ id: Number(task.row.id), jobId: task.row.job_id, from: task.row.status, update: task.update });
+    if (!device.touched) continue;
+    plan.deviceWrites.push({ id: device.row.id, online: device.online, version: device.version, seen: device.lastSeenAt?.toISOString() ?? null });
+    if (device.online && !device.row.online) plan.kicks.push({ reason: 'device online', ouId: device.row.ou_id });
+    // INCREMENTAL jobs may now take the device in.
+    if (device.version !== device.row.firmware_version) plan.kicks.push({ reason: 'device version changed', ouId: device.row.ou_id });
+  }
+  return plan;
+}
