@@ -7,7 +7,18 @@
 import { startFleet, type Fleet } from '@updraft/server/simulator/index.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { allFinal, countByStatus, mqttUrlOf, setUpFleet, startEngineServer, tasksOf, uniqueProductKey, upgradeJob, verificationJob, waitFor } from '../engine/support.js';
+import {
+  allFinal,
+  countByStatus,
+  mqttUrlOf,
+  setUpFleet,
+  startEngineServer,
+  tasksOf,
+  uniqueProductKey,
+  upgradeJob,
+  verificationJob,
+  waitFor,
+} from '../engine/support.js';
 import type { TestServer } from '../support/server.js';
 import { eventually, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
@@ -21,7 +32,13 @@ beforeAll(async () => {
   receiver = await startWebhookReceiver();
   const created = await ts.gql(
     `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { ... on MutationCreateWebhookEndpointSuccess { data { secret } } } }`,
-    { input: { name: 'rollout', url: receiver.url, eventTypes: ['job.created', 'job.status_changed', 'job.progress', 'task.succeeded', 'task.failed', 'firmware.verified'] } },
+    {
+      input: {
+        name: 'rollout',
+        url: receiver.url,
+        eventTypes: ['job.created', 'job.status_changed', 'job.progress', 'task.succeeded', 'task.failed', 'firmware.verified'],
+      },
+    },
   );
   receiver.secrets.push(created.data.createWebhookEndpoint.data.secret);
 });
@@ -38,7 +55,11 @@ it('sends one final task event per device, as the database ended it, and FINISHE
   // Verification on devices that all succeed, then a rollout where a quarter fail to download.
   const verifying = await setUpFleet(services, { productKey: uniqueProductKey('verified'), count: 2 });
   verifiers = await startFleet({ devices: verifying.devices, mqttUrl: mqttUrlOf(ts), upgradeSeconds: 0.2, rebootSeconds: 0.1, progressReports: 2 });
-  const verify = await verificationJob(services, verifying, verifying.devices.map((d) => d.deviceKey));
+  const verify = await verificationJob(
+    services,
+    verifying,
+    verifying.devices.map((d) => d.deviceKey),
+  );
   await waitFor(async () => allFinal(await countByStatus(services, verify.id)), { what: 'the verification job' });
   const setup = await setUpFleet(services, { productKey: uniqueProductKey('hooked'), count: 12 });
   fleet = await startFleet({
@@ -93,5 +114,8 @@ it('sends one final task event per device, as the database ended it, and FINISHE
 
   const verified = receiver.received.filter((r) => r.payload.type === 'firmware.verified');
   expect(verified).toHaveLength(1);
-  expect(verified[0].payload.data).toMatchObject({ firmware: { id: encodeGlobalID('Firmware', verifying.firmware.id), version: '2.0.0' }, job: { id: encodeGlobalID('OtaJob', verify.id) } });
+  expect(verified[0].payload.data).toMatchObject({
+    firmware: { id: encodeGlobalID('Firmware', verifying.firmware.id), version: '2.0.0' },
+    job: { id: encodeGlobalID('OtaJob', verify.id) },
+  });
 });
