@@ -26,6 +26,8 @@ export interface WebhookReceiver {
   received: ReceivedWebhook[];
   /** Secrets the receiver verifies against (each request is checked against every one). */
   secrets: string[];
+  /** Milliseconds before answering (a receiver that does some work). */
+  delayMs: number;
   /** How to answer: a status code (2xx accepts), or 'hang' (never answer). */
   answer: number | 'hang' | ((request: IncomingMessage, count: number) => number | { status: number; headers?: Record<string, string>; body?: string });
   /** Close the port: further deliveries find nobody listening. */
@@ -46,6 +48,7 @@ export async function startWebhookReceiver(secrets: string[] = []): Promise<Webh
     received,
     secrets,
     answer: 204,
+    delayMs: 0,
     down: async () => {
       const closing = server;
       server = null;
@@ -99,7 +102,9 @@ export async function startWebhookReceiver(secrets: string[] = []): Promise<Webh
         return;
       }
       const spec = typeof answer === 'number' ? { status: answer } : answer;
-      res.writeHead(spec.status, spec.headers ?? {}).end(spec.body ?? '');
+      const send = () => res.writeHead(spec.status, spec.headers ?? {}).end(spec.body ?? '');
+      if (receiver.delayMs > 0) setTimeout(send, receiver.delayMs);
+      else send();
     });
   }
 
