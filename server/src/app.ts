@@ -18,6 +18,12 @@ import type { Caller } from './domain/caller.js';
 import { DomainError } from './domain/errors.js';
 import { createFirmwareStore } from './domain/firmware-store.js';
 import { createEventBus } from './events/bus.js';
+import { registerDashboardManifest } from './documents/manifest.js';
+import { resolveSubscribeDocument, useTrustedDocuments } from './documents/plugin.js';
+import { createTrustedDocumentStore } from './documents/store.js';
+import { loadSecretBox } from './domain/webhooks/secret-box.js';
+import { createTargetPolicy } from './domain/webhooks/targets.js';
+import { createWebhookRuntime, type WebhookRuntime } from './webhooks/index.js';
 import { createStaticHandler } from './http/static.js';
 import { createLiveHubs } from './live/index.js';
 import { sharedSerialization, spliceSharedPayloads, useSharedSubscriptionExecution } from './live/shared-results.js';
@@ -42,6 +48,8 @@ export interface RunningServer {
   webSocketServer: WebSocketServer;
   /** What the first-start bootstrap did (main.ts prints the generated admin token once). */
   bootstrap: BootstrapOutcome;
+  /** The webhook dispatcher and job.progress emitter of this instance. */
+  webhooks: WebhookRuntime;
   close(): Promise<void>;
 }
 
@@ -110,6 +118,10 @@ function useRequestBodyLimit(limit: number): Plugin {
 export async function startServer(config: ServerConfig, existingDatabase?: DatabaseHandle): Promise<RunningServer> {
   const database = existingDatabase ?? (await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: `${config.dataDir}/pglite` }));
   const events = createEventBus({ redisUrl: config.redisUrl });
+  const secrets = await loadSecretBox(database.db, config.webhookSecretsKey);
+  if (secrets.origin === 'database') {
+    console.warn('webhooks: WEBHOOK_SECRETS_KEY is not set: signing secrets are encrypted with a key kept in the database itself (set it in production)');
+  }
   const services: AppServices = {
     db: database.db,
     database,
@@ -117,8 +129,12 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
     events,
     live: createLiveHubs({ db: database.db, events, config }),
     firmwareStore: createFirmwareStore(config.firmwareDir),
+    webhooks: { secrets, targets: createTargetPolicy(config.webhookAllowedTargets) },
+    trustedDocuments: createTrustedDocumentStore(database.db, events),
   };
   const auth = await setUpAuthentication(services);
+  await registerDashboardManifest(database.db, webDist);
+  const webhooks = createWebhookRuntime({ db: database.db, events, config, secrets, targets: services.webhooks.targets });
 
   const yoga: YogaServerInstance<InitialContext, GraphQLContext> = createYoga({
     schema,
@@ -127,7 +143,16 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
     graphiql: { title: 'Updraft GraphQL', subscriptionsProtocol: 'WS' },
     maskedErrors: { maskError },
     cors: auth.cors,
-    plugins: [...auth.plugins, useSharedSubscriptionExecution(), useRequestBodyLimit(MAX_REQUEST_BODY_BYTES)],
+    plugins: [
+      ...auth.plugins,
+      ...useTrustedDocuments({
+        store: services.trustedDocuments,
+        credentialOf: async (request, serverContext) =>
+          (await auth.requestAuth({ request, req: serverContext.req as InitialContext['req'] })).identity?.credential ?? null,
+      }),
+      useSharedSubscriptionExecution(),
+      useRequestBodyLimit(MAX_REQUEST_BODY_BYTES),
+    ],
     maxRequestBodySize: false,
     context: async (initial) => createContext(services, await auth.requestAuth(initial)),
   });
@@ -169,9 +194,12 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
           params: payload,
           connectionParams: ctx.connectionParams ?? {},
         });
+        // Trusted documents: a documentId instead of the query; restricted credentials send nothing else.
+        const resolved = await resolveSubscribeDocument(services.trustedDocuments, payload, ctx.extra.watchedCredential ?? null);
+        if ('error' in resolved) return [resolved.error];
         let document: ReturnType<typeof enveloped.parse>;
         try {
-          document = enveloped.parse(payload.query);
+          document = enveloped.parse(resolved.query);
         } catch (error) {
           return [error instanceof GraphQLError ? error : new GraphQLError(String(error))];
         }
@@ -198,6 +226,7 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host}:${port}`;
   await rollout.start(url);
+  webhooks.start();
   return {
     url,
     graphqlUrl: `${url}/graphql`,
@@ -208,12 +237,15 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
     webSocketServer: wsServer,
     adminCaller: auth.bootstrap.adminCaller,
     bootstrap: auth.bootstrap,
+    webhooks,
     async close() {
+      await webhooks.close();
       await rollout.close();
       await auth.close();
       for (const client of wsServer.clients) client.terminate();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
       await services.live.close();
+      await services.trustedDocuments.close();
       await services.events.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -62,7 +62,7 @@ function missingPermission(failure: AuthFailure): Permission | null {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Node types whose database key is an integer rather than a UUID. */
-const INTEGER_KEYED_TYPES = new Set(['JobDevice']);
+const INTEGER_KEYED_TYPES = new Set(['JobDevice', 'WebhookDelivery']);
 
 function isWellFormedId(id: { typename: string; id: string }): boolean {
   return INTEGER_KEYED_TYPES.has(id.typename) ? /^[1-9][0-9]{0,15}$/.test(id.id) : UUID.test(id.id);

@@ -84,6 +84,33 @@ export interface ServerConfig {
   demoFleet: boolean;
   /** Behaviour mix of the demo fleet (simulator `--behaviour` syntax). */
   demoFleetBehaviour: string;
+
+  // ── Webhooks (docs/integrations.md) ──
+  /** Run the webhook dispatcher (and the job.progress emitter) on this instance. */
+  webhooksEnabled: boolean;
+  /** Key that encrypts webhook signing secrets at rest; unset: one is generated into the database. */
+  webhookSecretsKey: string | undefined;
+  /** Addresses, CIDR ranges or host names webhooks may reach although private/loopback/link-local. */
+  webhookAllowedTargets: string[];
+  /** One delivery attempt's limit: connection, answer and body, in milliseconds. */
+  webhookTimeoutMs: number;
+  /** Attempts in flight at once on this instance. */
+  webhookConcurrency: number;
+  /** The dispatcher looks for due deliveries this often (and at once when this instance queued some). */
+  webhookPollMs: number;
+  /** First retry delay; each further retry waits twice as long, up to webhookRetryMaxIntervalMs. */
+  webhookRetryBaseMs: number;
+  webhookRetryMaxIntervalMs: number;
+  /** A delivery is retried for this long after it was queued, then given up (FAILED). */
+  webhookMaxRetryMs: number;
+  /** An endpoint with no successful delivery for this long (while failing) is disabled. */
+  webhookDisableAfterMs: number;
+  /** At most one job.progress event per job per this many milliseconds. */
+  webhookProgressIntervalMs: number;
+  /** Finished deliveries and their events are kept this many days (replay reaches that far back). */
+  webhookRetentionDays: number;
+  /** Bytes of a receiver's answer read (and kept in the delivery log), at most. */
+  webhookMaxResponseBytes: number;
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -146,6 +173,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     demoFleet: boolFromEnv(env, 'DEMO_FLEET', true),
     demoFleetBehaviour:
       env.DEMO_FLEET_BEHAVIOUR ?? 'offline=0.05,decline=0.02,downloadFail=0.02,corrupt=0.01,writeFail=0.01,undefinedFail=0.01,hang=0.01,slow=0.1',
+    webhooksEnabled: boolFromEnv(env, 'WEBHOOKS', true),
+    webhookSecretsKey: env.WEBHOOK_SECRETS_KEY || undefined,
+    webhookAllowedTargets: (env.WEBHOOK_ALLOWED_TARGETS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    webhookTimeoutMs: intFromEnv(env, 'WEBHOOK_TIMEOUT_MS', 10_000),
+    webhookConcurrency: intFromEnv(env, 'WEBHOOK_CONCURRENCY', 16),
+    webhookPollMs: intFromEnv(env, 'WEBHOOK_POLL_MS', 1000),
+    webhookRetryBaseMs: intFromEnv(env, 'WEBHOOK_RETRY_BASE_MS', 5000),
+    webhookRetryMaxIntervalMs: intFromEnv(env, 'WEBHOOK_RETRY_MAX_INTERVAL_MS', 2 * 60 * 60_000),
+    webhookMaxRetryMs: intFromEnv(env, 'WEBHOOK_MAX_RETRY_MS', 24 * 60 * 60_000),
+    webhookDisableAfterMs: intFromEnv(env, 'WEBHOOK_DISABLE_AFTER_MS', 24 * 60 * 60_000),
+    webhookProgressIntervalMs: intFromEnv(env, 'WEBHOOK_PROGRESS_INTERVAL_MS', 10_000),
+    webhookRetentionDays: intFromEnv(env, 'WEBHOOK_RETENTION_DAYS', 30),
+    webhookMaxResponseBytes: intFromEnv(env, 'WEBHOOK_MAX_RESPONSE_BYTES', 4096),
     ...overrides,
   };
 }

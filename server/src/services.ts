@@ -2,6 +2,8 @@
 import type { ServerConfig } from './config.js';
 import type { Database, DatabaseHandle } from './db/client.js';
 import type { FirmwareStore } from './domain/firmware-store.js';
+import type { WebhookDeps } from './domain/webhooks/endpoints.js';
+import type { TrustedDocumentStore } from './documents/store.js';
 import type { EventBus } from './events/bus.js';
 import type { LiveHubs } from './live/index.js';
 
@@ -13,4 +15,8 @@ export interface AppServices {
   firmwareStore: FirmwareStore;
   /** Shared readers behind the live subscriptions. */
   live: LiveHubs;
+  /** What webhook management needs: the secrets' key and the target policy (SSRF). */
+  webhooks: WebhookDeps;
+  /** Trusted documents, as requests look them up. */
+  trustedDocuments: TrustedDocumentStore;
 }

@@ -40,7 +40,18 @@ async function stop(server: RunningServer) {
 }
 
 const ME = '{ me { user { username } organisationUnit { name } permissions } }';
-const ALL = ['FIRMWARE_READ', 'FIRMWARE_WRITE', 'FIRMWARE_DELETE', 'OTA_READ', 'OTA_CREATE', 'OTA_CONTROL', 'DEVICE_READ', 'DEVICE_WRITE', 'OU_ADMIN'];
+const ALL = [
+  'FIRMWARE_READ',
+  'FIRMWARE_WRITE',
+  'FIRMWARE_DELETE',
+  'OTA_READ',
+  'OTA_CREATE',
+  'OTA_CONTROL',
+  'DEVICE_READ',
+  'DEVICE_WRITE',
+  'OU_ADMIN',
+  'WEBHOOK_ADMIN',
+];
 
 it('generates the administrator token at first start, shows it once, and keeps it working', async () => {
   const first = await start();

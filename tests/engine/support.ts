@@ -242,7 +242,10 @@ export async function processWorkspace(): Promise<{ services: AppServices; datab
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'updraft-process-'));
   const admin = await startServer(
-    loadConfig({}, { dataDir, firmwareDir: path.join(dataDir, 'firmware'), host: '127.0.0.1', port: 0, seedDemo: false, engineEnabled: false }),
+    loadConfig(
+      {},
+      { dataDir, firmwareDir: path.join(dataDir, 'firmware'), host: '127.0.0.1', port: 0, seedDemo: false, engineEnabled: false, webhooksEnabled: false },
+    ),
     database.handle,
   );
   return {

@@ -18,6 +18,8 @@ export interface SubscriptionOptions {
   connectionParams?: Record<string, unknown>;
   /** Headers of the WebSocket upgrade request (a browser's Cookie and Origin). */
   headers?: Record<string, string>;
+  /** A trusted document's id, sent beside an empty query (as the dashboard sends it). */
+  documentId?: string;
 }
 
 export interface Subscription {
@@ -59,7 +61,7 @@ export function subscribe(options: SubscriptionOptions): Subscription {
     },
   });
   client.subscribe(
-    { query: options.query, variables: options.variables },
+    { query: options.query, variables: options.variables, ...(options.documentId ? { documentId: options.documentId } : {}) },
     {
       next: (value) => push({ kind: 'next', data: value.data, errors: value.errors as never }),
       error: (error) => {

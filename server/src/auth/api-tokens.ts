@@ -22,6 +22,7 @@ const createApiTokenInput = z.object({
   permissions: permissionSetSchema.refine((list) => list.length > 0, 'must grant at least one permission'),
   expiresAt: z.date().nullish(),
   userId: z.string().nullish(),
+  trustedDocumentsOnly: z.boolean().nullish(),
 });
 export type CreateApiTokenInput = z.input<typeof createApiTokenInput>;
 
@@ -62,6 +63,7 @@ export async function createApiToken(
     permissions: values.permissions,
     expiresAt: values.expiresAt ?? null,
     createdBy: caller.userId,
+    trustedDocumentsOnly: values.trustedDocumentsOnly ?? false,
   });
 }
 

@@ -27,6 +27,8 @@ export interface Credential {
   userId: string;
   ouId: string;
   expiresAt: Date | null;
+  /** It may run trusted documents only (docs/integrations.md), no query of its own. */
+  trustedDocumentsOnly: boolean;
 }
 
 /** Who a valid credential acts as. */
@@ -82,7 +84,14 @@ export async function authenticateToken(db: Executor, token: string, kind: Crede
   return {
     identity: {
       caller: { userId: row.userId, displayName: row.user.displayName, ouId: row.ouId, permissions: new Set(permissions) },
-      credential: { tokenId: row.id, kind: row.kind, userId: row.userId, ouId: row.ouId, expiresAt: row.expiresAt },
+      credential: {
+        tokenId: row.id,
+        kind: row.kind,
+        userId: row.userId,
+        ouId: row.ouId,
+        expiresAt: row.expiresAt,
+        trustedDocumentsOnly: row.trustedDocumentsOnly,
+      },
       roleIds: row.user.roles.map((role) => role.id),
     },
   };
@@ -111,6 +120,8 @@ export interface IssueCredential {
   expiresAt: Date | null;
   parentTokenId?: string | null;
   createdBy: string | null;
+  /** Trusted documents only (a session opened with such a token inherits it). */
+  trustedDocumentsOnly?: boolean;
   /** A given secret (ADMIN_TOKEN); otherwise a new random one. */
   secret?: string;
 }
@@ -131,6 +142,7 @@ export async function issueCredential(db: Executor, input: IssueCredential): Pro
       expiresAt: input.expiresAt,
       parentTokenId: input.parentTokenId ?? null,
       createdBy: input.createdBy,
+      trustedDocumentsOnly: input.trustedDocumentsOnly ?? false,
       tokenHash: hashSecret(secret),
     })
     .returning();

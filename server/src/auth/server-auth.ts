@@ -59,6 +59,8 @@ export async function setUpAuthentication(services: AppServices): Promise<Server
   const bootstrap = await bootstrapAdministrator(services, { adminToken: config.adminToken, adminPassword: config.adminPassword });
   const watch = createCredentialWatch(services.events, (credential) => isCredentialActive(db, credential.tokenId));
   const transport: TransportOptions = { trustProxy: config.trustProxy };
+  // Plugins that run before the context (trusted documents) and the context share one lookup.
+  const byRequest = new WeakMap<Request, Promise<RequestAuth>>();
 
   return {
     bootstrap,
@@ -69,8 +71,13 @@ export async function setUpAuthentication(services: AppServices): Promise<Server
         return authenticateWebSocket(db, initial.connectionParams, initial.req, transport);
       }
       const request = initial.request!;
-      const cookies = sessionCookieJar(request, isSecureRequest(request.url, request.headers, transport));
-      return authenticateHttp(db, request, initial.req, cookies, transport);
+      let auth = byRequest.get(request);
+      if (!auth) {
+        const cookies = sessionCookieJar(request, isSecureRequest(request.url, request.headers, transport));
+        auth = authenticateHttp(db, request, initial.req, cookies, transport);
+        byRequest.set(request, auth);
+      }
+      return auth;
     },
     async onConnect(ctx) {
       const auth = await authenticateWebSocket(db, ctx.connectionParams, ctx.extra.request, transport);

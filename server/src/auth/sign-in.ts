@@ -73,6 +73,7 @@ export async function signIn(deps: Deps, input: SignInInput, context: SignInCont
       name: grant.sessionName,
       permissions: grant.permissions,
       parentTokenId: grant.parentTokenId,
+      trustedDocumentsOnly: grant.trustedDocumentsOnly,
       expiresAt,
       createdBy: grant.userId,
     });
@@ -104,6 +105,8 @@ interface Grant {
   parentTokenId: string | null;
   expiresAt: Date | null;
   sessionName: string;
+  /** A session opened with a token restricted to trusted documents is restricted too. */
+  trustedDocumentsOnly: boolean;
 }
 
 async function grantOfPassword(db: Database, username: string, password: string): Promise<Grant | null> {
@@ -111,7 +114,15 @@ async function grantOfPassword(db: Database, username: string, password: string)
   // Verified even when there is no such user (against a dummy hash): the time does not tell.
   const matches = await verifyPassword(password, user?.passwordHash);
   if (!user || !matches || user.disabledAt) return null;
-  return { userId: user.id, ouId: user.ouId, permissions: null, parentTokenId: null, expiresAt: null, sessionName: 'Dashboard session' };
+  return {
+    userId: user.id,
+    ouId: user.ouId,
+    permissions: null,
+    parentTokenId: null,
+    expiresAt: null,
+    sessionName: 'Dashboard session',
+    trustedDocumentsOnly: false,
+  };
 }
 
 async function grantOfToken(db: Database, token: string): Promise<Grant | null> {
@@ -126,6 +137,7 @@ async function grantOfToken(db: Database, token: string): Promise<Grant | null> 
     parentTokenId: row.id,
     expiresAt: row.expiresAt,
     sessionName: `Dashboard session (token "${row.name}")`,
+    trustedDocumentsOnly: row.trustedDocumentsOnly,
   };
 }
 

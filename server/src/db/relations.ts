@@ -47,4 +47,17 @@ export const relations = defineRelations(schema, (r) => ({
   jobEdits: {
     job: r.one.otaJobs({ from: r.jobEdits.jobId, to: r.otaJobs.id, optional: false }),
   },
+  webhookEndpoints: {
+    product: r.one.products({ from: r.webhookEndpoints.productId, to: r.products.id }),
+    job: r.one.otaJobs({ from: r.webhookEndpoints.jobId, to: r.otaJobs.id }),
+    deliveries: r.many.webhookDeliveries(),
+  },
+  webhookDeliveries: {
+    endpoint: r.one.webhookEndpoints({ from: r.webhookDeliveries.endpointId, to: r.webhookEndpoints.id, optional: false }),
+    event: r.one.webhookEvents({ from: r.webhookDeliveries.eventId, to: r.webhookEvents.id, optional: false }),
+    attemptRows: r.many.webhookAttempts(),
+  },
+  webhookAttempts: {
+    delivery: r.one.webhookDeliveries({ from: r.webhookAttempts.deliveryId, to: r.webhookDeliveries.id, optional: false }),
+  },
 }));

@@ -60,6 +60,7 @@ export const PERMISSIONS = [
   'DEVICE_READ',
   'DEVICE_WRITE',
   'OU_ADMIN',
+  'WEBHOOK_ADMIN',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 export const permissionEnum = pgEnum('permission', PERMISSIONS);
@@ -210,6 +211,11 @@ export const apiTokens = snakeCase.table(
     createdAt: createdAt(),
     createdBy: uuid().references(() => users.id),
     revokedAt: timestamp({ withTimezone: true }),
+    /**
+     * The credential may run only trusted documents (registered by id), never a query of its own:
+     * the right setting for mobile apps (docs/integrations.md).
+     */
+    trustedDocumentsOnly: boolean().notNull().default(false),
   },
   (t) => [index().on(t.userId, t.kind), index().on(t.parentTokenId)],
 );
@@ -462,4 +468,166 @@ export const signingKeys = snakeCase.table('signing_keys', {
   name: text().primaryKey(),
   secret: text().notNull(),
   createdAt: createdAt(),
+});
+
+// ── Integrations: trusted documents and webhooks (docs/integrations.md) ──────────────────────────
+
+/** DASHBOARD: the built dashboard's documents (every unit may run them); INTEGRATION: registered by a unit. */
+export const TRUSTED_DOCUMENT_SOURCES = ['DASHBOARD', 'INTEGRATION'] as const;
+export type TrustedDocumentSource = (typeof TRUSTED_DOCUMENT_SOURCES)[number];
+export const trustedDocumentSourceEnum = pgEnum('trusted_document_source', TRUSTED_DOCUMENT_SOURCES);
+
+/**
+ * GraphQL documents a client may run by id alone (persisted operations). The id is
+ * `sha256:<hex of the document text>`, so a document cannot change under its id.
+ */
+export const trustedDocuments = snakeCase.table(
+  'trusted_documents',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    /** Null: the dashboard's, for every unit. */
+    ouId: uuid().references(() => organisationUnits.id),
+    documentId: text().notNull(),
+    source: trustedDocumentSourceEnum().notNull(),
+    /** The client the document belongs to ("ios-app 2.3", "dashboard"). */
+    clientName: text().notNull(),
+    operationName: text(),
+    document: text().notNull(),
+    createdAt: createdAt(),
+    createdBy: uuid().references(() => users.id),
+  },
+  (t) => [unique('trusted_documents_scope_id').on(t.ouId, t.documentId).nullsNotDistinct(), index().on(t.documentId)],
+);
+
+export const WEBHOOK_DELIVERY_STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED'] as const;
+export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
+export const webhookDeliveryStatusEnum = pgEnum('webhook_delivery_status', WEBHOOK_DELIVERY_STATUSES);
+
+/** EVENT: the event as it happened; REDELIVERY: redeliverWebhook; REPLAY: replayWebhookEvents; TEST: sendTestWebhook. */
+export const WEBHOOK_DELIVERY_TRIGGERS = ['EVENT', 'REDELIVERY', 'REPLAY', 'TEST'] as const;
+export type WebhookDeliveryTrigger = (typeof WEBHOOK_DELIVERY_TRIGGERS)[number];
+export const webhookDeliveryTriggerEnum = pgEnum('webhook_delivery_trigger', WEBHOOK_DELIVERY_TRIGGERS);
+
+/**
+ * Where an organisation unit wants events sent. The signing secret is stored encrypted (it must
+ * sign, so it cannot be hashed); during a rotation the previous secret signs too until it expires.
+ */
+export const webhookEndpoints = snakeCase.table(
+  'webhook_endpoints',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    ouId: ouReference(),
+    name: text().notNull(),
+    url: text().notNull(),
+    /** Event types this endpoint receives (webhooks/events.ts). */
+    eventTypes: text().array().notNull(),
+    /** Only events of this product's jobs (null: any). */
+    productId: uuid().references(() => products.id),
+    /** Only events of this job (null: any). */
+    jobId: uuid().references(() => otaJobs.id),
+    enabled: boolean().notNull().default(true),
+    /** Why the endpoint was disabled (null: by a user, or enabled). */
+    disabledReason: text(),
+    disabledAt: timestamp({ withTimezone: true }),
+    secretCiphertext: text().notNull(),
+    previousSecretCiphertext: text(),
+    previousSecretExpiresAt: timestamp({ withTimezone: true }),
+    /** Failed attempts since the last success. */
+    consecutiveFailures: integer().notNull().default(0),
+    /** First failure since the last success (null: healthy). */
+    failingSince: timestamp({ withTimezone: true }),
+    /** The receiver looked unavailable: nothing is sent before then. */
+    pausedUntil: timestamp({ withTimezone: true }),
+    lastSuccessAt: timestamp({ withTimezone: true }),
+    lastFailureAt: timestamp({ withTimezone: true }),
+    createdAt: createdAt(),
+    createdBy: uuid().references(() => users.id),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index().on(t.ouId, t.createdAt)],
+);
+
+/**
+ * The outbox: one row per event, written in the transaction of the change it describes (only when
+ * an endpoint of the unit subscribes to it). `data` holds the facts; the payload is rendered from
+ * them when sent (webhooks/events.ts), with the API's global IDs.
+ */
+export const webhookEvents = snakeCase.table(
+  'webhook_events',
+  {
+    id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    ouId: uuid().notNull(),
+    type: text().notNull(),
+    jobId: uuid(),
+    productId: uuid(),
+    data: jsonb().$type<Record<string, unknown>>().notNull(),
+    occurredAt: createdAt(),
+  },
+  (t) => [index().on(t.ouId, t.occurredAt)],
+);
+
+/**
+ * One event to one endpoint. Deliveries of one endpoint and job (`lane`) are sent one at a time in
+ * id order: the next waits until the previous succeeded or gave up.
+ */
+export const webhookDeliveries = snakeCase.table(
+  'webhook_deliveries',
+  {
+    id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    ouId: uuid().notNull(),
+    endpointId: uuid()
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    eventId: bigint({ mode: 'number' })
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    /** The job's id, or '' for events of no job: the order of delivery is kept per lane. */
+    lane: text().notNull(),
+    trigger: webhookDeliveryTriggerEnum().notNull().default('EVENT'),
+    status: webhookDeliveryStatusEnum().notNull().default('PENDING'),
+    attempts: integer().notNull().default(0),
+    nextAttemptAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    /** An instance is sending it until then (a crashed instance's lease runs out). */
+    leaseUntil: timestamp({ withTimezone: true }),
+    lastAttemptAt: timestamp({ withTimezone: true }),
+    lastResponseStatus: integer(),
+    lastLatencyMs: integer(),
+    lastError: text(),
+    deliveredAt: timestamp({ withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('webhook_deliveries_lane').on(t.endpointId, t.lane, t.id).where(sql`status = 'PENDING'`),
+    index('webhook_deliveries_log').on(t.endpointId, t.id),
+    index().on(t.eventId),
+    index('webhook_deliveries_finished').on(t.createdAt).where(sql`status <> 'PENDING'`),
+  ],
+);
+
+/** Every attempt of a delivery: when, the answer's status, how long it took, what went wrong. */
+export const webhookAttempts = snakeCase.table(
+  'webhook_attempts',
+  {
+    id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    deliveryId: bigint({ mode: 'number' })
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    attemptedAt: timestamp({ withTimezone: true }).notNull(),
+    responseStatus: integer(),
+    latencyMs: integer().notNull(),
+    error: text(),
+    /** The start of the receiver's answer (at most a few KiB are read). */
+    responseBody: text(),
+  },
+  (t) => [index().on(t.deliveryId, t.id)],
+);
+
+/** The last job.progress event queued per job, so that one is queued at most once per interval. */
+export const webhookProgressMarks = snakeCase.table('webhook_progress_marks', {
+  jobId: uuid()
+    .primaryKey()
+    .references(() => otaJobs.id, { onDelete: 'cascade' }),
+  /** The counts the last event carried (a new event only when they changed). */
+  fingerprint: text().notNull(),
+  queuedAt: timestamp({ withTimezone: true }).notNull(),
 });

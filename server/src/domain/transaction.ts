@@ -20,6 +20,19 @@ export interface TransactionOptions {
   retryConflicts?: boolean;
 }
 
+/** Events queued through emitOn, per open transaction of inTransaction. */
+const queuedByTransaction = new WeakMap<object, DomainEvent[]>();
+
+/**
+ * Queue an event on a transaction held only as its executor (code several layers below the scope,
+ * such as the one task writer queueing webhook deliveries): published after inTransaction commits
+ * it, like `emit`. On an executor that is not such a transaction the event is dropped, so only
+ * events whose loss costs a delay (wake-ups that a poll also finds) belong here.
+ */
+export function emitOn(tx: object, event: DomainEvent): void {
+  queuedByTransaction.get(tx)?.push(event);
+}
+
 /** Attempts of a transaction aborted by a deadlock or serialization failure (retryConflicts). */
 const CONFLICT_ATTEMPTS = 5;
 
@@ -32,7 +45,10 @@ export async function inTransaction<T>(
     const queued: DomainEvent[] = [];
     let result: T;
     try {
-      result = await deps.db.transaction((tx) => work({ tx, emit: (event) => queued.push(event) }));
+      result = await deps.db.transaction((tx) => {
+        queuedByTransaction.set(tx, queued);
+        return work({ tx, emit: (event) => queued.push(event) });
+      });
     } catch (error) {
       if (!options.retryConflicts || attempt >= CONFLICT_ATTEMPTS || !isConflictAbort(error)) throw error;
       // The other transaction usually commits within milliseconds; jitter keeps two retries apart.

@@ -9,6 +9,7 @@ import type { JobRow } from '../domain/jobs/settings-view.js';
 import { jobEvents } from '../domain/jobs/events.js';
 import { materialiseTargets } from '../domain/jobs/scope.js';
 import { inTransaction } from '../domain/transaction.js';
+import { queueJobStatusChanged } from '../domain/webhooks/outbox.js';
 import { otaJobs } from '../db/schema.js';
 import type { AppServices } from '../services.js';
 
@@ -21,6 +22,10 @@ export async function startScheduledJobs(services: AppServices): Promise<JobRow[
       .where(and(eq(otaJobs.status, 'SCHEDULED'), lte(otaJobs.scheduleStartAt, now)))
       .returning();
     for (const job of started) jobEvents(job, 'started on schedule').forEach(emit);
+    // In id order: each event takes its job's change-order lock.
+    for (const job of [...started].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      await queueJobStatusChanged(tx, job.id, { previousStatus: 'SCHEDULED', change: 'STARTED', reason: 'its schedule started' });
+    }
     return started;
   });
 }

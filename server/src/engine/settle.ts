@@ -14,6 +14,7 @@ import { jobTasks, otaJobs } from '../db/schema.js';
 import { jobEvents } from '../domain/jobs/events.js';
 import { finishJobIfDone } from '../domain/jobs/lifecycle.js';
 import { inTransaction } from '../domain/transaction.js';
+import { queueJobStatusChanged } from '../domain/webhooks/outbox.js';
 import type { AppServices } from '../services.js';
 
 export function abortThresholdCrossed(
@@ -67,6 +68,7 @@ export async function settleJob(services: AppServices, jobId: string): Promise<s
       .returning();
     if (!stopped) return job.status;
     jobEvents(stopped, 'aborted').forEach(emit);
+    await queueJobStatusChanged(tx, jobId, { previousStatus: 'RUNNING', change: 'ABORTED', reason: stopped.statusReason });
     return stopped.status;
   });
 }

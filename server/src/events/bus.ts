@@ -66,10 +66,17 @@ export type DomainEvents = {
   'device:cancel': [event: DeviceCancelEvent];
   /** Credentials ended or lost permissions: every instance closes the subscriptions opened with them. */
   'auth:revoked': [event: CredentialsEndedEvent];
+  /**
+   * Webhook deliveries were queued: this instance's dispatcher looks now rather than at its next
+   * poll (the others find them by polling; the outbox in the database is the truth).
+   */
+  'webhooks:queued': [event: { deliveries: number }];
+  /** Trusted documents of a unit were registered or removed: every instance forgets what it cached. */
+  'trusted-documents:changed': [event: { ouId: string | null }];
 };
 
 /** Topics that must not travel to other instances. */
-export const LOCAL_TOPICS: ReadonlySet<keyof DomainEvents> = new Set(['device:cancel']);
+export const LOCAL_TOPICS: ReadonlySet<keyof DomainEvents> = new Set(['device:cancel', 'webhooks:queued']);
 
 export interface EventBus extends PubSub<DomainEvents> {
   /** 'local' or 'redis': where the shared topics travel. */

@@ -38,6 +38,9 @@ export const ApiToken = builder.drizzleNode('apiTokens', {
       select: { columns: { revokedAt: true, expiresAt: true } },
       resolve: (token) => isActive(token),
     }),
+    trustedDocumentsOnly: t.exposeBoolean('trustedDocumentsOnly', {
+      description: 'The token runs trusted documents only (sent by documentId); an ad-hoc query is refused with TRUSTED_DOCUMENT_REQUIRED.',
+    }),
     owner: t.relation('user'),
   }),
 });
@@ -69,6 +72,10 @@ const CreateApiTokenInput = builder.inputType('CreateApiTokenInput', {
     }),
     expiresAt: t.field({ type: 'DateTime', description: 'Default: never.' }),
     userId: t.id({ description: 'Another user of your unit (OU_ADMIN); default: yourself.' }),
+    trustedDocumentsOnly: t.boolean({
+      description:
+        "Only trusted documents (registered with registerTrustedDocuments, or the dashboard's) may be run with it, by documentId: the right setting for mobile apps. Default false.",
+    }),
   }),
 });
 
@@ -94,6 +101,7 @@ builder.mutationField('createApiToken', (t) =>
           name: input.name,
           permissions: input.permissions,
           expiresAt: input.expiresAt,
+          trustedDocumentsOnly: input.trustedDocumentsOnly,
           userId: input.userId === null || input.userId === undefined ? null : decodeId(String(input.userId), 'User'),
         }),
       ),

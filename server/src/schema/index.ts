@@ -25,6 +25,8 @@ import './role.js';
 import './api-token.js';
 import './user.js';
 import './me.js';
+import './webhook.js';
+import './trusted-document.js';
 
 builder.queryType({});
 builder.mutationType({});

@@ -31,7 +31,8 @@ export type Permission =
   | 'OTA_CONTROL'
   | 'DEVICE_READ'
   | 'DEVICE_WRITE'
-  | 'OU_ADMIN';
+  | 'OU_ADMIN'
+  | 'WEBHOOK_ADMIN';
 
 /** Tab names of the job details page. */
 export const STATUS_LABELS: Record<UpgradeStatus, string> = {
@@ -86,6 +87,7 @@ export const PERMISSION_LABELS: Record<Permission, string> = {
   DEVICE_READ: 'read devices',
   DEVICE_WRITE: 'manage devices',
   OU_ADMIN: 'administer the organisation unit',
+  WEBHOOK_ADMIN: 'manage webhooks',
 };
 
 /** The meaning of each permission in full, beside its checkbox on the role form (docs/security.md). */
@@ -99,6 +101,7 @@ export const PERMISSION_MEANINGS: Record<Permission, string> = {
   DEVICE_READ: 'See the fleet: devices, their versions, online state and upgrade history.',
   DEVICE_WRITE: 'Create products, register and delete devices.',
   OU_ADMIN: 'Manage the unit’s users, roles and everyone’s API tokens, and read the audit log. In effect every permission: give it to few people.',
+  WEBHOOK_ADMIN: 'Manage the unit’s webhook endpoints (where events are sent, their signing secrets) and read, redeliver and replay their deliveries.',
 };
 
 export const PERMISSIONS = Object.keys(PERMISSION_LABELS) as Permission[];

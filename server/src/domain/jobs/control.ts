@@ -6,6 +6,7 @@ import { InvalidJobStateError } from '../errors.js';
 import type { TransactionScope } from '../transaction.js';
 import { lockJob } from './access.js';
 import { cancelTasks } from './cancel-tasks.js';
+import { queueJobStatusChanged } from '../webhooks/outbox.js';
 import { jobEvents } from './events.js';
 import type { JobRow } from './settings-view.js';
 
@@ -15,6 +16,7 @@ export async function stopJob({ tx, emit }: TransactionScope, caller: Caller, jo
   if (job.status !== 'RUNNING' && job.status !== 'SCHEDULED') throw new InvalidJobStateError('stop', job.status);
   const [stopped] = await tx.update(otaJobs).set({ status: 'STOPPED', statusReason: null, updatedAt: new Date() }).where(eq(otaJobs.id, job.id)).returning();
   jobEvents(stopped, 'stopped').forEach(emit);
+  await queueJobStatusChanged(tx, job.id, { previousStatus: job.status, change: 'STOPPED' });
   return stopped;
 }
 
@@ -30,6 +32,7 @@ export async function startJob({ tx, emit }: TransactionScope, caller: Caller, j
     .where(eq(otaJobs.id, job.id))
     .returning();
   jobEvents(started, 'started').forEach(emit);
+  await queueJobStatusChanged(tx, job.id, { previousStatus: job.status, change: job.status === 'SCHEDULED' ? 'STARTED' : 'RESUMED' });
   return started;
 }
 
@@ -46,5 +49,6 @@ export async function cancelJob(scope: TransactionScope, caller: Caller, jobId: 
   const cancelled = await cancelTasks(scope, job, null, caller.displayName);
   const [updated] = await tx.update(otaJobs).set({ status: 'CANCELLED', finishedAt: now, updatedAt: now }).where(eq(otaJobs.id, job.id)).returning();
   jobEvents(updated, 'cancelled', cancelled.seq ? { maxChangeSeq: cancelled.seq, count: cancelled.tasks.length } : undefined).forEach(emit);
+  await queueJobStatusChanged(scope.tx, job.id, { previousStatus: job.status, change: 'CANCELLED' });
   return updated;
 }

@@ -7,6 +7,7 @@ import { type Caller, requirePermission } from '../caller.js';
 import { FirmwareNotVerifiedError, NotFoundError } from '../errors.js';
 import type { TransactionScope } from '../transaction.js';
 import { defaultInput, parseInput } from '../validation.js';
+import { queueJobEvent } from '../webhooks/outbox.js';
 import { jobEvents } from './events.js';
 import { materialiseTargets } from './scope.js';
 import {
@@ -71,6 +72,7 @@ async function insertJob({ tx, emit }: TransactionScope, caller: Caller, firmwar
     .returning();
   await materialiseTargets(tx, job.id);
   jobEvents(job, 'created').forEach(emit);
+  await queueJobEvent(tx, 'job.created', job.id);
   return job;
 }
 

@@ -15,6 +15,7 @@ import type { TransactionScope } from '../transaction.js';
 import { optionalInput, parseInput } from '../validation.js';
 import { hasUnfinishedTasks, lockJob } from './access.js';
 import { type EditRequest, planJobEdit } from './edit-rules.js';
+import { queueJobStatusChanged } from '../webhooks/outbox.js';
 import { jobEvents, lastChangeSeq } from './events.js';
 import { materialiseTargets, removeUntargetedTasks } from './scope.js';
 import {
@@ -132,6 +133,7 @@ export async function editJob({ tx, emit }: TransactionScope, caller: Caller, in
   if (updated.status === 'FINISHED' && tasksAdded > 0) {
     // New targets reopen a finished job.
     [current] = await tx.update(otaJobs).set({ status: 'RUNNING', finishedAt: null }).where(eq(otaJobs.id, job.id)).returning();
+    await queueJobStatusChanged(tx, job.id, { previousStatus: 'FINISHED', change: 'REOPENED', reason: 'its scope was widened' });
   }
 
   await tx.insert(jobEdits).values({

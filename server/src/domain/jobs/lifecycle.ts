@@ -12,6 +12,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { firmwares, otaJobs } from '../../db/schema.js';
 import { loadStatusCounts } from '../loaders.js';
+import { queueJobEvent, queueJobStatusChanged } from '../webhooks/outbox.js';
 import { isExecuting, totalTasks, type StatusCounts } from '../tasks/rules.js';
 import type { JobRow } from './settings-view.js';
 
@@ -37,13 +38,16 @@ export async function finishJobIfDone(tx: Executor, job: JobRow, now = new Date(
     .where(and(eq(otaJobs.id, job.id), sql`${otaJobs.status} in ('RUNNING', 'STOPPED')`))
     .returning();
   if (!finished) return job;
+  await queueJobStatusChanged(tx, job.id, { previousStatus: job.status, change: 'FINISHED' });
   if (job.type === 'VERIFICATION') {
     const [firmware] = await tx.select({ minSuccessForVerified: firmwares.minSuccessForVerified }).from(firmwares).where(eq(firmwares.id, job.firmwareId));
     if (verificationSucceeded(counts, firmware.minSuccessForVerified)) {
-      await tx
+      const verified = await tx
         .update(firmwares)
         .set({ verified: true, verifiedAt: now })
-        .where(and(eq(firmwares.id, job.firmwareId), eq(firmwares.verified, false)));
+        .where(and(eq(firmwares.id, job.firmwareId), eq(firmwares.verified, false)))
+        .returning({ id: firmwares.id });
+      if (verified.length > 0) await queueJobEvent(tx, 'firmware.verified', job.id);
     }
   }
   return finished;

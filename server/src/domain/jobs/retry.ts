@@ -14,6 +14,7 @@ import { changesByJob, writeTaskChanges } from '../tasks/write.js';
 import type { TransactionScope } from '../transaction.js';
 import { parseInput } from '../validation.js';
 import { lockJob } from './access.js';
+import { queueJobStatusChanged } from '../webhooks/outbox.js';
 import { jobEvents } from './events.js';
 import { deviceKey } from './settings.js';
 import type { JobRow } from './settings-view.js';
@@ -86,6 +87,7 @@ export async function retryUpgrade({ tx, emit }: TransactionScope, caller: Calle
   let current = job;
   if (retried.length > 0 && job.status === 'FINISHED') {
     [current] = await tx.update(otaJobs).set({ status: 'RUNNING', finishedAt: null, updatedAt: new Date() }).where(eq(otaJobs.id, job.id)).returning();
+    await queueJobStatusChanged(tx, job.id, { previousStatus: 'FINISHED', change: 'REOPENED', reason: 'failed devices were retried' });
   }
   if (retried.length > 0) {
     jobEvents(current, 'retried', changesByJob(retried).get(job.id)).forEach(emit);

@@ -14,6 +14,7 @@ import { sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import type { TaskStatus } from '../../db/schema.js';
 import { preparedRows } from '../../db/sql.js';
+import { TASK_EVENT_COLUMNS, TASK_EVENT_CTES, wakeDispatcher } from '../webhooks/outbox.js';
 import type { TaskUpdate, TaskUpdateKind } from './transitions.js';
 
 export interface TaskChange {
@@ -80,7 +81,16 @@ function rowOf(change: TaskChange): Row {
   };
 }
 
-type Returned = { id: number | string; job_id: string; device_key: string; status: TaskStatus; change_seq: number | string; kind: TaskUpdateKind };
+type Returned = {
+  id: number | string;
+  job_id: string;
+  device_key: string;
+  status: TaskStatus;
+  change_seq: number | string;
+  kind: TaskUpdateKind;
+  /** Webhook deliveries the statement queued (the same on every row). */
+  webhook_deliveries?: number | string;
+};
 
 /** Applies the changes; returns the tasks actually changed (a task no longer in `from` is left alone). */
 export async function writeTaskChanges(tx: Executor, changes: readonly TaskChange[]): Promise<WrittenChange[]> {
@@ -97,6 +107,7 @@ export async function writeTaskChanges(tx: Executor, changes: readonly TaskChang
     updates.length > 0 ? updateTasks(tx, updates) : Promise.resolve([]),
     removals.length > 0 ? removeTasks(tx, removals) : Promise.resolve([]),
   ]);
+  wakeDispatcher(tx, Number(updated[0]?.webhook_deliveries ?? 0));
   return [...updated, ...removed].map((w) => ({
     id: Number(w.id),
     jobId: w.job_id,
@@ -107,10 +118,15 @@ export async function writeTaskChanges(tx: Executor, changes: readonly TaskChang
   }));
 }
 
+/**
+ * The UPDATE, and in the same statement the webhook events of the tasks it made final
+ * (domain/webhooks/outbox.ts: task.succeeded, task.failed; nothing is stored when no endpoint of
+ * the unit subscribes).
+ */
 function updateTasks(tx: Executor, rows: Row[]): Promise<Returned[]> {
   return preparedRows<Returned>(
     tx,
-    sql`update job_tasks t set
+    sql`with changed as (update job_tasks t set
           status = c.status::upgrade_status,
           progress = case when c.kind = 'progress' then greatest(t.progress, c.progress)
                           when c.kind = 'succeeded' then 100
@@ -139,7 +155,9 @@ function updateTasks(tx: Executor, rows: Row[]): Promise<Returned[]> {
           id bigint, kind text, "from" text, status text, progress int, current_version text,
           reason text, detail text, waiting text, ms bigint, mid text, device_id uuid)
         where t.id = c.id and t.status::text = c."from"
-        returning t.id, t.job_id, t.device_key, t.status, t.change_seq, c.kind`,
+        returning t.id, t.job_id, t.device_key, t.status, t.change_seq, c.kind, ${TASK_EVENT_COLUMNS}),
+        ${TASK_EVENT_CTES}
+        select id, job_id, device_key, status, change_seq, kind, (select count(*) from queued) as webhook_deliveries from changed`,
   );
 }
 
