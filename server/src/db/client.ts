@@ -11,7 +11,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
-import { registerCustomPlanHandle } from './custom-plans.js';
+import { attachHandleState } from './handle-state.js';
 import { relations } from './relations.js';
 
 export type Relations = typeof relations;
@@ -58,7 +58,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       onnotice: () => {},
       connection: { plan_cache_mode: 'force_custom_plan' },
     });
-    registerCustomPlanHandle(db, drizzlePostgres({ client: customPlanClient, relations }) as unknown as Database);
+    const customPlanDb = drizzlePostgres({ client: customPlanClient, relations }) as unknown as Database;
+    attachHandleState(customPlanDb, null);
+    attachHandleState(db, customPlanDb);
     const reserved = await client.reserve();
     try {
       await reserved`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
@@ -81,6 +83,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   const client = new PGlite(options.pgliteDir);
   await client.waitReady;
   const db = drizzlePglite({ client, relations }) as unknown as Database;
+  attachHandleState(db, null);
   await migratePglite(db as never, { migrationsFolder });
   return {
     db,

@@ -10,22 +10,16 @@
  * reason's index instead. On a 100,000-task job (bench scenario 1) that was 5.1 ms against 1.2 ms
  * for the count, and 3.5 ms against 0.03 ms for the page (EXPLAIN ANALYZE, docs/benchmarks.md).
  *
- * So the PostgreSQL handle has a second, small pool whose sessions set `plan_cache_mode =
+ * So the PostgreSQL handle has a second, small pool (its twin, kept in its state: db/handle-state.ts) whose sessions set `plan_cache_mode =
  * force_custom_plan`: statements sent there are still parsed once, and planned for their values
  * every time (a tenth of a millisecond). Searches use it; everything else keeps its generic plans.
  * PGlite runs every statement unnamed, planned for its values, so it needs no second handle; nor
  * does a transaction, which must stay on its own connection.
  */
-import type { Database, Executor } from './client.js';
-
-const customPlanHandles = new WeakMap<Database, Database>();
-
-/** Called by openDatabase: `custom` plans every statement for its values. */
-export function registerCustomPlanHandle(db: Database, custom: Database): void {
-  customPlanHandles.set(db, custom);
-}
+import type { Executor } from './client.js';
+import { handleStateOf } from './handle-state.js';
 
 /** The executor to run a value-dependent statement on: `executor`'s custom-plan twin, if it has one. */
 export function forValueDependentPlans(executor: Executor): Executor {
-  return customPlanHandles.get(executor as Database) ?? executor;
+  return handleStateOf(executor)?.customPlans ?? executor;
 }

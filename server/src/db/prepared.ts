@@ -4,13 +4,15 @@
  * measured on the job query (docs/benchmarks.md), a prepared select ran in half the time of the
  * same select built per call, and the credential lookup every request makes in a quarter.
  *
- * Keyed per executor: a prepared query is bound to the handle (or transaction) it was built on.
+ * Kept on the handle (db/handle-state.ts): a prepared query is bound to the handle it was built on.
+ * On a transaction it is built for the call.
  */
-const byExecutor = new WeakMap<object, Map<string, unknown>>();
+import type { Executor } from './client.js';
+import { handleStateOf } from './handle-state.js';
 
-export function preparedFor<T>(executor: object, name: string, build: () => T): T {
-  let queries = byExecutor.get(executor);
-  if (!queries) byExecutor.set(executor, (queries = new Map()));
+export function preparedFor<T>(executor: Executor, name: string, build: () => T): T {
+  const queries = handleStateOf(executor)?.prepared;
+  if (!queries) return build();
   let query = queries.get(name) as T | undefined;
   if (query === undefined) {
     query = build();
@@ -20,21 +22,21 @@ export function preparedFor<T>(executor: object, name: string, build: () => T): 
 }
 
 /** At most this many selection shapes of one query get a prepared statement; others run unprepared. */
-const MAX_SHAPES_PER_QUERY = 32;
-const shapesByQuery = new Map<string, Set<string>>();
+export const MAX_SHAPES_PER_QUERY = 32;
 
 /**
  * A key for a relational query's selection (columns, with, extras as the drizzle plugin computes
  * them from the GraphQL selection), when it is plain data only and its query may take one of the
- * MAX_SHAPES_PER_QUERY prepared statements; null otherwise (a selection with functions or SQL in it
- * cannot be told apart by its JSON, and a client sending ever new selections must not grow the
- * server's, or the database's, prepared statements without bound).
+ * MAX_SHAPES_PER_QUERY prepared statements of this handle; null otherwise (a selection with
+ * functions or SQL in it cannot be told apart by its JSON, and a client sending ever new
+ * selections must not grow the server's, or the database's, prepared statements without bound).
  */
-export function selectionShapeKey(query: string, selection: unknown): string | null {
-  if (!isPlainData(selection)) return null;
+export function selectionShapeKey(executor: Executor, query: string, selection: unknown): string | null {
+  const state = handleStateOf(executor);
+  if (!state || !isPlainData(selection)) return null;
   const key = JSON.stringify(selection);
-  let shapes = shapesByQuery.get(query);
-  if (!shapes) shapesByQuery.set(query, (shapes = new Set()));
+  let shapes = state.shapes.get(query);
+  if (!shapes) state.shapes.set(query, (shapes = new Set()));
   if (!shapes.has(key)) {
     if (shapes.size >= MAX_SHAPES_PER_QUERY) return null;
     shapes.add(key);

@@ -53,7 +53,7 @@ export type JobSelection = Omit<NonNullable<Parameters<Database['query']['otaJob
  */
 export async function findJobSelecting(db: Database, caller: Caller, jobId: string, selection: JobSelection) {
   requirePermission(caller, 'OTA_READ');
-  const shape = selectionShapeKey('job_by_id', selection);
+  const shape = selectionShapeKey(db, 'job_by_id', selection);
   const found = shape
     ? preparedFor(db, shape, () =>
         db.query.otaJobs.findFirst({ ...selection, where: { id: sql.placeholder('id'), ouId: sql.placeholder('ouId') } }).prepare('job_by_id'),

@@ -146,7 +146,7 @@ export async function searchTasks(executor: Executor, jobId: string, filter: Tas
   const db = plannedFor(executor, f);
   const shape = shapeOf(f, page);
   if (shape === null) return pageQuery(db, jobId, f, page, asValue, columns) as Promise<Task[]>;
-  const columnsKey = columns ? selectionShapeKey('search_tasks_columns', [...new Set([...PAGE_KEY_COLUMNS, ...columns])].sort().join(',')) : '';
+  const columnsKey = columns ? selectionShapeKey(db, 'search_tasks_columns', [...new Set([...PAGE_KEY_COLUMNS, ...columns])].sort().join(',')) : '';
   // Past the bound of column sets, whole rows (one statement per filter shape, as without columns).
   const narrowed = columnsKey ? columns : undefined;
   const name = `search_tasks_${shape}${columnsKey ? `:${columnsKey}` : ''}`;
