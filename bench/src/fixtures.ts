@@ -14,7 +14,6 @@ import { hashSecret } from '@updraft/server/domain/secrets.js';
 import { isTransient } from '@updraft/server/devices/ingest.js';
 import { inTransaction } from '@updraft/server/domain/transaction.js';
 import type { RunningServer } from '@updraft/server/app.js';
-import type { DeviceIdentity } from './load/mqtt-device.js';
 
 /** Every bench device shares this secret (each still authenticates against its own stored hash). */
 export const DEVICE_SECRET = 'bench-device-secret-0123456789abcdef';
@@ -27,10 +26,6 @@ export interface Fleet {
 }
 
 export const deviceKey = (prefix: string, i: number) => `${prefix}-${String(i).padStart(7, '0')}`;
-
-export function identities(fleet: Fleet, from = 0, to = fleet.count): DeviceIdentity[] {
-  return Array.from({ length: to - from }, (_, i) => ({ productKey: fleet.productKey, deviceKey: deviceKey(fleet.prefix, from + i), secret: DEVICE_SECRET }));
-}
 
 /** A product with `count` devices `{prefix}-0000000…` on `version` (a quarter on `altVersion`, if given). */
 export async function createFleet(

@@ -5,8 +5,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { TestServer } from './server.js';
 
-export const SUCCESS = (typename: string) => `... on ${typename} { data { id } }`;
-
 export interface SeededProduct {
   productKey: string;
   deviceKeys: string[];

@@ -5,7 +5,6 @@
 import { FAILURE_REASON_LABELS, JOB_STATUS_LABELS, STATUS_LABELS, type FailureReason, type JobStatus, type UpgradeStatus } from '@updraft/labels';
 
 export {
-  AUDIT_ACTION_LABELS,
   FAILURE_REASON_LABELS,
   JOB_FIELD_LABELS,
   JOB_STATUS_LABELS,
@@ -30,8 +29,3 @@ export type CountKey = 'toBePushed' | 'pushed' | 'inProgress' | 'succeeded' | 'f
 
 export const FAILURE_REASONS = Object.keys(FAILURE_REASON_LABELS) as FailureReason[];
 export const JOB_STATUSES = Object.keys(JOB_STATUS_LABELS) as JobStatus[];
-
-/** Jobs whose numbers can still move: the list subscribes to these. */
-export function isActiveJob(status: JobStatus): boolean {
-  return status === 'RUNNING' || status === 'SCHEDULED' || status === 'STOPPED';
-}

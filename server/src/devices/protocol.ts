@@ -39,16 +39,6 @@ export const OTA_METHODS = {
   cancel: 'ota.device.cancel',
   getversion: 'ota.device.getversion',
 } as const satisfies Record<RequestKind, string>;
-export type OtaMethod = (typeof OTA_METHODS)[RequestKind];
-
-/** Who publishes on each kind's request topic; the reply goes the other way. */
-export const REQUEST_DIRECTION = {
-  inform: 'device-to-cloud',
-  upgrade: 'cloud-to-device',
-  progress: 'device-to-cloud',
-  cancel: 'cloud-to-device',
-  getversion: 'device-to-cloud',
-} as const satisfies Record<RequestKind, 'device-to-cloud' | 'cloud-to-device'>;
 
 export const REPLY_SUFFIX = '_reply';
 
@@ -281,8 +271,6 @@ export type PresenceMessage = DeviceAddress & { kind: 'presence'; isReply: false
 
 /** A decoded message: narrow on `kind` and `isReply`. */
 export type OtaMessage = RequestMessageOf<RequestKind> | ReplyMessageOf<RequestKind> | PresenceMessage;
-export type OtaRequestMessage<K extends RequestKind = RequestKind> = RequestMessageOf<K>;
-export type OtaReplyMessage<K extends RequestKind = RequestKind> = ReplyMessageOf<K>;
 
 // ── Encoding ────────────────────────────────────────────────────────────────────────────────────
 

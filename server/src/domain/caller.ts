@@ -14,10 +14,6 @@ export interface Caller {
   permissions: ReadonlySet<Permission>;
 }
 
-export function hasPermission(caller: Caller, permission: Permission): boolean {
-  return caller.permissions.has(permission);
-}
-
 /** Throws PermissionDeniedError naming the missing permission. */
 export function requirePermission(caller: Caller, ...permissions: Permission[]): void {
   for (const permission of permissions) {

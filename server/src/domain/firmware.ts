@@ -104,16 +104,6 @@ export async function uploadFirmware(services: FirmwareDeps, caller: Caller, inp
   }
 }
 
-/** The caller's live (not deleted) firmware with this id; NotFoundError otherwise. */
-export async function getFirmware(db: Executor, caller: Caller, firmwareId: string): Promise<Firmware> {
-  const [row] = await db
-    .select()
-    .from(firmwares)
-    .where(and(eq(firmwares.id, firmwareId), eq(firmwares.ouId, caller.ouId), isNull(firmwares.deletedAt)));
-  if (!row) throw new NotFoundError('Firmware', firmwareId);
-  return row;
-}
-
 export interface FirmwareFilter {
   /** Undefined: any product; null: a product key that does not exist here (matches nothing). */
   productId?: string | null;

@@ -17,10 +17,6 @@ import type { AppServices } from '../services.js';
 
 const PATH = /^\/firmware\/([0-9a-fA-F-]{36})\/download$/;
 
-export function isFirmwareDownloadPath(path: string): boolean {
-  return path.startsWith('/firmware/');
-}
-
 function sendError(res: ServerResponse, status: number, error: string, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ error, message }));
 }

@@ -18,10 +18,6 @@ export type Behaviour = (typeof BEHAVIOURS)[number];
 /** Share of the fleet (0..1) per behaviour. */
 export type BehaviourMix = Partial<Record<MixBehaviour, number>>;
 
-export function isBehaviour(value: string): value is Behaviour {
-  return (BEHAVIOURS as readonly string[]).includes(value);
-}
-
 export function isFailureBehaviour(value: Behaviour): value is FailureBehaviour {
   return (FAILURE_BEHAVIOURS as readonly string[]).includes(value);
 }

@@ -1,7 +1,11 @@
-/** Public API of the simulator library. */
+/** Public API of the simulator library (docs/simulator.md): tagged @public for knip, used or not. */
+/** @public */
 export { startFleet, type Fleet, type FleetOptions } from './fleet.js';
+/** @public */
 export { VirtualDevice, DECLINE_REPLY_CODE, BUSY_REPLY_CODE, type DeviceState } from './device.js';
+/** @public */
 export { loadFleetFile, parseFleet, type FleetDeviceSpec } from './fleet-file.js';
+/** @public */
 export {
   BEHAVIOURS,
   MIX_BEHAVIOURS,
@@ -11,4 +15,5 @@ export {
   type Behaviour,
   type BehaviourMix,
 } from './behaviour.js';
+/** @public */
 export { formatStats, type FleetStats } from './stats.js';

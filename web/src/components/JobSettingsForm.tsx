@@ -41,7 +41,6 @@ export const UPGRADE_FIELDS: readonly JobField[] = [
   'pushRatePerMinute',
   'abortThreshold',
 ];
-export const VERIFICATION_FIELDS: readonly JobField[] = ['deviceKeys', 'srcVersions', 'timeoutMinutes'];
 
 export interface JobFormValues {
   allDevices: boolean;

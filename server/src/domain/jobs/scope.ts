@@ -8,7 +8,7 @@
  * - ALL: the product's devices whose version is among srcVersions (if any), whose tags match
  *   (all keys, any listed value per key), and which are not already on the target version.
  */
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { queryRows } from '../../db/sql.js';
 import { decide, JOB_CONTEXT_COLUMNS, type JobContextRow, jobContextOf, TASK_STATE_COLUMNS, type TaskStateRow } from '../tasks/decide.js';
@@ -88,9 +88,4 @@ export async function removeUntargetedTasks(tx: Executor, jobId: string): Promis
     (r) => jobContextOf(r, 0),
   );
   return writeTaskChanges(tx, changes);
-}
-
-/** SQL condition: device `d` is in the scope of job `j` with firmware `f`, for the engine's own queries. */
-export function deviceInScopeSql(): SQL {
-  return DEVICE_IN_SCOPE;
 }

@@ -3,7 +3,7 @@
  * Limits are named constants so the docs, the API and the checks cannot drift apart.
  */
 import { z } from 'zod';
-import { JOB_POLICIES, type TagFilter } from '../../db/schema.js';
+import { JOB_POLICIES } from '../../db/schema.js';
 import { defaultInput } from '../validation.js';
 
 export const LIMITS = {
@@ -99,7 +99,6 @@ export const schedule = z
       ctx.addIssue({ code: 'custom', path: ['dailyWindowEnd'], message: 'give both ends of the daily window, or neither' });
     }
   });
-export type ScheduleInput = z.input<typeof schedule>;
 export type Schedule = z.output<typeof schedule>;
 
 export const pushRatePerMinute = z
@@ -140,7 +139,6 @@ export const upgradeScope = z
       });
     }
   });
-export type UpgradeScope = z.output<typeof upgradeScope>;
 
 /** Minutes after midnight of "HH:MM". */
 export function clockToMinute(clock: string): number {
@@ -150,18 +148,4 @@ export function clockToMinute(clock: string): number {
 
 export function minuteToClock(minute: number): string {
   return `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
-}
-
-/** Whether a device's tags satisfy the job's tag filters: all keys, any value per key. */
-export function tagsMatch(deviceTags: Record<string, string>, filters: readonly TagFilter[]): boolean {
-  const byKey = new Map<string, Set<string>>();
-  for (const { key, value } of filters) {
-    if (!byKey.has(key)) byKey.set(key, new Set());
-    byKey.get(key)!.add(value);
-  }
-  for (const [key, values] of byKey) {
-    const actual = deviceTags[key];
-    if (actual === undefined || !values.has(actual)) return false;
-  }
-  return true;
 }

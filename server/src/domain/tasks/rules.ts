@@ -9,14 +9,7 @@ import {
 } from '@updraft/labels';
 import type { FailureReason, TaskStatus, WaitingReason } from '../../db/schema.js';
 
-export const FINAL_STATUSES = ['SUCCEEDED', 'FAILED'] as const satisfies readonly TaskStatus[];
-export const IN_FLIGHT_STATUSES = ['PUSHED', 'IN_PROGRESS'] as const satisfies readonly TaskStatus[];
 export const UNFINISHED_STATUSES = ['TO_BE_PUSHED', 'PUSHED', 'IN_PROGRESS'] as const satisfies readonly TaskStatus[];
-export const CANCELLABLE_STATUSES = ['TO_BE_PUSHED', 'PUSHED'] as const satisfies readonly TaskStatus[];
-
-export function isFinal(status: TaskStatus): boolean {
-  return status === 'SUCCEEDED' || status === 'FAILED';
-}
 
 /**
  * The words of tasks (tab names, failure and waiting reasons) are the console's (@updraft/labels);
