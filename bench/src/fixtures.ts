@@ -11,7 +11,7 @@ import { uploadFirmware } from '@updraft/server/domain/firmware.js';
 import { createUpgradeJob, type CreateUpgradeJobInput } from '@updraft/server/domain/jobs/create.js';
 import { createProduct } from '@updraft/server/domain/products.js';
 import { hashSecret } from '@updraft/server/domain/secrets.js';
-import { isTransient } from '@updraft/server/devices/ingest.js';
+import { isTransient } from '@updraft/server/db/errors.js';
 import { inTransaction } from '@updraft/server/domain/transaction.js';
 import type { RunningServer } from '@updraft/server/app.js';
 

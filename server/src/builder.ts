@@ -13,6 +13,7 @@ import { getTableConfig } from 'drizzle-orm/pg-core';
 import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
 import type { GraphQLContext } from './context.js';
 import type { Database } from './db/client.js';
+import { isTaskId, isUuid } from './db/keys.js';
 import { relations } from './db/relations.js';
 import type { Permission } from './db/schema.js';
 import { notAuthenticated } from './auth/errors.js';
@@ -60,12 +61,11 @@ function missingPermission(failure: AuthFailure): Permission | null {
   return null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Node types whose database key is an integer rather than a UUID. */
 const INTEGER_KEYED_TYPES = new Set(['JobDevice', 'WebhookDelivery']);
 
 function isWellFormedId(id: { typename: string; id: string }): boolean {
-  return INTEGER_KEYED_TYPES.has(id.typename) ? /^[1-9][0-9]{0,15}$/.test(id.id) : UUID.test(id.id);
+  return INTEGER_KEYED_TYPES.has(id.typename) ? isTaskId(id.id) : isUuid(id.id);
 }
 
 /** The drizzle plugin rejects a lookup of a row that does not exist; node() answers null for it. */

@@ -9,7 +9,7 @@ import type { Database } from '../db/client.js';
 import { organisationUnits, PERMISSIONS, roles } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
 import { AlreadyExistsError, InvalidInputError } from '../domain/errors.js';
-import { isUniqueViolation } from '../domain/sql.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { inTransaction } from '../domain/transaction.js';
 import { parseInput } from '../domain/validation.js';
 import type { EventBus } from '../events/bus.js';

@@ -8,7 +8,7 @@ import type { Executor } from '../db/client.js';
 import { type Permission, roles, userRoles } from '../db/schema.js';
 import { type Caller, requirePermission } from '../domain/caller.js';
 import { AlreadyExistsError, NotFoundError } from '../domain/errors.js';
-import { isUniqueViolation } from '../domain/sql.js';
+import { isUniqueViolation } from '../db/errors.js';
 import type { TransactionScope } from '../domain/transaction.js';
 import { parseInput } from '../domain/validation.js';
 import { permissionsReduced } from './credentials.js';

@@ -8,7 +8,7 @@ import type { Database, Executor } from '../db/client.js';
 import { type Permission, userRoles, users } from '../db/schema.js';
 import { type Caller, requirePermission } from '../domain/caller.js';
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../domain/errors.js';
-import { isUniqueViolation } from '../domain/sql.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { inTransaction, type TransactionScope } from '../domain/transaction.js';
 import type { EventBus } from '../events/bus.js';
 import { parseInput } from '../domain/validation.js';

@@ -25,6 +25,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { SIGN_METHODS } from './sign-methods.js';
 
 /**
  * Device keys and product keys compare byte-wise (collation "C"): ordering is the same on every
@@ -96,8 +97,7 @@ export const WAITING_REASONS = ['OFFLINE', 'CONCURRENCY_LIMIT', 'OUTSIDE_WINDOW'
 export type WaitingReason = (typeof WAITING_REASONS)[number];
 export const waitingReasonEnum = pgEnum('waiting_reason', WAITING_REASONS);
 
-export const SIGN_METHODS = ['MD5', 'SHA256'] as const;
-export type SignMethod = (typeof SIGN_METHODS)[number];
+export { SIGN_METHODS, type SignMethod } from './sign-methods.js';
 export const signMethodEnum = pgEnum('sign_method', SIGN_METHODS);
 
 export const JOB_POLICIES = ['SNAPSHOT', 'INCREMENTAL'] as const;

@@ -16,6 +16,7 @@
  *   hold back the others (that one is then dropped, logged and counted).
  */
 import type { AppServices } from '../services.js';
+import { isTransient } from '../db/errors.js';
 import { inTransaction } from '../domain/transaction.js';
 import type { DeviceCommands } from './commands.js';
 import type { Counters } from './counters.js';
@@ -273,13 +274,4 @@ export function takeBatch<T extends { device: string }>(queue: readonly T[], bus
     }
   }
   return { batch, rest: i === queue.length ? left : left.concat(queue.slice(i)) };
-}
-
-/** Errors that say nothing about the reports themselves: connection loss, deadlock, serialization. */
-export function isTransient(error: unknown): boolean {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    const code = typeof e.code === 'string' ? e.code : '';
-    if (/^(08|57P0|40001|40P01)/.test(code) || /^(ECONN|EPIPE|ETIMEDOUT|CONNECTION_|CONNECT_TIMEOUT)/.test(code)) return true;
-  }
-  return false;
 }

@@ -5,6 +5,7 @@
  * turns a raw MQTT payload into either a validated message or a typed error.
  */
 import { z } from 'zod';
+import { SIGN_METHODS, type SignMethod } from '../db/sign-methods.js';
 
 // ── Constants ───────────────────────────────────────────────────────────────────────────────────
 
@@ -62,9 +63,6 @@ export const PROGRESS_STEP = {
 
 /** The failure reasons a progress step can produce; the strings are the GraphQL `FailureReason` values. */
 export type StepFailureReason = 'UNDEFINED' | 'DOWNLOAD_FAILED' | 'VERIFICATION_FAILED' | 'WRITE_FAILED';
-
-export const SIGN_METHODS = ['MD5', 'SHA256'] as const;
-export type SignMethod = (typeof SIGN_METHODS)[number];
 
 // ── Keys, topics ────────────────────────────────────────────────────────────────────────────────
 

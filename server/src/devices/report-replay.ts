@@ -6,7 +6,7 @@
  * No database, no clock (the messages carry their arrival times).
  */
 import type { FailureReason, JobStatus, SignMethod, TaskStatus, WaitingReason } from '../db/schema.js';
-import { jobContextOf } from '../domain/tasks/decide.js';
+import { jobContextOf, taskStateOf } from '../domain/tasks/decide.js';
 import { combineUpdates, type TaskEvent, type TaskState, type TaskUpdate, transition } from '../domain/tasks/transitions.js';
 import type { TaskChange } from '../domain/tasks/write.js';
 import { interpretProgressStep, type OtaMessage, REPLY_CODE, type RequestKind } from './protocol.js';
@@ -118,16 +118,7 @@ export function replayReports(loaded: LoadedReportState, items: readonly ReportI
   }
   for (const row of loaded.tasks) {
     // A device has at most one task in flight (pushes check it); the newest wins if not.
-    const state: TaskState = {
-      status: row.status,
-      progress: Number(row.progress),
-      attempt: row.attempt,
-      pushMessageId: row.push_message_id,
-      currentVersion: row.current_version,
-      waitingReason: row.waiting_reason,
-      failureReason: row.failure_reason,
-      timeoutAt: row.timeout_at === null ? null : new Date(row.timeout_at),
-    };
+    const state = taskStateOf(row);
     byId.get(row.device_id)!.task = { row, state, update: null };
   }
 

@@ -12,6 +12,7 @@ import type { Executor } from '../db/client.js';
 import { devices, type FailureReason, type JobType, products, type TaskStatus } from '../db/schema.js';
 import { type Caller, requirePermission } from './caller.js';
 import { InvalidInputError } from './errors.js';
+import { isUuid } from '../db/keys.js';
 import { queryRows } from '../db/sql.js';
 
 export type DeviceRow = typeof devices.$inferSelect;
@@ -64,7 +65,7 @@ export function historyCursor(entry: Pick<DeviceUpgrade, 'jobCreatedAt' | 'jobId
 
 function parseCursor(cursor: string): { at: string; id: string } {
   const [at, id] = cursor.split('|');
-  if (!at || !id || Number.isNaN(Date.parse(at)) || !/^[0-9a-f-]{36}$/i.test(id)) {
+  if (!at || !id || Number.isNaN(Date.parse(at)) || !isUuid(id)) {
     throw InvalidInputError.single(['after'], 'must be a cursor of this history');
   }
   return { at, id };

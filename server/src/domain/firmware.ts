@@ -8,14 +8,14 @@ import { firmwares, jobTasks, otaJobs, SIGN_METHODS } from '../db/schema.js';
 import { type Caller, requirePermission } from './caller.js';
 import { AlreadyExistsError, FirmwareInUseError, NotFoundError, SignMismatchError } from './errors.js';
 import { getProductByKey } from './products.js';
-import { isUniqueViolation } from './sql.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { UNFINISHED_STATUSES } from './tasks/rules.js';
 import { inTransaction } from './transaction.js';
 import type { ServerConfig } from '../config.js';
 import type { Database, Executor } from '../db/client.js';
 import type { FirmwareStore } from './firmware-store.js';
 import type { EventBus } from '../events/bus.js';
-import { parseInput } from './validation.js';
+import { defaultInput, parseInput } from './validation.js';
 
 export type Firmware = typeof firmwares.$inferSelect;
 
@@ -23,7 +23,7 @@ const uploadFirmwareInput = z.object({
   productKey: z.string(),
   name: z.string().trim().min(1, 'must not be empty').max(100),
   version: z.string().trim().min(1, 'must not be empty').max(64),
-  signMethod: z.enum(SIGN_METHODS).default('SHA256'),
+  signMethod: defaultInput(z.enum(SIGN_METHODS), 'SHA256'),
   /** When given, the upload is refused unless the file's digest equals it (hex, any case). */
   sign: z
     .string()
@@ -31,8 +31,8 @@ const uploadFirmwareInput = z.object({
     .regex(/^[0-9a-fA-F]+$/, 'must be a hexadecimal digest')
     .transform((s) => s.toLowerCase())
     .nullish(),
-  description: z.string().max(2000).default(''),
-  requireVerification: z.boolean().default(false),
+  description: defaultInput(z.string().max(2000), ''),
+  requireVerification: defaultInput(z.boolean(), false),
   minSuccessForVerified: z.number().int().min(1).max(5).nullish(),
 });
 export type UploadFirmwareInput = z.input<typeof uploadFirmwareInput> & {

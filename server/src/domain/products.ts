@@ -5,8 +5,8 @@ import type { Executor } from '../db/client.js';
 import { products } from '../db/schema.js';
 import { type Caller, requirePermission } from './caller.js';
 import { AlreadyExistsError, NotFoundError, PermissionDeniedError } from './errors.js';
-import { isUniqueViolation } from './sql.js';
-import { parseInput } from './validation.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { defaultInput, parseInput } from './validation.js';
 
 export type Product = typeof products.$inferSelect;
 
@@ -16,7 +16,7 @@ export const productKey = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-6
 const createProductInput = z.object({
   productKey,
   name: z.string().trim().min(1, 'must not be empty').max(100),
-  description: z.string().max(2000).default(''),
+  description: defaultInput(z.string().max(2000), ''),
 });
 export type CreateProductInput = z.input<typeof createProductInput>;
 

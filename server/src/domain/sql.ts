@@ -2,17 +2,6 @@
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 
-/** PostgreSQL's unique_violation, whichever driver raised it (postgres.js or PGlite, possibly wrapped by drizzle). */
-export function isUniqueViolation(error: unknown, constraint?: string): boolean {
-  for (let e = error as { code?: string; constraint?: string; constraint_name?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.code === '23505') {
-      const name = e.constraint_name ?? e.constraint;
-      return constraint === undefined || name === constraint;
-    }
-  }
-  return false;
-}
-
 /** Escapes LIKE wildcards so that user text matches literally. */
 export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);

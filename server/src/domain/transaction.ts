@@ -3,6 +3,7 @@
  * (never before, never for a rolled-back change).
  */
 import type { Database, Transaction } from '../db/client.js';
+import { isConflictAbort } from '../db/errors.js';
 import { type DomainEvent, type EventBus, publishAll } from '../events/bus.js';
 
 export interface TransactionScope {
@@ -58,18 +59,6 @@ export async function inTransaction<T>(
     publishAll(deps.events, dedupe(queued));
     return result;
   }
-}
-
-/**
- * PostgreSQL rolled the transaction back to break a deadlock (40P01) or a serialization failure
- * (40001): the same work may simply run again. (A lost connection is not such a case: the commit
- * may have happened.)
- */
-export function isConflictAbort(error: unknown): boolean {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.code === '40P01' || e.code === '40001') return true;
-  }
-  return false;
 }
 
 /** Many task changes in one transaction need one event per topic and key, carrying the latest. */

@@ -13,9 +13,10 @@ import { pipeline } from 'node:stream/promises';
 import { and, eq, isNull } from 'drizzle-orm';
 import { firmwares } from '../db/schema.js';
 import type { DownloadTokens } from '../devices/download-token.js';
+import { isUuid } from '../db/keys.js';
 import type { AppServices } from '../services.js';
 
-const PATH = /^\/firmware\/([0-9a-fA-F-]{36})\/download$/;
+const PATH = /^\/firmware\/([^/]+)\/download$/;
 
 function sendError(res: ServerResponse, status: number, error: string, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ error, message }));
@@ -43,7 +44,7 @@ export function createFirmwareDownloadHandler(services: AppServices, tokens: () 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = PATH.exec(url.pathname);
-    if (!match) return sendError(res, 404, 'NOT_FOUND', 'No such download: the path is /firmware/{id}/download');
+    if (!match || !isUuid(match[1])) return sendError(res, 404, 'NOT_FOUND', 'No such download: the path is /firmware/{id}/download');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'Use GET or HEAD');

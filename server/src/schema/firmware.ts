@@ -84,17 +84,7 @@ builder.mutationField('uploadFirmware', (t) =>
     args: { input: t.arg({ type: UploadFirmwareInput, required: true }) },
     errors: { types: [InvalidInputError, NotFoundError, AlreadyExistsError, FileTooLargeError, SignMismatchError] },
     resolve: (_root, { input }, context) =>
-      uploadFirmware(context.services, callerOf(context), {
-        productKey: input.productKey,
-        name: input.name,
-        version: input.version,
-        signMethod: input.signMethod ?? undefined,
-        sign: input.sign,
-        description: input.description ?? undefined,
-        requireVerification: input.requireVerification ?? undefined,
-        minSuccessForVerified: input.minSuccessForVerified,
-        file: { name: input.file.name, stream: input.file.stream() },
-      }),
+      uploadFirmware(context.services, callerOf(context), { ...input, file: { name: input.file.name, stream: input.file.stream() } }),
   }),
 );
 

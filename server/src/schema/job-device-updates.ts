@@ -2,12 +2,11 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
 import { builder } from '../builder.js';
-import { findJob } from '../domain/jobs/queries.js';
 import type { Task } from '../domain/tasks/search.js';
 import type { ChangeBatch } from '../live/job-changes-hub.js';
 import { FailureReason, UpgradeStatus } from './enums.js';
 import { JobDevice } from './job-device.js';
-import { callerOf, decodeIdOrNotFound, notFound } from './support.js';
+import { subscribedJobId } from './support.js';
 
 interface JobDeviceUpdateShape {
   jobId: string;
@@ -69,8 +68,7 @@ builder.subscriptionField('jobDeviceUpdates', (t) =>
       after: t.arg.string({ description: 'Resume after this cursor.' }),
     },
     subscribe: async (_root, args, context) => {
-      const jobId = decodeIdOrNotFound(args.jobId);
-      if (!(await findJob(context.services.db, callerOf(context), jobId))) throw notFound('OtaJob', String(args.jobId));
+      const jobId = await subscribedJobId(context, args.jobId);
       const after = args.after === null || args.after === undefined ? null : Number(args.after);
       if (after !== null && !(Number.isSafeInteger(after) && after >= 0)) {
         throw new GraphQLError('after must be a cursor from an earlier JobDeviceUpdate', { extensions: { code: 'BAD_USER_INPUT' } });

@@ -3,6 +3,7 @@ import { inArray } from 'drizzle-orm';
 import { type FieldNode, type GraphQLResolveInfo, Kind, type SelectionSetNode } from 'graphql';
 import { builder } from '../builder.js';
 import type { Database } from '../db/client.js';
+import { isTaskId } from '../db/keys.js';
 import { jobTasks } from '../db/schema.js';
 import { effectiveWaitingReason, FAILURE_REASON_LABELS } from '../domain/tasks/rules.js';
 import type { Task, TaskColumn } from '../domain/tasks/search.js';
@@ -127,7 +128,7 @@ export function taskColumnsSelected(info: Pick<GraphQLResolveInfo, 'fieldNodes' 
 }
 
 async function loadTasksById(db: Database, ids: readonly string[]): Promise<(Task | null)[]> {
-  const wanted = ids.filter((id) => /^[1-9][0-9]{0,15}$/.test(id)).map(Number);
+  const wanted = ids.filter(isTaskId).map(Number);
   const rows = wanted.length ? await db.select().from(jobTasks).where(inArray(jobTasks.id, wanted)) : [];
   const byId = new Map(rows.map((row) => [String(row.id), row]));
   return ids.map((id) => byId.get(id) ?? null);

@@ -1,6 +1,5 @@
 /** jobProgress and jobsUpdated: OtaJob states as they change. */
 import type { GraphQLContext } from '../context.js';
-import { findJob } from '../domain/jobs/queries.js';
 import type { JobRow } from '../domain/jobs/settings-view.js';
 import { findProductId } from '../domain/products.js';
 import { abortable } from '../live/abortable.js';
@@ -8,7 +7,7 @@ import { changedJobs } from '../live/changed-jobs.js';
 import type { JobSnapshot } from '../live/job-progress-hub.js';
 import { builder } from '../builder.js';
 import { OtaJob } from './job.js';
-import { callerOf, decodeIdOrNotFound, notFound } from './support.js';
+import { callerOf, notFound, subscribedJobId } from './support.js';
 
 /** A snapshot's counts stand in for the per-request loaders, so its fields need no further reads. */
 function primeCounts(context: GraphQLContext, snapshot: JobSnapshot): JobRow {
@@ -27,8 +26,7 @@ builder.subscriptionField('jobProgress', (t) =>
     authScopes: { permission: 'OTA_READ' },
     args: { jobId: t.arg.id({ required: true }) },
     subscribe: async (_root, { jobId }, context) => {
-      const id = decodeIdOrNotFound(jobId);
-      if (!(await findJob(context.services.db, callerOf(context), id))) throw notFound('OtaJob', String(jobId));
+      const id = await subscribedJobId(context, jobId);
       // The channel itself (no wrapper: a step per event and subscriber); its return() ends a waiting pull.
       return context.services.live.jobProgress.watch(id);
     },

@@ -42,6 +42,6 @@ builder.mutationField('createProduct', (t) =>
     authScopes: { permission: 'DEVICE_WRITE' },
     args: { input: t.arg({ type: CreateProductInput, required: true }) },
     errors: { types: [InvalidInputError, AlreadyExistsError] },
-    resolve: (_root, { input }, context) => createProduct(context.services.db, callerOf(context), { ...input, description: input.description ?? undefined }),
+    resolve: (_root, { input }, context) => createProduct(context.services.db, callerOf(context), input),
   }),
 );

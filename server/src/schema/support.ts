@@ -2,8 +2,10 @@
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { GraphQLError, Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import type { GraphQLContext } from '../context.js';
+import { isUuid } from '../db/keys.js';
 import type { Caller } from '../domain/caller.js';
 import { NotAuthenticatedError, NotFoundError } from '../domain/errors.js';
+import { findJob } from '../domain/jobs/queries.js';
 import { inTransaction, type TransactionScope } from '../domain/transaction.js';
 
 /** The signed-in caller; scope-auth has already refused anonymous requests on every field. */
@@ -12,8 +14,6 @@ export function callerOf(context: GraphQLContext): Caller {
   return context.caller;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The database id inside a global ID of the given type. A malformed ID, or one of another type,
  * is reported like an unknown one: NotFoundError.
@@ -21,7 +21,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function decodeId(globalId: string, typename: string): string {
   try {
     const decoded = decodeGlobalID(globalId);
-    if (decoded.typename === typename && UUID.test(decoded.id)) return decoded.id;
+    if (decoded.typename === typename && isUuid(decoded.id)) return decoded.id;
   } catch {
     // fall through
   }
@@ -41,6 +41,13 @@ export function transact<T>(context: GraphQLContext, work: (scope: TransactionSc
 /** A GraphQL error for a lookup outside any typed result (subscriptions, connection args). */
 export function notFound(typename: string, id: string): GraphQLError {
   return new GraphQLError(`${typename} ${JSON.stringify(id)} was not found`, { extensions: { code: 'NOT_FOUND' } });
+}
+
+/** A subscription's job: its database id once it is found in the caller's unit, else a NOT_FOUND error. */
+export async function subscribedJobId(context: GraphQLContext, globalId: string): Promise<string> {
+  const id = decodeIdOrNotFound(globalId);
+  if (!(await findJob(context.services.db, callerOf(context), id))) throw notFound('OtaJob', globalId);
+  return id;
 }
 
 /** decodeId for fields without typed results: a bad id is a NOT_FOUND GraphQL error. */

@@ -6,7 +6,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import type { SignMethod } from '../devices/protocol.js';
+import type { SignMethod } from '../db/sign-methods.js';
 
 export interface DownloadOptions {
   url: string;

@@ -26,7 +26,13 @@ export interface TaskStateRow {
   timeout_at: Date | string | null;
 }
 
-export function taskStateOf(row: TaskStateRow): TaskState {
+/** The columns of a task's state, as every writer's select reads them. */
+type TaskStateColumns = Pick<
+  TaskStateRow,
+  'status' | 'progress' | 'attempt' | 'push_message_id' | 'current_version' | 'waiting_reason' | 'failure_reason' | 'timeout_at'
+>;
+
+export function taskStateOf(row: TaskStateColumns): TaskState {
   return {
     status: row.status,
     progress: Number(row.progress),

@@ -187,6 +187,21 @@ export function failure(state: TaskState, job: JobContext, reason: FailureReason
   return { kind: 'failed', reason, detail: detail.slice(0, MAX_DETAIL) };
 }
 
+/** A new attempt of the task: To be Pushed again, with nothing of the last attempt but the device's version. */
+function newAttempt(state: TaskState, waitingReason: WaitingReason | null, currentVersion: string | null): TaskState {
+  return {
+    ...state,
+    status: 'TO_BE_PUSHED',
+    progress: 0,
+    attempt: state.attempt + 1,
+    pushMessageId: null,
+    waitingReason,
+    failureReason: null,
+    currentVersion,
+    timeoutAt: null,
+  };
+}
+
 /** The task after `update` (what the writer makes of the row, as far as transitions care). */
 export function applyUpdate(state: TaskState, update: TaskUpdate): TaskState {
   switch (update.kind) {
@@ -213,28 +228,9 @@ export function applyUpdate(state: TaskState, update: TaskUpdate): TaskState {
         timeoutAt: null,
       };
     case 'requeued':
-      return {
-        ...state,
-        status: 'TO_BE_PUSHED',
-        progress: 0,
-        attempt: state.attempt + 1,
-        pushMessageId: null,
-        waitingReason: update.waitingReason,
-        failureReason: null,
-        currentVersion: update.currentVersion ?? state.currentVersion,
-        timeoutAt: null,
-      };
+      return newAttempt(state, update.waitingReason, update.currentVersion ?? state.currentVersion);
     case 'retried':
-      return {
-        ...state,
-        status: 'TO_BE_PUSHED',
-        progress: 0,
-        attempt: state.attempt + 1,
-        pushMessageId: null,
-        waitingReason: null,
-        failureReason: null,
-        timeoutAt: null,
-      };
+      return newAttempt(state, null, state.currentVersion);
     case 'waiting':
       return { ...state, waitingReason: update.waitingReason };
     case 'timeoutMoved':

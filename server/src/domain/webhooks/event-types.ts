@@ -8,6 +8,7 @@
  * its renderer, and queue it where the change happens (in the change's transaction).
  */
 import { encodeGlobalID } from '@pothos/plugin-relay';
+import { FAILURE_REASONS } from '../../db/schema.js';
 
 export const WEBHOOK_EVENT_TYPES = ['job.created', 'job.status_changed', 'job.progress', 'task.succeeded', 'task.failed', 'firmware.verified'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -197,19 +198,6 @@ const JOB_DEVICE_REF = {
     attempt: { type: 'integer', minimum: 1, description: 'Which attempt this was (retries start new attempts).' },
   },
 };
-
-const FAILURE_REASONS = [
-  'CANCELLED_BY_USER',
-  'DEVICE_IGNORED',
-  'VERSION_NOT_IN_SCOPE',
-  'WRITE_FAILED',
-  'DOWNLOAD_FAILED',
-  'VERIFICATION_FAILED',
-  'LAST_UPGRADE_IN_PROGRESS',
-  'DEVICE_NOT_FOUND',
-  'UNDEFINED',
-  'TIMEOUT',
-];
 
 const DATA_SCHEMAS: Record<WebhookEventType, Record<string, unknown>> = {
   'job.created': { type: 'object', required: ['job'], additionalProperties: false, properties: { job: JOB_REF } },

@@ -15,9 +15,9 @@ import {
   REPLY_CODE,
   type OtaMessage,
   type RequestKind,
-  type SignMethod,
   type UpgradeParams,
 } from '../../devices/protocol.js';
+import type { SignMethod } from '../../db/sign-methods.js';
 
 export const BROKER_URL = process.env.SIMULATOR_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 
