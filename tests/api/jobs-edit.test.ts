@@ -107,6 +107,28 @@ describe('editJob on an upgrade job', () => {
     expect(await jobSnapshot(t, jobId)).toMatchObject({ schedule: null, pushRatePerMinute: null, abortThreshold: null });
   });
 
+  it('refuses a new type or product by name, as it does name and firmware; the values the job has are no change', async () => {
+    const jobId = await createUpgradeJob(t, { firmwareId, scope: { allDevices: true } });
+    const before = await jobSnapshot(t, jobId);
+    const refused = await edit({ jobId, type: 'VERIFICATION', productKey: 'gauge', maxConcurrency: 8 });
+    expect(refused.errors).toBeUndefined();
+    expect(refused.data.editJob.__typename).toBe('JobNotEditableError');
+    expect(refused.data.editJob.refusedFields).toEqual([
+      { field: 'type', reason: 'the job type cannot be changed after creation' },
+      { field: 'productKey', reason: 'the product cannot be changed after creation' },
+    ]);
+    expect(await jobSnapshot(t, jobId)).toEqual(before);
+
+    const same = await edit({ jobId, type: 'UPGRADE', productKey: 'meter', maxConcurrency: 8 });
+    expect(same.data.editJob.__typename).toBe('MutationEditJobSuccess');
+    expect(same.data.editJob.data.changedFields).toEqual(['maxConcurrency']);
+
+    const verification = await createVerificationJob(t, { firmwareId, deviceKeys: keys([9]) });
+    await setTaskStates(t, verification, { 'dev-0010': { status: 'SUCCEEDED' } });
+    const typeChange = await edit({ jobId: verification, type: 'UPGRADE' });
+    expect(typeChange.data.editJob.refusedFields).toEqual([{ field: 'type', reason: 'the job type cannot be changed after creation' }]);
+  });
+
   it('a new timeout also applies to devices in flight, counted from their push', async () => {
     const jobId = await createUpgradeJob(t, { firmwareId, scope: { deviceKeys: keys([0, 1]) }, timeoutMinutes: 120 });
     await setTaskStates(t, jobId, { 'dev-0001': { status: 'PUSHED' } });

@@ -1,6 +1,6 @@
 /** The input types of the job mutations (schema/job-mutations.ts). */
 import { builder } from '../builder.js';
-import { JobPolicy } from './enums.js';
+import { JobPolicy, OtaJobType } from './enums.js';
 
 const TagFilterInput = builder.inputType('TagFilterInput', {
   fields: (t) => ({ key: t.string({ required: true }), value: t.string({ required: true }) }),
@@ -72,6 +72,8 @@ export const EditJobInput = builder.inputType('EditJobInput', {
     jobId: t.id({ required: true }),
     name: t.string({ description: 'Never editable: listed so that a change is refused by name.' }),
     firmwareId: t.id({ description: 'Never editable.' }),
+    type: t.field({ type: OtaJobType, description: 'Never editable.' }),
+    productKey: t.string({ description: 'Never editable.' }),
     allDevices: t.boolean(),
     deviceKeys: t.stringList(),
     srcVersions: t.stringList(),

@@ -111,7 +111,7 @@ export const JOB_FIELD_LABELS: Record<string, string> = {
   name: 'Job name',
   firmwareId: 'Firmware',
   type: 'Job type',
-  product: 'Product',
+  productKey: 'Product',
   allDevices: 'Scope',
   deviceKeys: 'Device keys',
   srcVersions: 'Version number to be upgraded',

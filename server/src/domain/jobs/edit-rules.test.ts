@@ -33,6 +33,8 @@ function job(type: JobType, status: JobStatus = 'RUNNING'): EditableJob {
 const CHANGED: Required<EditRequest> = {
   name: 'Renamed',
   firmwareId: '22222222-2222-2222-2222-222222222222',
+  type: 'VERIFICATION', // changedFor() gives the other type
+  productKey: 'other',
   allDevices: true,
   deviceKeys: ['a', 'c'],
   srcVersions: ['1.1'],
@@ -46,10 +48,16 @@ const CHANGED: Required<EditRequest> = {
   abortThreshold: { percent: 20, minFinished: 10 },
 };
 
+/** CHANGED's value of the field, but for `type` the other type than the job's. */
+function changedFor(type: JobType, field: EditField): unknown {
+  if (field === 'type') return type === 'UPGRADE' ? 'VERIFICATION' : 'UPGRADE';
+  return CHANGED[field];
+}
+
 const VERIFICATION_EDITABLE = new Set<EditField>(['deviceKeys', 'srcVersions', 'timeoutMinutes']);
 
 function expectedAccepted(type: JobType, status: JobStatus, executing: boolean, field: EditField): boolean {
-  if (field === 'name' || field === 'firmwareId') return false;
+  if (field === 'name' || field === 'firmwareId' || field === 'type' || field === 'productKey') return false;
   if (status === 'CANCELLED') return false;
   if (type === 'VERIFICATION') return !executing && VERIFICATION_EDITABLE.has(field);
   return true;
@@ -62,12 +70,13 @@ describe('planJobEdit: every field × both job types × executing or not', () =>
         for (const field of EDIT_FIELDS) {
           const accepted = expectedAccepted(type, status, executing, field);
           it(`${type} ${status} ${executing ? 'executing' : 'idle'}: ${field} is ${accepted ? 'accepted' : 'refused'}`, () => {
-            const plan = planJobEdit(job(type, status), executing, { [field]: CHANGED[field] });
+            const to = changedFor(type, field);
+            const plan = planJobEdit(job(type, status), executing, { [field]: to }, 'meter');
             if (accepted) {
               expect(plan.refused).toEqual([]);
               expect(plan.changes).toHaveLength(1);
               expect(plan.changes[0].field).toBe(field);
-              expect(plan.changes[0].to).toEqual(CHANGED[field]);
+              expect(plan.changes[0].to).toEqual(to);
             } else {
               expect(plan.changes).toEqual([]);
               expect(plan.refused).toHaveLength(1);
@@ -83,12 +92,12 @@ describe('planJobEdit: every field × both job types × executing or not', () =>
 
 describe('planJobEdit', () => {
   it('treats a value equal to the stored one as no change, never as a refusal', () => {
-    const plan = planJobEdit(job('VERIFICATION'), true, {
-      name: 'Job',
-      deviceKeys: ['a', 'b'],
-      timeoutMinutes: 120,
-      retry: { intervalMinutes: 0, count: 0 },
-    });
+    const plan = planJobEdit(
+      job('VERIFICATION'),
+      true,
+      { name: 'Job', type: 'VERIFICATION', productKey: 'meter', deviceKeys: ['a', 'b'], timeoutMinutes: 120, retry: { intervalMinutes: 0, count: 0 } },
+      'meter',
+    );
     expect(plan).toEqual({ changes: [], refused: [] });
   });
 

@@ -5,6 +5,7 @@
  * - Verification job: only deviceKeys, srcVersions and timeoutMinutes, and nothing at all while the
  *   job executes (any task not final).
  * - Upgrade job: everything except name, type, product and firmware, unless the job was cancelled.
+ *   Those four may be named (an edit naming them is refused by name), never changed.
  * - A requested value equal to the stored one is no change, so it is never refused.
  */
 import type { JobStatus, JobType } from '../../db/schema.js';
@@ -29,10 +30,13 @@ export const EDITABLE_FIELDS = {
   ],
 } as const satisfies Record<JobType, readonly (keyof JobSettingsView)[]>;
 
-/** Every field an edit may name, editable or not (name and firmware never are). */
-export const EDIT_FIELDS = ['name', 'firmwareId', ...EDITABLE_FIELDS.UPGRADE] as const;
+/** Fields fixed at creation: an edit may name them (to be refused by name), never change them. */
+const FIXED_FIELDS = ['name', 'firmwareId', 'type', 'productKey'] as const;
+
+/** Every field an edit may name, editable or not. */
+export const EDIT_FIELDS = [...FIXED_FIELDS, ...EDITABLE_FIELDS.UPGRADE] as const;
 export type EditField = (typeof EDIT_FIELDS)[number];
-export type EditRequest = Partial<JobSettingsView & { name: string; firmwareId: string }>;
+export type EditRequest = Partial<JobSettingsView & { name: string; firmwareId: string; type: JobType; productKey: string }>;
 
 export interface Editability {
   fields: readonly EditField[];
@@ -54,6 +58,8 @@ export function jobEditability(job: { type: JobType; status: JobStatus }, execut
 function refusalReason(field: EditField, job: { type: JobType }, editability: Editability): string {
   if (field === 'name') return 'the job name cannot be changed after creation';
   if (field === 'firmwareId') return 'the firmware cannot be changed after creation';
+  if (field === 'type') return 'the job type cannot be changed after creation';
+  if (field === 'productKey') return 'the product cannot be changed after creation';
   if (editability.reason) return editability.reason;
   return job.type === 'VERIFICATION' ? 'a verification job only allows deviceKeys, srcVersions and timeoutMinutes to change' : 'this field cannot be changed';
 }
@@ -70,8 +76,9 @@ export interface EditPlan {
   refused: RefusedField[];
 }
 
-export function planJobEdit(job: EditableJob, executing: boolean, request: EditRequest): EditPlan {
-  const current: Record<EditField, unknown> = { ...settingsView(job), name: job.name, firmwareId: job.firmwareId };
+/** `productKey`: the key of the job's product, needed only when the request names one. */
+export function planJobEdit(job: EditableJob, executing: boolean, request: EditRequest, productKey?: string): EditPlan {
+  const current: Record<EditField, unknown> = { ...settingsView(job), name: job.name, firmwareId: job.firmwareId, type: job.type, productKey };
   const editability = jobEditability(job, executing);
   const changes: FieldChange[] = [];
   const refused: RefusedField[] = [];

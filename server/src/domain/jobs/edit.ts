@@ -5,7 +5,7 @@
  */
 import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { jobEdits, otaJobs } from '../../db/schema.js';
+import { JOB_TYPES, jobEdits, otaJobs, products } from '../../db/schema.js';
 import { queryRows } from '../../db/sql.js';
 import { type Caller, requirePermission } from '../caller.js';
 import { JobNotEditableError } from '../errors.js';
@@ -39,6 +39,8 @@ const editJobInput = z.object({
   jobId: z.string(),
   name: optionalInput(z.string()),
   firmwareId: optionalInput(z.string()),
+  type: optionalInput(z.enum(JOB_TYPES)),
+  productKey: optionalInput(z.string()),
   allDevices: optionalInput(z.boolean()),
   deviceKeys: optionalInput(upgradeDeviceKeys),
   srcVersions: optionalInput(srcVersions),
@@ -78,7 +80,7 @@ export async function editJob({ tx, emit }: TransactionScope, caller: Caller, in
     ...requested,
     schedule: requested.schedule === undefined ? undefined : requested.schedule && scheduleFromInput(requested.schedule),
   };
-  const plan = planJobEdit(job, executing, request);
+  const plan = planJobEdit(job, executing, request, requested.productKey === undefined ? undefined : await productKeyOf(tx, job.productId));
   if (plan.refused.length > 0) throw new JobNotEditableError(plan.refused);
   if (plan.changes.length === 0) return { job, changedFields: [], tasksAdded: 0, tasksRemoved: 0 };
 
@@ -147,4 +149,9 @@ export async function editJob({ tx, emit }: TransactionScope, caller: Caller, in
   const seq = tasksChanged > 0 ? await lastChangeSeq(tx) : 0;
   jobEvents(current, 'edited', { maxChangeSeq: seq, count: tasksChanged }).forEach(emit);
   return { job: current, changedFields: plan.changes.map((c) => c.field), tasksAdded, tasksRemoved };
+}
+
+async function productKeyOf(tx: TransactionScope['tx'], productId: string): Promise<string> {
+  const [product] = await tx.select({ productKey: products.productKey }).from(products).where(eq(products.id, productId));
+  return product.productKey;
 }
