@@ -167,6 +167,28 @@ describe.each(brokerModes())('device gateway through the %s', { timeout: 120_000
     expect((await tasksOf(ts.server.services, job.id)).get(device.spec.deviceKey)?.failure_detail).toBe('Device replied 503: busy');
   });
 
+  it("carries the API's OtaJob id (otaJobId) beside the bare jobId in the push, the getversion reply and the cancel", async () => {
+    const device = await connect(4);
+    await device.send('inform', 'g0', { version: '1.0.0' });
+    await device.reply('g0');
+    const job = await upgradeJob(ts.server.services, fleet, { scope: { deviceKeys: [device.spec.deviceKey] } });
+    const push = await waitFor(() => device.received.find((m) => m.topic.endsWith('/upgrade')), { what: 'the push' });
+    const params = push.body.params as { jobId: string; otaJobId: string };
+    expect(params.jobId).toBe(job.id);
+    // The id a device reports to its owner's integration is the one the API knows the job by.
+    const looked = await ts.gql(`query($id: ID!) { job(id: $id) { id } }`, { id: params.otaJobId });
+    expect(looked.data.job).toEqual({ id: params.otaJobId });
+    await device.send('getversion', 'g1', {});
+    expect((await device.reply('g1')).data).toEqual([expect.objectContaining({ jobId: job.id, otaJobId: params.otaJobId })]);
+    const cancelled = await ts.gql(
+      `mutation($input: CancelUpgradeInput!) { cancelUpgrade(input: $input) { __typename ... on MutationCancelUpgradeSuccess { data { cancelled { deviceKey } } } } }`,
+      { input: { jobId: params.otaJobId, deviceKeys: [device.spec.deviceKey] } },
+    );
+    expect(cancelled.data.cancelUpgrade.data.cancelled).toEqual([{ deviceKey: device.spec.deviceKey }]);
+    const cancel = await waitFor(() => device.received.find((m) => m.topic.endsWith('/cancel')), { what: 'the cancel' });
+    expect(cancel.body.params).toEqual({ jobId: job.id, otaJobId: params.otaJobId });
+  });
+
   it('answers malformed and oversize payloads with 400 where an id can be read, counts them, and keeps going', async () => {
     const device = await connect(4);
     await device.sendRaw('progress', '{"id":"e1","version":"1.0","method":"ota.device.progress","params":{"step":"abc"}}');

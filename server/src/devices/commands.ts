@@ -4,6 +4,7 @@
  * getversion replies alike.
  */
 import { randomBytes } from 'node:crypto';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { SignMethod } from '../db/schema.js';
 import type { Counters } from './counters.js';
 import type { DownloadTokens } from './download-token.js';
@@ -30,6 +31,7 @@ export class DeviceCommands {
   upgradeParams(jobId: string, firmware: FirmwareForPush): UpgradeParams {
     return {
       jobId,
+      otaJobId: otaJobId(jobId),
       version: firmware.version,
       sign: firmware.sign,
       signMethod: firmware.signMethod,
@@ -46,8 +48,13 @@ export class DeviceCommands {
 
   cancel(productKey: string, deviceKey: string, jobId: string): void {
     this.counters.add('updraft_device_cancels_sent_total');
-    this.transport.publish(otaTopic(productKey, deviceKey, 'cancel'), encodeRequest('cancel', newMessageId('c'), { jobId }));
+    this.transport.publish(otaTopic(productKey, deviceKey, 'cancel'), encodeRequest('cancel', newMessageId('c'), { jobId, otaJobId: otaJobId(jobId) }));
   }
+}
+
+/** The job as the GraphQL API names it (OtaJob.id), so that a device's owner can look it up there. */
+function otaJobId(jobId: string): string {
+  return encodeGlobalID('OtaJob', jobId);
 }
 
 /** Message ids are short random strings: unique enough to match a reply, never reused across pushes. */

@@ -201,7 +201,10 @@ export interface InformParams {
 
 /** The upgrade push. `sign` is the hex digest of the file under `signMethod`; `fileSize` is in bytes. */
 export interface UpgradeParams {
+  /** The job's database id (a UUID), as EnOS devices expect it. */
   jobId: string;
+  /** The same job as the GraphQL API names it (`OtaJob.id`, a global ID): Updraft always sends it. */
+  otaJobId?: string;
   version: string;
   sign: string;
   signMethod: SignMethod;
@@ -217,6 +220,8 @@ export interface ProgressParams {
 
 export interface CancelParams {
   jobId: string;
+  /** As in UpgradeParams. */
+  otaJobId?: string;
 }
 
 export type GetVersionParams = Record<string, never>;
@@ -332,6 +337,7 @@ const HEX_LENGTH: Record<SignMethod, number> = { MD5: 32, SHA256: 64 };
 export const upgradeParamsSchema = z
   .object({
     jobId: boundedText(MAX_ID_LENGTH),
+    otaJobId: boundedText(MAX_ID_LENGTH).optional(),
     version: boundedText(MAX_VERSION_LENGTH),
     sign: z.string().regex(/^[0-9a-fA-F]+$/, 'sign must be a hex digest'),
     signMethod: z.enum(SIGN_METHODS),
@@ -374,7 +380,7 @@ const paramsSchemas = {
   inform: z.object({ version: boundedText(MAX_VERSION_LENGTH) }),
   upgrade: upgradeParamsSchema,
   progress: progressParamsSchema,
-  cancel: z.object({ jobId: boundedText(MAX_ID_LENGTH) }),
+  cancel: z.object({ jobId: boundedText(MAX_ID_LENGTH), otaJobId: boundedText(MAX_ID_LENGTH).optional() }),
   getversion: z.object({}).transform((): GetVersionParams => ({})),
 } satisfies Record<RequestKind, z.ZodType>;
 
