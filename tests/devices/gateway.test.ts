@@ -5,6 +5,7 @@
  * counted on /metrics.
  */
 import { randomBytes } from 'node:crypto';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import mqtt, { type MqttClient } from 'mqtt';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -187,6 +188,25 @@ describe.each(brokerModes())('device gateway through the %s', { timeout: 120_000
     expect(cancelled.data.cancelUpgrade.data.cancelled).toEqual([{ deviceKey: device.spec.deviceKey }]);
     const cancel = await waitFor(() => device.received.find((m) => m.topic.endsWith('/cancel')), { what: 'the cancel' });
     expect(cancel.body.params).toEqual({ jobId: job.id, otaJobId: params.otaJobId });
+  });
+
+  it('cancelJob fails every waiting and pushed device as Cancelled by user and tells the pushed ones to stop', async () => {
+    const device = await connect(5);
+    await device.send('inform', 'k0', { version: '1.0.0' });
+    await device.reply('k0');
+    // fleet.devices[2] never connects: it stays To be Pushed (offline).
+    const job = await upgradeJob(ts.server.services, fleet, { scope: { deviceKeys: [device.spec.deviceKey, fleet.devices[2].deviceKey] } });
+    await waitFor(() => device.received.find((m) => m.topic.endsWith('/upgrade')), { what: 'the push' });
+    const cancelled = await ts.gql(`mutation($id: ID!) { cancelJob(id: $id) { __typename ... on MutationCancelJobSuccess { data { status } } } }`, {
+      id: encodeGlobalID('OtaJob', job.id),
+    });
+    expect(cancelled.data.cancelJob.data.status).toBe('CANCELLED');
+    const cancel = await waitFor(() => device.received.find((m) => m.topic.endsWith('/cancel')), { what: 'the cancel' });
+    expect(cancel.body.params).toMatchObject({ jobId: job.id });
+    const tasks = await tasksOf(ts.server.services, job.id);
+    for (const key of [device.spec.deviceKey, fleet.devices[2].deviceKey]) {
+      expect(tasks.get(key)).toMatchObject({ status: 'FAILED', failure_reason: 'CANCELLED_BY_USER' });
+    }
   });
 
   it('answers malformed and oversize payloads with 400 where an id can be read, counts them, and keeps going', async () => {

@@ -6,7 +6,7 @@ import { NOT_IN_JOB, type NotCancelledReason } from '../tasks/transitions.js';
 import type { TransactionScope } from '../transaction.js';
 import { parseInput } from '../validation.js';
 import { lockJob } from './access.js';
-import { cancelTasks } from './cancel-tasks.js';
+import { cancelDeviceTasks } from './cancel-tasks.js';
 import { jobEvents } from './events.js';
 import { finishJobIfDone } from './lifecycle.js';
 import { deviceKey } from './settings.js';
@@ -41,7 +41,7 @@ export async function cancelUpgrade(scope: TransactionScope, caller: Caller, inp
   const values = parseInput(cancelUpgradeInput, input);
   const job = await lockJob(scope.tx, caller, values.jobId);
   if (job.status === 'CANCELLED') throw new InvalidJobStateError('cancel upgrades of', job.status);
-  const cancelled = await cancelTasks(scope, job, values.deviceKeys, caller.displayName);
+  const cancelled = await cancelDeviceTasks(scope, job, values.deviceKeys, caller.displayName);
   // In the order the keys were given.
   const cancelledKeys = new Set(cancelled.tasks.map((t) => t.deviceKey));
   const refused = new Map(cancelled.refused.map((r) => [r.deviceKey, r.refusal]));

@@ -5,7 +5,7 @@ import { type Caller, requirePermission } from '../caller.js';
 import { InvalidJobStateError } from '../errors.js';
 import type { TransactionScope } from '../transaction.js';
 import { lockJob } from './access.js';
-import { cancelTasks } from './cancel-tasks.js';
+import { cancelJobTasks } from './cancel-tasks.js';
 import { queueJobStatusChanged } from '../webhooks/outbox.js';
 import { jobEvents } from './events.js';
 import type { JobRow } from './settings-view.js';
@@ -46,9 +46,9 @@ export async function cancelJob(scope: TransactionScope, caller: Caller, jobId: 
   const job = await lockJob(tx, caller, jobId);
   if (job.status === 'FINISHED' || job.status === 'CANCELLED') throw new InvalidJobStateError('cancel', job.status);
   const now = new Date();
-  const cancelled = await cancelTasks(scope, job, null, caller.displayName);
+  const cancelled = await cancelJobTasks(scope, job, caller.displayName);
   const [updated] = await tx.update(otaJobs).set({ status: 'CANCELLED', finishedAt: now, updatedAt: now }).where(eq(otaJobs.id, job.id)).returning();
-  jobEvents(updated, 'cancelled', cancelled.seq ? { maxChangeSeq: cancelled.seq, count: cancelled.tasks.length } : undefined).forEach(emit);
+  jobEvents(updated, 'cancelled', cancelled.seq ? { maxChangeSeq: cancelled.seq, count: cancelled.count } : undefined).forEach(emit);
   await queueJobStatusChanged(scope.tx, job.id, { previousStatus: job.status, change: 'CANCELLED' });
   return updated;
 }

@@ -10,6 +10,7 @@ import {
   type TaskState,
   type Transition,
   transition,
+  transitionsByStatus,
 } from './transitions.js';
 
 const job: JobContext = { status: 'RUNNING', retryCount: 0, retryIntervalMinutes: 0, minuteMs: 60_000 };
@@ -383,5 +384,45 @@ describe('any sequence of events', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+// ── Job-level events, decided per status ────────────────────────────────────────────────────────
+
+const taskArb: fc.Arbitrary<TaskState> = fc.record({
+  status: fc.constantFrom(...(Object.keys(STATES) as TaskStatus[])),
+  progress: fc.integer({ min: 0, max: 100 }),
+  attempt: fc.integer({ min: 1, max: 6 }),
+  pushMessageId: fc.option(fc.constantFrom('p1', 'p2')),
+  currentVersion: fc.option(fc.constantFrom('1.0', '2.0')),
+  waitingReason: fc.option(fc.constantFrom('OFFLINE', 'CONCURRENCY_LIMIT', 'JOB_STOPPED') as fc.Arbitrary<TaskState['waitingReason'] & string>),
+  failureReason: fc.option(fc.constantFrom('DOWNLOAD_FAILED', 'TIMEOUT', 'CANCELLED_BY_USER') as fc.Arbitrary<TaskState['failureReason'] & string>),
+  timeoutAt: fc.option(fc.date({ min: new Date('2029-01-01T00:00:00Z'), max: new Date('2031-01-01T00:00:00Z'), noInvalidDate: true })),
+});
+
+describe('transitionsByStatus (the set-based writer of job-level events)', () => {
+  it('decides for every task what transition() decides for it: the outcome depends on the status alone', () => {
+    const events = [{ type: 'jobCancelled', by: 'Ada' }, { type: 'jobStopped' }] as const;
+    fc.assert(
+      fc.property(taskArb, fc.constantFrom(...events), fc.constantFrom(job, retrying), (task, event, ctx) => {
+        const perTask = transition(task, event, ctx);
+        const byStatus = transitionsByStatus(event, ctx)[task.status];
+        if (!perTask.ok) expect(byStatus).toEqual(perTask.refusal);
+        else expect(byStatus).toEqual({ update: perTask.update, sendCancel: perTask.sendCancel });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('cancels a job: To be Pushed and Pushed fail as Cancelled by user (Pushed are told to stop), the others stay', () => {
+    const decisions = transitionsByStatus({ type: 'jobCancelled', by: 'Ada' }, job);
+    const failed = { kind: 'failed', reason: 'CANCELLED_BY_USER', detail: 'Cancelled by Ada' };
+    expect(decisions).toEqual({
+      TO_BE_PUSHED: { update: failed, sendCancel: false },
+      PUSHED: { update: failed, sendCancel: true },
+      IN_PROGRESS: { update: null, sendCancel: false },
+      SUCCEEDED: { update: null, sendCancel: false },
+      FAILED: { update: null, sendCancel: false },
+    });
   });
 });

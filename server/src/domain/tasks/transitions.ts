@@ -13,7 +13,7 @@
  * backwards) belongs here too: give the report events the device's order and TaskState the last
  * one applied, and refuse what comes out of order.
  */
-import type { FailureReason, JobStatus, TaskStatus, WaitingReason } from '../../db/schema.js';
+import { type FailureReason, type JobStatus, TASK_STATUSES, type TaskStatus, type WaitingReason } from '../../db/schema.js';
 
 /** What a transition needs of a task. */
 export interface TaskState {
@@ -306,6 +306,44 @@ export function transition(state: TaskState, event: TaskEvent, job: JobContext):
       return changed(state, { kind: 'waiting', waitingReason: event.reason });
   }
 }
+
+/**
+ * Events about the whole job whose outcome for a task depends on its status alone (not its
+ * progress, attempt or push): their changes can be written for all of a job's tasks in one
+ * set-based statement (write.ts writeJobTaskChanges) instead of task by task.
+ */
+export type JobLevelEvent = Extract<TaskEvent, { type: 'jobCancelled' | 'jobStopped' }>;
+
+export interface StatusDecision {
+  /** What to write for a task in this status (null: nothing). */
+  update: TaskUpdate | null;
+  /** Its device has an upgrade in flight that must be told to stop. */
+  sendCancel: boolean;
+}
+
+/**
+ * transition() of a job-level event, for each status at once. Decided by transition() itself on a
+ * task of each status; the unit test checks for any task that this is what transition() decides.
+ */
+export function transitionsByStatus(event: JobLevelEvent, job: JobContext): Record<TaskStatus, StatusDecision | TaskRefusal> {
+  const decisions = {} as Record<TaskStatus, StatusDecision | TaskRefusal>;
+  for (const status of TASK_STATUSES) {
+    const t = transition({ ...ANY_TASK, status }, event, job);
+    decisions[status] = t.ok ? { update: t.update, sendCancel: t.sendCancel } : t.refusal;
+  }
+  return decisions;
+}
+
+/** A task of no particular progress, attempt or push (for transitionsByStatus). */
+const ANY_TASK: Omit<TaskState, 'status'> = {
+  progress: 0,
+  attempt: 1,
+  pushMessageId: null,
+  currentVersion: null,
+  waitingReason: null,
+  failureReason: null,
+  timeoutAt: null,
+};
 
 /**
  * Several changes decided for one task in one go (a batch replaying a device's reports) as the one

@@ -119,6 +119,41 @@ export async function writeTaskChanges(tx: Executor, changes: readonly TaskChang
 }
 
 /**
+ * What a change makes of a task's columns: `t` the task, `c` the change (a row of CHANGE_COLUMNS).
+ * Shared by the writer of single tasks and the writer of job-level changes, so both write the same.
+ */
+const SET_FROM_CHANGE = sql.raw(`
+  status = c.status::upgrade_status,
+  progress = case when c.kind = 'progress' then greatest(t.progress, c.progress)
+                  when c.kind = 'succeeded' then 100
+                  when c.kind in ('pushed', 'requeued', 'retried') then 0 else t.progress end,
+  current_version = coalesce(c.current_version, t.current_version),
+  started_at = case when c.kind = 'progress' then coalesce(t.started_at, now())
+                    when c.kind in ('pushed', 'requeued', 'retried') then null else t.started_at end,
+  finished_at = case when c.kind in ('succeeded', 'failed') then now()
+                     when c.kind in ('requeued', 'retried') then null else t.finished_at end,
+  failed_at = case when c.kind = 'failed' then now() when c.kind in ('requeued', 'retried') then null else t.failed_at end,
+  failure_reason = case when c.kind = 'failed' then c.reason::failure_reason
+                        when c.kind in ('requeued', 'retried') then null else t.failure_reason end,
+  failure_detail = case when c.kind in ('failed', 'requeued') then c.detail when c.kind = 'retried' then null else t.failure_detail end,
+  waiting_reason = case when c.kind in ('requeued', 'waiting') then c.waiting::waiting_reason else null end,
+  next_attempt_at = case when c.kind = 'requeued' then now() + c.ms * interval '1 millisecond'
+                         when c.kind = 'waiting' then t.next_attempt_at else null end,
+  attempt = case when c.kind in ('requeued', 'retried') then t.attempt + 1 else t.attempt end,
+  pushed_at = case when c.kind = 'pushed' then now() when c.kind in ('requeued', 'retried') then null else t.pushed_at end,
+  push_message_id = case when c.kind = 'pushed' then c.mid when c.kind in ('requeued', 'retried') then null else t.push_message_id end,
+  timeout_at = case when c.kind = 'pushed' then now() + c.ms * interval '1 millisecond'
+                    when c.kind = 'timeoutMoved' then t.pushed_at + c.ms * interval '1 millisecond'
+                    when c.kind in ('succeeded', 'failed', 'requeued', 'retried') then null else t.timeout_at end,
+  device_id = case when c.kind = 'retried' then c.device_id else t.device_id end,
+  updated_at = now()`);
+
+/** The change rows' columns, as rowOf builds them. */
+const CHANGE_COLUMNS = sql.raw(
+  'id bigint, kind text, "from" text, status text, progress int, current_version text, reason text, detail text, waiting text, ms bigint, mid text, device_id uuid',
+);
+
+/**
  * The UPDATE, and in the same statement the webhook events of the tasks it made final
  * (domain/webhooks/outbox.ts: task.succeeded, task.failed; nothing is stored when no endpoint of
  * the unit subscribes).
@@ -126,39 +161,52 @@ export async function writeTaskChanges(tx: Executor, changes: readonly TaskChang
 function updateTasks(tx: Executor, rows: Row[]): Promise<Returned[]> {
   return preparedRows<Returned>(
     tx,
-    sql`with changed as (update job_tasks t set
-          status = c.status::upgrade_status,
-          progress = case when c.kind = 'progress' then greatest(t.progress, c.progress)
-                          when c.kind = 'succeeded' then 100
-                          when c.kind in ('pushed', 'requeued', 'retried') then 0 else t.progress end,
-          current_version = coalesce(c.current_version, t.current_version),
-          started_at = case when c.kind = 'progress' then coalesce(t.started_at, now())
-                            when c.kind in ('pushed', 'requeued', 'retried') then null else t.started_at end,
-          finished_at = case when c.kind in ('succeeded', 'failed') then now()
-                             when c.kind in ('requeued', 'retried') then null else t.finished_at end,
-          failed_at = case when c.kind = 'failed' then now() when c.kind in ('requeued', 'retried') then null else t.failed_at end,
-          failure_reason = case when c.kind = 'failed' then c.reason::failure_reason
-                                when c.kind in ('requeued', 'retried') then null else t.failure_reason end,
-          failure_detail = case when c.kind in ('failed', 'requeued') then c.detail when c.kind = 'retried' then null else t.failure_detail end,
-          waiting_reason = case when c.kind in ('requeued', 'waiting') then c.waiting::waiting_reason else null end,
-          next_attempt_at = case when c.kind = 'requeued' then now() + c.ms * interval '1 millisecond'
-                                 when c.kind = 'waiting' then t.next_attempt_at else null end,
-          attempt = case when c.kind in ('requeued', 'retried') then t.attempt + 1 else t.attempt end,
-          pushed_at = case when c.kind = 'pushed' then now() when c.kind in ('requeued', 'retried') then null else t.pushed_at end,
-          push_message_id = case when c.kind = 'pushed' then c.mid when c.kind in ('requeued', 'retried') then null else t.push_message_id end,
-          timeout_at = case when c.kind = 'pushed' then now() + c.ms * interval '1 millisecond'
-                            when c.kind = 'timeoutMoved' then t.pushed_at + c.ms * interval '1 millisecond'
-                            when c.kind in ('succeeded', 'failed', 'requeued', 'retried') then null else t.timeout_at end,
-          device_id = case when c.kind = 'retried' then c.device_id else t.device_id end,
-          updated_at = now()
-        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as c(
-          id bigint, kind text, "from" text, status text, progress int, current_version text,
-          reason text, detail text, waiting text, ms bigint, mid text, device_id uuid)
+    sql`with changed as (update job_tasks t set ${SET_FROM_CHANGE}
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as c(${CHANGE_COLUMNS})
         where t.id = c.id and t.status::text = c."from"
         returning t.id, t.job_id, t.device_key, t.status, t.change_seq, c.kind, ${TASK_EVENT_COLUMNS}),
         ${TASK_EVENT_CTES}
         select id, job_id, device_key, status, change_seq, kind, (select count(*) from queued) as webhook_deliveries from changed`,
   );
+}
+
+/**
+ * A job-level change (transitions.ts transitionsByStatus: one update per status) written to every
+ * task of the job in those statuses in one statement, set-based: the tasks are locked in id order
+ * (as every writer locks them), each gets its status's change through SET_FROM_CHANGE, and the
+ * change-order and count triggers run as for any write. Nothing per task comes back but the keys
+ * of the devices written from a status in `keysFrom` (the ones to tell, e.g. of a cancel): how
+ * many tasks changed and the highest change number.
+ */
+export async function writeJobTaskChanges(
+  tx: Executor,
+  jobId: string,
+  byStatus: Partial<Record<TaskStatus, TaskUpdate>>,
+  keysFrom: readonly TaskStatus[] = [],
+): Promise<{ count: number; maxChangeSeq: number; deviceKeys: string[] }> {
+  const rows = Object.entries(byStatus).map(([from, update]) => rowOf({ id: 0, jobId, from: from as TaskStatus, update: update! }));
+  if (rows.some((r) => r.kind === 'removed')) throw new Error('writeJobTaskChanges: a removal is not a job-level change');
+  if (rows.length === 0) return { count: 0, maxChangeSeq: 0, deviceKeys: [] };
+  const changes = JSON.stringify(rows);
+  const [summary] = await preparedRows<{ n: number | string; max_seq: number | string | null; keys: string[] | null; webhook_deliveries: number | string }>(
+    tx,
+    sql`with target as (
+          select t.id from job_tasks t
+          where t.job_id = ${jobId} and t.status::text in (select "from" from jsonb_to_recordset(${changes}::jsonb) as c("from" text))
+          order by t.id
+          for update),
+        changed as (update job_tasks t set ${SET_FROM_CHANGE}
+          from target, jsonb_to_recordset(${changes}::jsonb) as c(${CHANGE_COLUMNS})
+          where t.id = target.id and t.status::text = c."from"
+          returning t.id, t.job_id, t.device_key, t.status, t.change_seq, c.kind, c."from", ${TASK_EVENT_COLUMNS}),
+        ${TASK_EVENT_CTES}
+        select count(*) as n, max(change_seq) as max_seq,
+               array_agg(device_key order by id) filter (where "from" in (select jsonb_array_elements_text(${JSON.stringify(keysFrom)}::jsonb))) as keys,
+               (select count(*) from queued) as webhook_deliveries
+        from changed`,
+  );
+  wakeDispatcher(tx, Number(summary.webhook_deliveries));
+  return { count: Number(summary.n), maxChangeSeq: Number(summary.max_seq ?? 0), deviceKeys: summary.keys ?? [] };
 }
 
 /** Tasks that leave their job, each logged in job_task_removals for subscribers that resume. */
