@@ -156,7 +156,7 @@ describe('embedded broker limits', { timeout: 120_000 }, () => {
     const spec = fleet.devices[1];
     const presence = otaTopic(spec.productKey, spec.deviceKey, 'presence');
     const first = await device(1, { will: { topic: presence, payload: Buffer.from('{"online":false}'), qos: 1, retain: true } });
-    const closed = new Promise((resolve) => first.once('close', resolve));
+    const closed = new Promise<void>((resolve) => first.once('close', () => resolve()));
     first.publish(otaTopic(spec.productKey, spec.deviceKey, 'inform'), encodeRequest('inform', 'r1', { version: '1.0.0' }), { qos: 1, retain: true });
     await closed;
     expect(await counter(ts, 'updraft_mqtt_acl_denied_total{action="retain"}')).toBeGreaterThanOrEqual(1);
@@ -177,11 +177,11 @@ describe('embedded broker limits', { timeout: 120_000 }, () => {
     const client = await device(2);
     const before = await counter(ts, 'updraft_mqtt_rate_limited_total{action="delayed"}');
     const started = performance.now();
-    // One in flight at a time, 60 messages: 20 of burst, then 20 per second.
-    for (let i = 0; i < 60; i++) await inform(client, spec, `s${i}`);
+    // 60 at once: 20 of burst, then 20 per second (2 s of waiting, under the 10 s that disconnects).
+    const latencies = await Promise.all(Array.from({ length: 60 }, (_, i) => inform(client, spec, `s${i}`)));
     const ms = performance.now() - started;
-    console.log(`60 sequential informs at 20/s, burst 20: ${Math.round(ms)} ms`);
-    expect(await counter(ts, 'updraft_mqtt_rate_limited_total{action="delayed"}')).toBeGreaterThanOrEqual(before + 10);
+    console.log(`60 informs at once at 20/s, burst 20: all acknowledged in ${Math.round(ms)} ms, last ack ${Math.round(Math.max(...latencies))} ms`);
+    expect(await counter(ts, 'updraft_mqtt_rate_limited_total{action="delayed"}')).toBeGreaterThanOrEqual(before + 35);
     expect(client.connected).toBe(true);
   });
 
@@ -221,7 +221,7 @@ describe('embedded broker limits', { timeout: 120_000 }, () => {
     expect(ackedDuring).toBeLessThanOrEqual(20 + 20 * seconds + 20);
     expect(await counter(ts, 'updraft_mqtt_rate_limited_total{action="delayed"}')).toBeGreaterThan(0);
     // The other device: every message acknowledged and answered.
-    await waitFor(() => replies.includes('d14'), { what: "the other device's last reply", timeoutMs: 10_000 });
+    await waitFor(() => replies.includes('d14'), { what: "the other device's last reply", timeoutMs: 30_000 });
     expect(calm.connected).toBe(true);
     flood.stream.destroy();
   });

@@ -216,10 +216,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
     (broker.handle as (socket: net.Socket) => void)(socket);
-    guards.set(
-      socket,
-      new PacketSizeGuard(socket, limits, (why) => counters.add(`updraft_mqtt_connections_closed_total{reason="${why}"}`)),
-    );
+    guards.set(socket, new PacketSizeGuard(socket, limits, (why) => counters.add(`updraft_mqtt_connections_closed_total{reason="${why}"}`)));
   });
   const port = await listenWithFallback(server, options.host, options.port, log);
   const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;

@@ -92,11 +92,17 @@ export class PacketSizeGuard {
         this.lengthBytes++;
         if (byte & 0x80) {
           // At most four length bytes (MQTT 3.1.1 §2.2.3).
-          if (this.lengthBytes === 4) return this.close('malformed_length');
+          if (this.lengthBytes === 4) {
+            this.close('malformed_length');
+            return;
+          }
           continue;
         }
         const limit = this.authenticated ? this.limits.maxPacketBytes : this.limits.maxConnectBytes;
-        if (1 + this.lengthBytes + this.length > limit) return this.close(this.authenticated ? 'packet_too_large' : 'connect_too_large');
+        if (1 + this.lengthBytes + this.length > limit) {
+          this.close(this.authenticated ? 'packet_too_large' : 'connect_too_large');
+          return;
+        }
         this.toSkip = this.length;
         this.state = this.length === 0 ? 'header' : 'body';
       }
