@@ -63,13 +63,26 @@ afterAll(async () => {
 describe('what is recorded', () => {
   it('records job, device and firmware changes with who, when, what and from where', async () => {
     ok(
-      await t.gql(`mutation($input: EditJobInput!) { editJob(input: $input) { __typename ... on MutationEditJobSuccess { data { changedFields } } ... on Error { message } } }`, {
-        input: { jobId, timeoutMinutes: 60 },
-      }),
+      await t.gql(
+        `mutation($input: EditJobInput!) { editJob(input: $input) { __typename ... on MutationEditJobSuccess { data { changedFields } } ... on Error { message } } }`,
+        {
+          input: { jobId, timeoutMinutes: 60 },
+        },
+      ),
       'editJob',
     );
-    ok(await t.gql(`mutation($id: ID!) { stopJob(id: $id) { __typename ... on MutationStopJobSuccess { data { status } } ... on Error { message } } }`, { id: jobId }), 'stopJob');
-    ok(await t.gql(`mutation($id: ID!) { startJob(id: $id) { __typename ... on MutationStartJobSuccess { data { status } } ... on Error { message } } }`, { id: jobId }), 'startJob');
+    ok(
+      await t.gql(`mutation($id: ID!) { stopJob(id: $id) { __typename ... on MutationStopJobSuccess { data { status } } ... on Error { message } } }`, {
+        id: jobId,
+      }),
+      'stopJob',
+    );
+    ok(
+      await t.gql(`mutation($id: ID!) { startJob(id: $id) { __typename ... on MutationStartJobSuccess { data { status } } ... on Error { message } } }`, {
+        id: jobId,
+      }),
+      'startJob',
+    );
     const cancel = await t.gql(
       `mutation($input: CancelUpgradeInput!) { cancelUpgrade(input: $input) { __typename ... on MutationCancelUpgradeSuccess { data { notCancelled { deviceKey } } } ... on Error { message } } }`,
       { input: { jobId, deviceKeys: ['dev-0001', 'dev-0002', 'no-such-device'] } },
@@ -81,8 +94,19 @@ describe('what is recorded', () => {
       { input: { jobId, failureReason: 'TIMEOUT' } },
     );
     expect(retry.data.retryUpgrade.__typename).toBe('MutationRetryUpgradeSuccess');
-    ok(await t.gql(`mutation($id: ID!) { cancelJob(id: $id) { __typename ... on MutationCancelJobSuccess { data { status } } ... on Error { message } } }`, { id: jobId }), 'cancelJob');
-    ok(await t.gql(`mutation($id: ID!) { deleteFirmware(id: $id) { __typename ... on MutationDeleteFirmwareSuccess { data { id } } ... on Error { message } } }`, { id: spareFirmwareId }), 'deleteFirmware');
+    ok(
+      await t.gql(`mutation($id: ID!) { cancelJob(id: $id) { __typename ... on MutationCancelJobSuccess { data { status } } ... on Error { message } } }`, {
+        id: jobId,
+      }),
+      'cancelJob',
+    );
+    ok(
+      await t.gql(
+        `mutation($id: ID!) { deleteFirmware(id: $id) { __typename ... on MutationDeleteFirmwareSuccess { data { id } } ... on Error { message } } }`,
+        { id: spareFirmwareId },
+      ),
+      'deleteFirmware',
+    );
 
     const events = await nodes();
     // Newest first.
@@ -132,7 +156,9 @@ describe('what is recorded', () => {
 
   it('records users, roles, tokens and sign-ins, never a secret', async () => {
     const role = ok(
-      await t.gql(`mutation { createRole(input: { name: "Viewer", permissions: [OTA_READ] }) { __typename ... on MutationCreateRoleSuccess { data { id } } ... on Error { message } } }`),
+      await t.gql(
+        `mutation { createRole(input: { name: "Viewer", permissions: [OTA_READ] }) { __typename ... on MutationCreateRoleSuccess { data { id } } ... on Error { message } } }`,
+      ),
       'createRole',
     );
     const user = ok(
@@ -143,9 +169,12 @@ describe('what is recorded', () => {
       'createUser',
     );
     ok(
-      await t.gql(`mutation($id: ID!) { updateRole(input: { roleId: $id, permissions: [OTA_READ, FIRMWARE_READ] }) { __typename ... on MutationUpdateRoleSuccess { data { id } } ... on Error { message } } }`, {
-        id: role.id,
-      }),
+      await t.gql(
+        `mutation($id: ID!) { updateRole(input: { roleId: $id, permissions: [OTA_READ, FIRMWARE_READ] }) { __typename ... on MutationUpdateRoleSuccess { data { id } } ... on Error { message } } }`,
+        {
+          id: role.id,
+        },
+      ),
       'updateRole',
     );
     const token = ok(
@@ -155,7 +184,13 @@ describe('what is recorded', () => {
       ),
       'createApiToken',
     );
-    ok(await t.gql(`mutation($id: ID!) { revokeApiToken(id: $id) { __typename ... on MutationRevokeApiTokenSuccess { data { id } } ... on Error { message } } }`, { id: token.apiToken.id }), 'revokeApiToken');
+    ok(
+      await t.gql(
+        `mutation($id: ID!) { revokeApiToken(id: $id) { __typename ... on MutationRevokeApiTokenSuccess { data { id } } ... on Error { message } } }`,
+        { id: token.apiToken.id },
+      ),
+      'revokeApiToken',
+    );
 
     const wrong = await signIn(t.server.graphqlUrl, { username: 'night.operator', password: 'not the password' });
     expect(wrong.result.__typename).toBe('SignInFailedError');
@@ -169,7 +204,16 @@ describe('what is recorded', () => {
     const events = await nodes({
       actions: ['ROLE_CREATED', 'ROLE_UPDATED', 'USER_CREATED', 'TOKEN_CREATED', 'TOKEN_REVOKED', 'SIGNED_IN', 'SIGN_IN_FAILED', 'SIGNED_OUT'],
     });
-    expect(events.map((e) => e.action)).toEqual(['SIGNED_OUT', 'SIGNED_IN', 'SIGN_IN_FAILED', 'TOKEN_REVOKED', 'TOKEN_CREATED', 'ROLE_UPDATED', 'USER_CREATED', 'ROLE_CREATED']);
+    expect(events.map((e) => e.action)).toEqual([
+      'SIGNED_OUT',
+      'SIGNED_IN',
+      'SIGN_IN_FAILED',
+      'TOKEN_REVOKED',
+      'TOKEN_CREATED',
+      'ROLE_UPDATED',
+      'USER_CREATED',
+      'ROLE_CREATED',
+    ]);
     const [signedOut, signedIn, failed, revoked, created, roleUpdated] = events;
     expect(signedIn).toMatchObject({ actorName: 'night.operator', targetId: user.id, credentialKind: 'SESSION', summary: 'Signed in with a password' });
     expect(signedOut).toMatchObject({ actorName: 'night.operator', credentialKind: 'SESSION' });

@@ -212,7 +212,12 @@ export async function signOut(deps: Deps, credential: Credential | null, caller:
   if (credential?.kind !== 'SESSION') return false;
   await inTransaction(deps, async (scope) => {
     await revokeCredentials(scope, { tokenIds: [credential.tokenId] });
-    if (caller) await recordAudit(scope.tx, caller, { action: 'SIGNED_OUT', target: caller.userId ? { type: 'USER', id: caller.userId, name: caller.displayName } : undefined, summary: 'Signed out' });
+    if (caller)
+      await recordAudit(scope.tx, caller, {
+        action: 'SIGNED_OUT',
+        target: caller.userId ? { type: 'USER', id: caller.userId, name: caller.displayName } : undefined,
+        summary: 'Signed out',
+      });
   });
   return true;
 }

@@ -146,7 +146,11 @@ export async function setUserPassword(
     .where(eq(users.id, user.id))
     .returning();
   await revokeCredentials(scope, { userIds: [user.id], kind: 'SESSION', except: keepSessionId });
-  await recordAudit(scope.tx, caller, { action: 'USER_PASSWORD_SET', target: userTarget(user), summary: `Password of ${user.username} set; their sessions ended` });
+  await recordAudit(scope.tx, caller, {
+    action: 'USER_PASSWORD_SET',
+    target: userTarget(user),
+    summary: `Password of ${user.username} set; their sessions ended`,
+  });
   return row;
 }
 

@@ -3,7 +3,7 @@
  * makes the change, on its transaction, so the log holds exactly the changes that committed.
  * Reading it is for OU_ADMIN, scoped to the caller's unit (docs/security.md "Audit log").
  */
-import { and, desc, eq, gte, ilike, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq, gte, ilike, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { type AuditAction, type AuditTargetType, auditEvents } from '../db/schema.js';
 import { type Caller, requirePermission } from './caller.js';
@@ -100,6 +100,3 @@ export async function countAuditEvents(db: Executor, caller: Caller, filter: Aud
   const [row] = await db.select({ count: sql<number>`count(*)::int` }).from(auditEvents).where(condition(auditEvents));
   return row.count;
 }
-
-/** Newest first; the order the page and the API's cursor use. */
-export const AUDIT_ORDER = [desc(auditEvents.at), desc(auditEvents.id)];

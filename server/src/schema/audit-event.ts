@@ -35,7 +35,11 @@ builder.drizzleNode('auditEvents', {
   fields: (t) => ({
     at: t.expose('at', { type: 'DateTime' }),
     action: t.expose('action', { type: AuditAction }),
-    actionText: t.string({ description: 'The action in the console’s words.', select: { columns: { action: true } }, resolve: (e) => AUDIT_ACTION_LABELS[e.action] ?? e.action }),
+    actionText: t.string({
+      description: 'The action in the console’s words.',
+      select: { columns: { action: true } },
+      resolve: (e) => AUDIT_ACTION_LABELS[e.action] ?? e.action,
+    }),
     actorName: t.exposeString('actorName', { description: 'Who did it, as they were named then ("Updraft" for the system).' }),
     actor: t.relation('actor', { nullable: true, description: 'The user who did it; null for the system.' }),
     targetType: t.expose('targetType', { type: AuditTargetTypeRef, nullable: true }),
@@ -59,7 +63,6 @@ builder.drizzleNode('auditEvents', {
   }),
 });
 
-
 builder.queryField('auditEvents', (t) =>
   t.drizzleConnection(
     {
@@ -79,9 +82,7 @@ builder.queryField('auditEvents', (t) =>
       resolve: (query, _root, args, context) => {
         assertPageSize(args);
         const condition = auditCondition(callerOf(context), filterOf(args));
-        return context.services.db.query.auditEvents.findMany(
-          query({ where: { RAW: (table) => condition(table) }, orderBy: { at: 'desc', id: 'desc' } }),
-        );
+        return context.services.db.query.auditEvents.findMany(query({ where: { RAW: (table) => condition(table) }, orderBy: { at: 'desc', id: 'desc' } }));
       },
     },
     { name: 'AuditEventConnection' },

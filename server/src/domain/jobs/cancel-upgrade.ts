@@ -59,7 +59,10 @@ export async function cancelUpgrade(scope: TransactionScope, caller: Caller, inp
       action: 'DEVICES_CANCELLED',
       target: { type: 'JOB', id: job.id, name: job.name },
       summary: `${countOf(cancelled.tasks.length, 'device')} cancelled${notCancelled.length ? `, ${countOf(notCancelled.length, 'device')} not` : ''}`,
-      details: auditedKeys(cancelled.tasks.map((t) => t.deviceKey), notCancelled.length),
+      details: auditedKeys(
+        cancelled.tasks.map((t) => t.deviceKey),
+        notCancelled.length,
+      ),
     });
   }
   return { job: current, cancelledTaskIds: cancelled.tasks.map((t) => t.id), notCancelled };

@@ -22,7 +22,12 @@ export async function stopJob({ tx, emit }: TransactionScope, caller: Caller, jo
   const [stopped] = await tx.update(otaJobs).set({ status: 'STOPPED', statusReason: null, updatedAt: new Date() }).where(eq(otaJobs.id, job.id)).returning();
   jobEvents(stopped, 'stopped').forEach(emit);
   await queueJobStatusChanged(tx, job.id, { previousStatus: job.status, change: 'STOPPED' });
-  await recordAudit(tx, caller, { action: 'JOB_STOPPED', target: jobTarget(job), summary: `Job "${job.name}" stopped`, details: { previousStatus: job.status } });
+  await recordAudit(tx, caller, {
+    action: 'JOB_STOPPED',
+    target: jobTarget(job),
+    summary: `Job "${job.name}" stopped`,
+    details: { previousStatus: job.status },
+  });
   return stopped;
 }
 

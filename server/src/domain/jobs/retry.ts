@@ -97,7 +97,13 @@ export async function retryUpgrade({ tx, emit }: TransactionScope, caller: Calle
       action: 'DEVICES_RETRIED',
       target: { type: 'JOB', id: job.id, name: job.name },
       summary: `${countOf(retried.length, 'device')} retried${values.failureReason ? ` (${FAILURE_REASON_LABELS[values.failureReason]})` : ''}${notRetried.length ? `, ${countOf(notRetried.length, 'device')} not` : ''}`,
-      details: { ...auditedKeys(retried.map((r) => r.deviceKey), notRetried.length), failureReason: values.failureReason ?? null },
+      details: {
+        ...auditedKeys(
+          retried.map((r) => r.deviceKey),
+          notRetried.length,
+        ),
+        failureReason: values.failureReason ?? null,
+      },
     });
   }
   return { job: current, retriedTaskIds: retried.map((r) => r.id), notRetried };
