@@ -23,6 +23,8 @@ export interface DeviceRow {
   failureDetail: string | null;
   waitingReason: string | null;
   currentVersion: string | null;
+  /** The device's wave of the job's rollout plan (null without one). */
+  wave?: number | null;
   pushedAt: string | null;
   failedAt: string | null;
   updatedAt: string;
@@ -36,6 +38,8 @@ export interface DeviceView {
   failureReason?: string;
   failedAfter?: string;
   failedBefore?: string;
+  /** Only the devices of this wave of the rollout plan. */
+  wave?: number;
 }
 
 /** Where the loaded page sits in the view's key order. */
@@ -68,6 +72,7 @@ export function matchesView(row: DeviceRow, view: DeviceView): boolean {
   if (view.deviceKey && !row.deviceKey.includes(view.deviceKey)) return false;
   if (view.currentVersion && row.currentVersion !== view.currentVersion) return false;
   if (view.failureReason && row.failureReason !== view.failureReason) return false;
+  if (view.wave !== undefined && row.wave !== view.wave) return false;
   const failedAt = row.failedAt ? Date.parse(row.failedAt) : null;
   if (view.failedAfter && (failedAt === null || failedAt < Date.parse(view.failedAfter))) return false;
   if (view.failedBefore && (failedAt === null || failedAt >= Date.parse(view.failedBefore))) return false;

@@ -92,3 +92,18 @@ export const PickDevicesQuery = graphql(`
     }
   }
 `);
+
+/** What createUpgradeJob would target with this input, per wave (nothing is created). */
+export const PreviewUpgradeJobQuery = graphql(
+  `
+  query PreviewUpgradeJob($input: CreateUpgradeJobInput!) {
+    previewUpgradeJob(input: $input, sampleSize: 5) {
+      ... on QueryPreviewUpgradeJobSuccess {
+        data { deviceCount notFoundCount seed sampleDeviceKeys waves { index name deviceCount sampleDeviceKeys } }
+      }
+      ...ErrorFields
+    }
+  }
+`,
+  [ErrorFields],
+);

@@ -31,6 +31,7 @@ import {
   CancelJobMutation,
   JobDetailFields,
   JobDetailsQuery,
+  JobWaveFields,
   JobDetailsSubscription,
   JobProgressHistoryQuery,
   StartJobMutation,
@@ -38,6 +39,7 @@ import {
 } from './documents';
 import { JobEditDialog } from './JobEditDialog';
 import { JobSettingsSummary } from './JobSettingsSummary';
+import { WaveStepper } from './WaveStepper';
 
 const PAGE_SIZES = [50, 100, 200, 500];
 
@@ -58,6 +60,10 @@ export function JobDetailsPage() {
   const liveFields = () => {
     const j = job();
     return j ? readFragment(JobLiveFields, j as unknown as FragmentOf<typeof JobLiveFields>) : null;
+  };
+  const waveData = () => {
+    const j = job();
+    return j ? readFragment(JobWaveFields, j as unknown as FragmentOf<typeof JobWaveFields>) : null;
   };
 
   // Progress over time: the job's history from the server (the devices' finish times), then one
@@ -85,10 +91,21 @@ export function JobDetailsPage() {
     const size = Number(param(params, 'size'));
     return PAGE_SIZES.includes(size) ? size : 100;
   };
+  /** The wave filter of the tabs (?wave=N, 0-based), when the job has such a wave. */
+  const selectedWave = () => {
+    const n = Number(param(params, 'wave'));
+    return param(params, 'wave') !== undefined && Number.isInteger(n) && waveData()?.waves.some((w) => w.index === n) ? n : undefined;
+  };
+  const tabCounts = () => {
+    const w = selectedWave();
+    const wave = w === undefined ? undefined : waveData()?.waves.find((x) => x.index === w);
+    return wave?.statusCounts ?? liveFields()!.statusCounts;
+  };
   const view = createMemo<DeviceView>(() => {
     const failed = tab().status === 'FAILED';
     return {
       status: tab().status,
+      wave: selectedWave(),
       deviceKey: param(params, 'q'),
       currentVersion: failed ? param(params, 'version') : undefined,
       failureReason: failed ? param(params, 'reason') : undefined,
@@ -96,7 +113,7 @@ export function JobDetailsPage() {
       failedBefore: failed ? param(params, 'failedBefore') : undefined,
     };
   });
-  const filtered = () => Object.entries(view()).some(([k, v]) => k !== 'status' && v);
+  const filtered = () => Object.entries(view()).some(([k, v]) => k !== 'status' && k !== 'wave' && v);
   const paging = createMemo(() => {
     const before = param(params, 'before');
     return before
@@ -207,7 +224,7 @@ export function JobDetailsPage() {
                     </h1>
                   </div>
                   <div class="page-actions">
-                    <Show when={status() === 'RUNNING' || status() === 'SCHEDULED'}>
+                    <Show when={status() === 'RUNNING' || status() === 'SCHEDULED' || status() === 'WAITING_FOR_APPROVAL'}>
                       <button
                         type="button"
                         class="btn"
@@ -282,6 +299,20 @@ export function JobDetailsPage() {
                   </Fact>
                 </div>
 
+                <Show when={waveData()?.waves.length}>
+                  <WaveStepper
+                    data={waveData()!}
+                    jobStatus={status()}
+                    canControl={canControl()}
+                    selectedWave={selectedWave()}
+                    onSelectWave={(wave) =>
+                      setParams({ wave: wave === undefined ? undefined : String(wave), after: undefined, before: undefined, from: undefined })
+                    }
+                    onApproved={(text, ok) => setNotice({ kind: ok ? 'success' : 'error', text })}
+                    format={times.format}
+                  />
+                </Show>
+
                 <div class="panels">
                   <div class="card panel">
                     <h2 class="card-title">Progress over time</h2>
@@ -304,6 +335,18 @@ export function JobDetailsPage() {
                 </div>
 
                 <div class="card">
+                  <Show when={selectedWave() !== undefined}>
+                    <div class="wave-filter" data-testid="wave-filter">
+                      Devices of wave {selectedWave()! + 1} ({waveData()?.waves.find((w) => w.index === selectedWave())?.name}){' '}
+                      <button
+                        type="button"
+                        class="btn-link"
+                        onClick={() => setParams({ wave: undefined, after: undefined, before: undefined, from: undefined })}
+                      >
+                        Show all waves
+                      </button>
+                    </div>
+                  </Show>
                   <Tabs value={tab().slug} onChange={selectTab} activationMode="automatic">
                     <Tabs.List class="tabs" aria-label="Device status">
                       <For each={TABS}>
@@ -311,7 +354,7 @@ export function JobDetailsPage() {
                           <Tabs.Trigger value={t.slug} class="tab" classList={{ active: tab().slug === t.slug }} data-testid={`tab-${t.slug}`}>
                             {t.label}
                             <span class="tab-count" data-testid={`count-${t.slug}`}>
-                              {formatCount(liveFields()!.statusCounts[t.countKey])}
+                              {formatCount(tabCounts()[t.countKey])}
                             </span>
                           </Tabs.Trigger>
                         )}
@@ -333,7 +376,7 @@ export function JobDetailsPage() {
                         pager={pager}
                         canControl={canControl()}
                         filtered={filtered()}
-                        tabCount={liveFields()!.statusCounts[tab().countKey]}
+                        tabCount={tabCounts()[tab().countKey]}
                       />
                     </Tabs.Content>
                   </Tabs>

@@ -170,7 +170,13 @@ export function createDeviceRows(props: { jobId: string; view: DeviceView; pagin
     stopLive?.();
     stopLive = subscribeLive(
       JobDeviceUpdatesSubscription,
-      { jobId: props.jobId, status: props.view.status as UpgradeStatus, failureReason: (props.view.failureReason as FailureReason | undefined) ?? null, after },
+      {
+        jobId: props.jobId,
+        status: props.view.status as UpgradeStatus,
+        failureReason: (props.view.failureReason as FailureReason | undefined) ?? null,
+        wave: props.view.wave ?? null,
+        after,
+      },
       {
         next: (data) => {
           if (gen !== generation) return;
@@ -214,6 +220,7 @@ export function createDeviceRows(props: { jobId: string; view: DeviceView; pagin
           failureReason: (view.failureReason as FailureReason | undefined) ?? null,
           failedAfter: view.failedAfter ?? null,
           failedBefore: view.failedBefore ?? null,
+          wave: view.wave ?? null,
           ...props.paging,
         },
         { requestPolicy: 'network-only' },

@@ -19,6 +19,39 @@ export const JobSettingsFields = graphql(`
   }
 `);
 
+/** The phased rollout: the stepper's waves with live counts, the abort gauge and the decisions. */
+export const JobWaveFields = graphql(`
+  fragment JobWaveFields on OtaJob {
+    id
+    rollout {
+      seed
+      randomOrder
+      activeWave
+      nextWaveWaitsFor
+      decisions { wave kind actor reason decidedAt }
+    }
+    waves {
+      index
+      name
+      status
+      active
+      deviceCount
+      progress
+      successPercent
+      successThresholdPercent
+      errorThreshold { percent minFinished }
+      soakMinutes
+      soakEndsAt
+      approvalRequired
+      approvedBy
+      startedAt
+      finishedAt
+      statusCounts { toBePushed pushed inProgress succeeded failed }
+      abortGauge { failedPercent worstCasePercent thresholdPercent minFinished finished inFlight crossed wouldCross }
+    }
+  }
+`);
+
 /** Everything the details page shows about the job itself; jobProgress refreshes all of it live. */
 export const JobDetailFields = graphql(
   `
@@ -39,9 +72,10 @@ export const JobDetailFields = graphql(
     schedule { timezone }
     ...JobLiveFields
     ...JobSettingsFields
+    ...JobWaveFields
   }
 `,
-  [JobLiveFields, JobSettingsFields],
+  [JobLiveFields, JobSettingsFields, JobWaveFields],
 );
 
 export const JobDetailsQuery = graphql(
@@ -85,6 +119,7 @@ export const JobDeviceRow = graphql(`
     failureDetail
     waitingReason
     currentVersion
+    wave
     pushedAt
     failedAt
     updatedAt
@@ -114,6 +149,7 @@ export const JobDevicesQuery = graphql(
     $failureReason: FailureReason
     $failedAfter: DateTime
     $failedBefore: DateTime
+    $wave: Int
     $first: Int
     $after: String
     $last: Int
@@ -128,6 +164,7 @@ export const JobDevicesQuery = graphql(
         failureReason: $failureReason
         failedAfter: $failedAfter
         failedBefore: $failedBefore
+        wave: $wave
         first: $first
         after: $after
         last: $last
@@ -146,8 +183,8 @@ export const JobDevicesQuery = graphql(
 
 export const JobDeviceUpdatesSubscription = graphql(
   `
-  subscription JobDeviceUpdates($jobId: ID!, $status: UpgradeStatus, $failureReason: FailureReason, $after: String) {
-    jobDeviceUpdates(jobId: $jobId, status: $status, failureReason: $failureReason, after: $after) {
+  subscription JobDeviceUpdates($jobId: ID!, $status: UpgradeStatus, $failureReason: FailureReason, $wave: Int, $after: String) {
+    jobDeviceUpdates(jobId: $jobId, status: $status, failureReason: $failureReason, wave: $wave, after: $after) {
       cursor
       devices { ...JobDeviceRow }
       otherDeviceKeys
@@ -248,3 +285,15 @@ export const EditJobMutation = graphql(
 );
 
 export type JobDetail = import('gql.tada').ResultOf<typeof JobDetailFields>;
+
+export const ApproveNextWaveMutation = graphql(
+  `
+  mutation ApproveNextWave($id: ID!, $wave: Int) {
+    approveNextWave(jobId: $id, wave: $wave) {
+      ... on MutationApproveNextWaveSuccess { data { ...JobLiveFields } }
+      ...ErrorFields
+    }
+  }
+`,
+  [JobLiveFields, ErrorFields],
+);
