@@ -185,11 +185,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     (broker.handle as (socket: net.Socket) => void)(socket);
   });
   const port = await listenWithFallback(server, options.host, options.port, log);
+  const startedAt = performance.now();
   const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
 
   return {
     mode: 'embedded',
     port,
+    connectedForMs: () => performance.now() - startedAt,
     deviceUrl: `mqtt://${host}:${port}`,
     publish(topic, payload) {
       if (broker.closed) return;
