@@ -54,6 +54,16 @@ export interface ServerConfig {
   mqttPort: number;
   /** Host the embedded broker listens on. */
   mqttHost: string;
+  /** Embedded broker: largest packet of an authenticated device; a larger one closes the connection. */
+  mqttMaxPacketBytes: number;
+  /** Embedded broker: largest packet before authentication (the CONNECT). */
+  mqttMaxConnectBytes: number;
+  /** Embedded broker: a connection not authenticated this long after opening is closed. */
+  mqttConnectTimeoutMs: number;
+  /** Embedded broker: messages per second one device may publish, sustained (0: unlimited). */
+  mqttDeviceMessagesPerSecond: number;
+  /** Embedded broker: messages one device may publish at once above that rate. */
+  mqttDeviceBurst: number;
   /** Shared-subscription group on an external broker: instances in one group split the device traffic. */
   mqttShareGroup: string;
   /** Connections (shared-subscription members) this instance opens to an external broker. */
@@ -161,6 +171,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     mqttUrl: env.MQTT_URL || undefined,
     mqttPort: intFromEnv(env, 'MQTT_PORT', 1883),
     mqttHost: env.MQTT_HOST ?? '0.0.0.0',
+    mqttMaxPacketBytes: intFromEnv(env, 'MQTT_MAX_PACKET_BYTES', 64 * 1024),
+    mqttMaxConnectBytes: intFromEnv(env, 'MQTT_MAX_CONNECT_BYTES', 4096),
+    mqttConnectTimeoutMs: intFromEnv(env, 'MQTT_CONNECT_TIMEOUT_MS', 10_000),
+    mqttDeviceMessagesPerSecond: intFromEnv(env, 'MQTT_DEVICE_MESSAGES_PER_SECOND', 50),
+    mqttDeviceBurst: intFromEnv(env, 'MQTT_DEVICE_BURST', 200),
     mqttShareGroup: env.MQTT_SHARE_GROUP || 'updraft',
     mqttConnections: intFromEnv(env, 'MQTT_CONNECTIONS', 4),
     instanceId: env.INSTANCE_ID || undefined,

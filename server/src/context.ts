@@ -19,5 +19,12 @@ export interface GraphQLContext {
 }
 
 export function createContext(services: AppServices, auth: RequestAuth): GraphQLContext {
-  return { services, caller: auth.caller, auth, loaders: createLoaders(services.db) };
+  return { services, caller: withOrigin(auth), auth, loaders: createLoaders(services.db) };
+}
+
+/** The caller with where its request came from (the audit log's "from where"). */
+export function withOrigin(auth: Pick<RequestAuth, 'caller' | 'identity' | 'clientAddress'>): Caller | null {
+  if (!auth.caller || !auth.identity) return auth.caller;
+  const { kind, tokenId, name } = auth.identity.credential;
+  return { ...auth.caller, origin: { clientAddress: auth.clientAddress, credentialKind: kind, credentialId: tokenId, credentialName: name } };
 }

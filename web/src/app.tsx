@@ -5,6 +5,7 @@ import { Match, Switch } from 'solid-js';
 import { client } from './api/client';
 import { Layout } from './components/Layout';
 import { Loading } from './components/States';
+import { AuditPage } from './pages/admin/AuditPage';
 import { RolesPage } from './pages/admin/RolesPage';
 import { TokensPage } from './pages/admin/TokensPage';
 import { UsersPage } from './pages/admin/UsersPage';
@@ -110,6 +111,14 @@ export function App() {
               component={() => (
                 <RequirePermission permission="OU_ADMIN">
                   <TokensPage />
+                </RequirePermission>
+              )}
+            />
+            <Route
+              path="/admin/audit"
+              component={() => (
+                <RequirePermission permission="OU_ADMIN">
+                  <AuditPage />
                 </RequirePermission>
               )}
             />

@@ -9,6 +9,7 @@ import { and, desc, eq, gt, isNull, or } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Executor } from '../db/client.js';
 import { apiTokens } from '../db/schema.js';
+import { recordAudit } from '../domain/audit.js';
 import { type Caller, requirePermission } from '../domain/caller.js';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import type { TransactionScope } from '../domain/transaction.js';
@@ -55,7 +56,7 @@ export async function createApiToken(
   if (excess.length > 0) {
     throw InvalidInputError.single(['input', 'permissions'], `a token can only carry permissions its owner has and you act with now; not ${excess.join(', ')}`);
   }
-  return issueCredential(tx, {
+  const issued = await issueCredential(tx, {
     kind: 'API_TOKEN',
     userId: ownerId,
     ouId: caller.ouId,
@@ -65,6 +66,14 @@ export async function createApiToken(
     createdBy: caller.userId,
     trustedDocumentsOnly: values.trustedDocumentsOnly ?? false,
   });
+  // The secret is never logged or audited; the token's id and name are.
+  await recordAudit(tx, caller, {
+    action: 'TOKEN_CREATED',
+    target: { type: 'API_TOKEN', id: issued.row.id, name: issued.row.name },
+    summary: `API token "${issued.row.name}" created${ownerId === caller.userId ? '' : ' for another user'}: ${values.permissions.join(', ') || 'no permissions'}${issued.row.expiresAt ? `, expires ${issued.row.expiresAt.toISOString()}` : ', no expiry'}`,
+    details: { ownerId, permissions: values.permissions, expiresAt: issued.row.expiresAt, trustedDocumentsOnly: issued.row.trustedDocumentsOnly },
+  });
+  return issued;
 }
 
 /** API tokens of the caller (or, for OU_ADMIN, of another user), newest first. */
@@ -102,6 +111,14 @@ export async function revokeApiToken(scope: TransactionScope, caller: Caller, to
   if (token.userId !== ownUserId(caller)) requirePermission(caller, 'OU_ADMIN');
   await revokeCredentials(scope, { tokenIds: [token.id] });
   const [row] = await scope.tx.select().from(apiTokens).where(eq(apiTokens.id, token.id));
+  if (!token.revokedAt) {
+    await recordAudit(scope.tx, caller, {
+      action: 'TOKEN_REVOKED',
+      target: { type: 'API_TOKEN', id: token.id, name: token.name },
+      summary: `${token.kind === 'SESSION' ? 'Session' : 'API token'} "${token.name}" revoked`,
+      details: { ownerId: token.userId, kind: token.kind },
+    });
+  }
   return row;
 }
 

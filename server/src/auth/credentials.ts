@@ -24,6 +24,8 @@ export function newTokenSecret(): string {
 export interface Credential {
   tokenId: string;
   kind: CredentialKind;
+  /** The token's name ("Dashboard session" for a session), for the audit log. */
+  name: string;
   userId: string;
   ouId: string;
   expiresAt: Date | null;
@@ -87,6 +89,7 @@ export async function authenticateToken(db: Executor, token: string, kind: Crede
       credential: {
         tokenId: row.id,
         kind: row.kind,
+        name: row.name,
         userId: row.userId,
         ouId: row.ouId,
         expiresAt: row.expiresAt,

@@ -6,6 +6,7 @@ import { and, asc, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Executor } from '../db/client.js';
 import { type Permission, roles, userRoles } from '../db/schema.js';
+import { countOf, recordAudit } from '../domain/audit.js';
 import { type Caller, requirePermission } from '../domain/caller.js';
 import { AlreadyExistsError, NotFoundError } from '../domain/errors.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -61,6 +62,10 @@ function taken(error: unknown, name: string): unknown {
   return isUniqueViolation(error) ? new AlreadyExistsError('role', 'name', name) : error;
 }
 
+function roleTarget(role: RoleRow) {
+  return { type: 'ROLE' as const, id: role.id, name: role.name };
+}
+
 export async function createRole({ tx }: TransactionScope, caller: Caller, input: CreateRoleInput): Promise<RoleRow> {
   requirePermission(caller, 'OU_ADMIN');
   const values = parseInput(createRoleInput, input);
@@ -69,6 +74,12 @@ export async function createRole({ tx }: TransactionScope, caller: Caller, input
       .insert(roles)
       .values({ ...values, ouId: caller.ouId })
       .returning();
+    await recordAudit(tx, caller, {
+      action: 'ROLE_CREATED',
+      target: roleTarget(row),
+      summary: `Role ${row.name} created: ${row.permissions.join(', ') || 'no permissions'}`,
+      details: { permissions: row.permissions },
+    });
     return row;
   } catch (error) {
     throw taken(error, values.name);
@@ -95,6 +106,22 @@ export async function updateRole(scope: TransactionScope, caller: Caller, roleId
     await ensureAdministratorRemains(tx, caller.ouId);
     permissionsReduced(scope, await holders(tx, roleId));
   }
+  const added = row.permissions.filter((p) => !before.permissions.includes(p));
+  const removed = before.permissions.filter((p) => !row.permissions.includes(p));
+  const changed = [
+    row.name !== before.name ? `renamed from ${before.name}` : '',
+    row.description !== before.description ? 'description changed' : '',
+    added.length ? `+${added.join(', +')}` : '',
+    removed.length ? `−${removed.join(', −')}` : '',
+  ].filter(Boolean);
+  if (changed.length > 0) {
+    await recordAudit(tx, caller, {
+      action: 'ROLE_UPDATED',
+      target: roleTarget(row),
+      summary: `Role ${row.name}: ${changed.join(', ')}`,
+      details: { permissionsAdded: added, permissionsRemoved: removed, nameBefore: before.name },
+    });
+  }
   return row;
 }
 
@@ -108,6 +135,12 @@ export async function deleteRole(scope: TransactionScope, caller: Caller, roleId
   await tx.delete(roles).where(and(eq(roles.id, roleId), eq(roles.ouId, caller.ouId)));
   await ensureAdministratorRemains(tx, caller.ouId);
   if (role.permissions.length > 0) permissionsReduced(scope, affected);
+  await recordAudit(tx, caller, {
+    action: 'ROLE_DELETED',
+    target: roleTarget(role),
+    summary: `Role ${role.name} deleted (held by ${countOf(affected.length, 'user')})`,
+    details: { permissions: role.permissions, holders: affected },
+  });
   return role;
 }
 

@@ -8,6 +8,8 @@ import { and, eq, lt, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { apiTokens, users } from '../db/schema.js';
+import { recordAudit, recordAuditAs } from '../domain/audit.js';
+import type { Caller } from '../domain/caller.js';
 import { InvalidInputError } from '../domain/errors.js';
 import { inTransaction } from '../domain/transaction.js';
 import type { EventBus } from '../events/bus.js';
@@ -61,7 +63,10 @@ export async function signIn(deps: Deps, input: SignInInput, context: SignInCont
     parsed.data.token !== undefined && parsed.data.token !== null
       ? await grantOfToken(deps.db, parsed.data.token)
       : await grantOfPassword(deps.db, parsed.data.username!, parsed.data.password!);
-  if (!grant) throw new SignInFailedError();
+  if (!grant) {
+    if (parsed.data.username) await auditFailedSignIn(deps, parsed.data.username, context.clientAddress);
+    throw new SignInFailedError();
+  }
 
   const ttlEnd = new Date(now.getTime() + context.sessionTtlMinutes * 60_000);
   const expiresAt = grant.expiresAt && grant.expiresAt < ttlEnd ? grant.expiresAt : ttlEnd;
@@ -79,6 +84,21 @@ export async function signIn(deps: Deps, input: SignInInput, context: SignInCont
     });
     await scope.tx.update(users).set({ lastSignInAt: now }).where(eq(users.id, grant.userId));
     if (context.previousSessionId) await revokeCredentials(scope, { tokenIds: [context.previousSessionId], kind: 'SESSION' });
+    await recordAuditAs(
+      scope.tx,
+      {
+        ouId: grant.ouId,
+        actorId: grant.userId,
+        actorName: grant.displayName,
+        origin: { clientAddress: context.clientAddress, credentialKind: 'SESSION', credentialId: issued.row.id, credentialName: issued.row.name },
+      },
+      {
+        action: 'SIGNED_IN',
+        target: { type: 'USER', id: grant.userId, name: grant.username },
+        summary: grant.parentTokenId ? `Signed in with API token "${grant.tokenName}"` : 'Signed in with a password',
+        details: { method: grant.parentTokenId ? 'TOKEN' : 'PASSWORD', parentTokenId: grant.parentTokenId },
+      },
+    );
     await scope.tx
       .delete(apiTokens)
       .where(
@@ -98,8 +118,34 @@ export async function signIn(deps: Deps, input: SignInInput, context: SignInCont
   return { identity: session.identity, sessionSecret: secret, expiresAt };
 }
 
+/**
+ * A wrong password for a user that exists is recorded in that user's unit (for their
+ * administrator); attempts with unknown names or tokens belong to no unit and are only counted by
+ * the throttle.
+ */
+async function auditFailedSignIn(deps: Deps, username: string, clientAddress: string): Promise<void> {
+  const [user] = await deps.db
+    .select({ id: users.id, ouId: users.ouId, username: users.username, displayName: users.displayName, disabledAt: users.disabledAt })
+    .from(users)
+    .where(eq(users.username, username.trim().toLowerCase()));
+  if (!user) return;
+  await recordAuditAs(
+    deps.db,
+    { ouId: user.ouId, actorId: user.id, actorName: user.displayName, origin: { clientAddress } },
+    {
+      action: 'SIGN_IN_FAILED',
+      target: { type: 'USER', id: user.id, name: user.username },
+      summary: user.disabledAt ? 'Sign-in refused: the user is disabled' : 'Sign-in failed: wrong password',
+    },
+  );
+}
+
 interface Grant {
   userId: string;
+  username: string;
+  displayName: string;
+  /** The API token exchanged for the session (null: a password). */
+  tokenName: string | null;
   ouId: string;
   permissions: NonNullable<typeof apiTokens.$inferSelect.permissions> | null;
   parentTokenId: string | null;
@@ -116,6 +162,9 @@ async function grantOfPassword(db: Database, username: string, password: string)
   if (!user || !matches || user.disabledAt) return null;
   return {
     userId: user.id,
+    username: user.username,
+    displayName: user.displayName,
+    tokenName: null,
     ouId: user.ouId,
     permissions: null,
     parentTokenId: null,
@@ -130,8 +179,12 @@ async function grantOfToken(db: Database, token: string): Promise<Grant | null> 
   if (!authenticated.identity) return null;
   const { credential } = authenticated.identity;
   const [row] = await db.select().from(apiTokens).where(eq(apiTokens.id, credential.tokenId));
+  const [user] = await db.select({ username: users.username, displayName: users.displayName }).from(users).where(eq(users.id, credential.userId));
   return {
     userId: credential.userId,
+    username: user.username,
+    displayName: user.displayName,
+    tokenName: row.name,
     ouId: credential.ouId,
     permissions: row.permissions,
     parentTokenId: row.id,
@@ -155,8 +208,16 @@ export async function passwordSignInAvailable(db: Database): Promise<boolean> {
 }
 
 /** Ends the session the request came with; false when it came with none. */
-export async function signOut(deps: Deps, credential: Credential | null): Promise<boolean> {
+export async function signOut(deps: Deps, credential: Credential | null, caller: Caller | null): Promise<boolean> {
   if (credential?.kind !== 'SESSION') return false;
-  await inTransaction(deps, (scope) => revokeCredentials(scope, { tokenIds: [credential.tokenId] }));
+  await inTransaction(deps, async (scope) => {
+    await revokeCredentials(scope, { tokenIds: [credential.tokenId] });
+    if (caller)
+      await recordAudit(scope.tx, caller, {
+        action: 'SIGNED_OUT',
+        target: caller.userId ? { type: 'USER', id: caller.userId, name: caller.displayName } : undefined,
+        summary: 'Signed out',
+      });
+  });
   return true;
 }

@@ -6,6 +6,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database, Executor } from '../db/client.js';
 import { type Permission, userRoles, users } from '../db/schema.js';
+import { countOf, recordAudit } from '../domain/audit.js';
 import { type Caller, requirePermission } from '../domain/caller.js';
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -61,6 +62,10 @@ export async function permissionsOfUser(db: Executor, userId: string): Promise<P
   return user ? unionOfPermissions(user.roles) : [];
 }
 
+function userTarget(user: UserRow) {
+  return { type: 'USER' as const, id: user.id, name: user.username };
+}
+
 export async function createUser({ tx }: TransactionScope, caller: Caller, input: CreateUserInput): Promise<UserRow> {
   requirePermission(caller, 'OU_ADMIN');
   const values = parseInput(createUserInput, input);
@@ -78,6 +83,12 @@ export async function createUser({ tx }: TransactionScope, caller: Caller, input
   if (values.roleIds.length > 0) {
     await tx.insert(userRoles).values(values.roleIds.map((roleId) => ({ userId: user.id, roleId, ouId: caller.ouId })));
   }
+  await recordAudit(tx, caller, {
+    action: 'USER_CREATED',
+    target: userTarget(user),
+    summary: `User ${user.username} created${passwordHash ? ' with a password' : ''}, ${countOf(values.roleIds.length, 'role')}`,
+    details: { roleIds: values.roleIds },
+  });
   return user;
 }
 
@@ -104,6 +115,13 @@ export async function updateUser(scope: TransactionScope, caller: Caller, userId
     await ensureAdministratorRemains(tx, caller.ouId);
     await revokeCredentials(scope, { userIds: [userId] });
   }
+  const changed = [
+    values.displayName !== undefined && values.displayName !== user.displayName ? `name "${user.displayName}" → "${row.displayName}"` : '',
+    !!user.disabledAt !== !!row.disabledAt ? (row.disabledAt ? 'disabled (every token and session revoked)' : 'enabled') : '',
+  ].filter(Boolean);
+  if (changed.length > 0) {
+    await recordAudit(tx, caller, { action: 'USER_UPDATED', target: userTarget(row), summary: `User ${row.username}: ${changed.join(', ')}` });
+  }
   return row;
 }
 
@@ -128,6 +146,11 @@ export async function setUserPassword(
     .where(eq(users.id, user.id))
     .returning();
   await revokeCredentials(scope, { userIds: [user.id], kind: 'SESSION', except: keepSessionId });
+  await recordAudit(scope.tx, caller, {
+    action: 'USER_PASSWORD_SET',
+    target: userTarget(user),
+    summary: `Password of ${user.username} set; their sessions ended`,
+  });
   return row;
 }
 
@@ -146,6 +169,12 @@ export async function setUserRoles(scope: TransactionScope, caller: Caller, user
     await ensureAdministratorRemains(tx, caller.ouId);
     permissionsReduced(scope, [user.id]);
   }
+  await recordAudit(tx, caller, {
+    action: 'USER_ROLES_SET',
+    target: userTarget(user),
+    summary: `Roles of ${user.username}: ${newRoles.map((r) => r.name).join(', ') || 'none'}`,
+    details: { roleIds: ids, permissionsBefore: before, permissionsAfter: unionOfPermissions(newRoles) },
+  });
   return user;
 }
 
@@ -176,6 +205,7 @@ export async function changeOwnPassword(
   return inTransaction(deps, async (scope) => {
     const [row] = await scope.tx.update(users).set({ passwordHash }).where(eq(users.id, user.id)).returning();
     await revokeCredentials(scope, { userIds: [user.id], kind: 'SESSION', except: keepSessionId });
+    await recordAudit(scope.tx, caller, { action: 'PASSWORD_CHANGED', target: userTarget(user), summary: `${user.username} changed their password` });
     return row;
   });
 }

@@ -47,6 +47,9 @@ export const relations = defineRelations(schema, (r) => ({
   jobEdits: {
     job: r.one.otaJobs({ from: r.jobEdits.jobId, to: r.otaJobs.id, optional: false }),
   },
+  auditEvents: {
+    actor: r.one.users({ from: r.auditEvents.actorId, to: r.users.id }),
+  },
   webhookEndpoints: {
     product: r.one.products({ from: r.webhookEndpoints.productId, to: r.products.id }),
     job: r.one.otaJobs({ from: r.webhookEndpoints.jobId, to: r.otaJobs.id }),

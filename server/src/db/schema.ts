@@ -638,3 +638,76 @@ export const webhookProgressMarks = snakeCase.table('webhook_progress_marks', {
   fingerprint: text().notNull(),
   queuedAt: timestamp({ withTimezone: true }).notNull(),
 });
+
+// ── Audit log ───────────────────────────────────────────────────────────────────────────────────
+
+/** What the audit log records (docs/security.md "Audit log"); the words are AUDIT_ACTION_LABELS. */
+export const AUDIT_ACTIONS = [
+  'JOB_CREATED',
+  'JOB_EDITED',
+  'JOB_STARTED',
+  'JOB_STOPPED',
+  'JOB_CANCELLED',
+  'DEVICES_CANCELLED',
+  'DEVICES_RETRIED',
+  'FIRMWARE_UPLOADED',
+  'FIRMWARE_VERIFIED',
+  'FIRMWARE_DELETED',
+  'PRODUCT_CREATED',
+  'DEVICES_REGISTERED',
+  'DEVICES_DELETED',
+  'USER_CREATED',
+  'USER_UPDATED',
+  'USER_PASSWORD_SET',
+  'USER_ROLES_SET',
+  'PASSWORD_CHANGED',
+  'ROLE_CREATED',
+  'ROLE_UPDATED',
+  'ROLE_DELETED',
+  'TOKEN_CREATED',
+  'TOKEN_REVOKED',
+  'SIGNED_IN',
+  'SIGN_IN_FAILED',
+  'SIGNED_OUT',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export const auditActionEnum = pgEnum('audit_action', AUDIT_ACTIONS);
+
+export const AUDIT_TARGET_TYPES = ['JOB', 'FIRMWARE', 'PRODUCT', 'DEVICE', 'USER', 'ROLE', 'API_TOKEN'] as const;
+export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
+export const auditTargetTypeEnum = pgEnum('audit_target_type', AUDIT_TARGET_TYPES);
+
+/**
+ * One row per change an operator (or the system) made, written in the transaction of the change:
+ * a change that rolled back has no row, a committed one always has. Never updated or deleted by the
+ * application. `actorName` and `targetName` are copies, so the log still reads after a rename.
+ */
+export const auditEvents = snakeCase.table(
+  'audit_events',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    ouId: uuid().notNull(),
+    at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    action: auditActionEnum().notNull(),
+    /** Null: the system (the engine, a first start). */
+    actorId: uuid().references(() => users.id),
+    actorName: text().notNull(),
+    targetType: auditTargetTypeEnum(),
+    targetId: uuid(),
+    targetName: text(),
+    /** One line in operator words ("3 devices cancelled", "Timeout: 120 → 60 minutes"). */
+    summary: text().notNull(),
+    details: jsonb().$type<Record<string, unknown>>(),
+    /** From where: the client's address and the credential the request came with. */
+    clientAddress: text(),
+    credentialKind: credentialKindEnum(),
+    credentialId: uuid(),
+    credentialName: text(),
+  },
+  (t) => [
+    index('audit_events_ou_at').on(t.ouId, t.at.desc(), t.id.desc()),
+    index('audit_events_ou_action_at').on(t.ouId, t.action, t.at.desc()),
+    index('audit_events_ou_actor_at').on(t.ouId, t.actorId, t.at.desc()),
+    index('audit_events_ou_target').on(t.ouId, t.targetType, t.targetId, t.at.desc()),
+  ],
+);

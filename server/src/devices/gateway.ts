@@ -55,7 +55,21 @@ export async function startDeviceGateway(services: AppServices, options: Gateway
         onMessage,
         log,
       })
-    : await startEmbeddedBroker({ db: services.db, host: config.mqttHost, port: config.mqttPort, counters, onMessage, log });
+    : await startEmbeddedBroker({
+        db: services.db,
+        host: config.mqttHost,
+        port: config.mqttPort,
+        counters,
+        limits: {
+          maxPacketBytes: config.mqttMaxPacketBytes,
+          maxConnectBytes: config.mqttMaxConnectBytes,
+          connectTimeoutMs: config.mqttConnectTimeoutMs,
+          messagesPerSecond: config.mqttDeviceMessagesPerSecond,
+          burst: config.mqttDeviceBurst,
+        },
+        onMessage,
+        log,
+      });
   const commands = new DeviceCommands(transport, options.tokens, options.downloadBaseUrl, counters);
   ingestor.attach(transport, commands);
 

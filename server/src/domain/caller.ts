@@ -2,7 +2,7 @@
  * The caller of a domain function: who acts, in which organisation unit, with which permissions.
  * Every domain function takes one and scopes its reads and writes to `caller.ouId`.
  */
-import type { Permission } from '../db/schema.js';
+import type { CredentialKind, Permission } from '../db/schema.js';
 import { PermissionDeniedError } from './errors.js';
 
 export interface Caller {
@@ -12,6 +12,15 @@ export interface Caller {
   displayName: string;
   ouId: string;
   permissions: ReadonlySet<Permission>;
+  /** Where a request came from, for the audit log; absent for system actors. */
+  origin?: CallerOrigin;
+}
+
+export interface CallerOrigin {
+  clientAddress: string;
+  credentialKind: CredentialKind;
+  credentialId: string;
+  credentialName: string;
 }
 
 /** Throws PermissionDeniedError naming the missing permission. */

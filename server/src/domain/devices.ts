@@ -3,6 +3,7 @@ import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Executor } from '../db/client.js';
 import { devices } from '../db/schema.js';
+import { auditedKeys, countOf, recordAudit } from './audit.js';
 import { type Caller, requirePermission } from './caller.js';
 import { AlreadyExistsError, InvalidInputError } from './errors.js';
 import { deviceKey } from './jobs/settings.js';
@@ -68,6 +69,12 @@ export async function registerDevices({ tx, emit }: TransactionScope, caller: Ca
   }
   // INCREMENTAL jobs take in devices that come to match later.
   emit({ topic: 'engine:kick', args: [{ reason: 'devices registered', ouId: caller.ouId }] });
+  await recordAudit(tx, caller, {
+    action: 'DEVICES_REGISTERED',
+    target: { type: 'PRODUCT', id: product.id, name: product.productKey },
+    summary: `${countOf(rows.length, 'device')} registered in ${product.productKey}`,
+    details: auditedKeys(keys, 0),
+  });
   const secretByKey = new Map(values.devices.map((d, i) => [d.deviceKey, secrets[i]]));
   return rows.map((device) => ({ device, secret: secretByKey.get(device.deviceKey)! }));
 }
@@ -119,5 +126,14 @@ export async function deleteDevices({ tx, emit }: TransactionScope, caller: Call
     .returning({ deviceKey: devices.deviceKey });
   if (deleted.length === 0) throw InvalidInputError.single(['input', 'deviceKeys'], 'none of these devices exist in the product');
   emit({ topic: 'engine:kick', args: [{ reason: 'devices deleted', ouId: caller.ouId }] });
+  await recordAudit(tx, caller, {
+    action: 'DEVICES_DELETED',
+    target: { type: 'PRODUCT', id: product.id, name: product.productKey },
+    summary: `${countOf(deleted.length, 'device')} deleted from ${product.productKey}`,
+    details: auditedKeys(
+      deleted.map((d) => d.deviceKey),
+      values.deviceKeys.length - deleted.length,
+    ),
+  });
   return deleted.map((d) => d.deviceKey);
 }

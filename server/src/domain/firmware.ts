@@ -5,6 +5,7 @@ import { and, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 
 import { firmwares, jobTasks, otaJobs, SIGN_METHODS } from '../db/schema.js';
+import { recordAudit } from './audit.js';
 import { type Caller, requirePermission } from './caller.js';
 import { AlreadyExistsError, FirmwareInUseError, NotFoundError, SignMismatchError } from './errors.js';
 import { getProductByKey } from './products.js';
@@ -96,6 +97,12 @@ export async function uploadFirmware(services: FirmwareDeps, caller: Caller, inp
         if (isUniqueViolation(error, 'firmwares_product_name_live')) throw new AlreadyExistsError('firmware', 'name', values.name);
         throw error;
       }
+      await recordAudit(tx, caller, {
+        action: 'FIRMWARE_UPLOADED',
+        target: { type: 'FIRMWARE', id: row.id, name: `${row.name} ${row.version}` },
+        summary: `Firmware ${row.name} ${row.version} uploaded for ${product.productKey} (${row.size.toLocaleString('en-US')} bytes)`,
+        details: { productKey: product.productKey, version: row.version, size: row.size, signMethod: row.signMethod, sign: row.sign },
+      });
       await services.firmwareStore.commit(staged, storageKey);
       return row;
     });
@@ -161,6 +168,11 @@ export async function deleteFirmware(services: Omit<FirmwareDeps, 'config'>, cal
     const users = await jobsUsingFirmware(tx, firmwareId);
     if (users.length > 0) throw new FirmwareInUseError(users);
     const [updated] = await tx.update(firmwares).set({ deletedAt: new Date() }).where(eq(firmwares.id, firmwareId)).returning();
+    await recordAudit(tx, caller, {
+      action: 'FIRMWARE_DELETED',
+      target: { type: 'FIRMWARE', id: row.id, name: `${row.name} ${row.version}` },
+      summary: `Firmware ${row.name} ${row.version} deleted`,
+    });
     return updated;
   });
   await services.firmwareStore.remove(deleted.storageKey);

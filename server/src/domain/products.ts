@@ -3,6 +3,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Executor } from '../db/client.js';
 import { products } from '../db/schema.js';
+import { recordAudit } from './audit.js';
 import { type Caller, requirePermission } from './caller.js';
 import { AlreadyExistsError, NotFoundError, PermissionDeniedError } from './errors.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -24,11 +25,19 @@ export async function createProduct(db: Executor, caller: Caller, input: CreateP
   requirePermission(caller, 'DEVICE_WRITE');
   const values = parseInput(createProductInput, input);
   try {
-    const [row] = await db
-      .insert(products)
-      .values({ ...values, ouId: caller.ouId })
-      .returning();
-    return row;
+    // Its own transaction (a savepoint inside one): the product and its audit row commit together.
+    return await db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(products)
+        .values({ ...values, ouId: caller.ouId })
+        .returning();
+      await recordAudit(tx, caller, {
+        action: 'PRODUCT_CREATED',
+        target: { type: 'PRODUCT', id: row.id, name: row.productKey },
+        summary: `Product ${row.productKey} created`,
+      });
+      return row;
+    });
   } catch (error) {
     if (isUniqueViolation(error)) throw new AlreadyExistsError('product', 'productKey', values.productKey);
     throw error;

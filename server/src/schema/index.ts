@@ -27,6 +27,7 @@ import './user.js';
 import './me.js';
 import './webhook.js';
 import './trusted-document.js';
+import './audit-event.js';
 
 builder.queryType({});
 builder.mutationType({});

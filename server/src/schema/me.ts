@@ -105,7 +105,7 @@ builder.mutationField('signOut', (t) =>
   t.boolean({
     description: 'Ends the dashboard session of this request and clears its cookie; false when there was none.',
     resolve: async (_root, _args, context) => {
-      const ended = await signOut(context.services, context.auth.identity?.credential ?? null);
+      const ended = await signOut(context.services, context.auth.identity?.credential ?? null, context.caller);
       context.auth.cookies?.clear();
       return ended;
     },

@@ -108,6 +108,7 @@ export function Layout(props: { children?: JSX.Element }) {
             {link({ href: '/admin/users', label: 'Users', section: 'admin-users' })}
             {link({ href: '/admin/roles', label: 'Roles', section: 'admin-roles' })}
             {link({ href: '/admin/tokens', label: 'API tokens', section: 'admin-tokens' })}
+            {link({ href: '/admin/audit', label: 'Audit log', section: 'admin-audit' })}
           </Show>
         </nav>
         <div class="sidebar-foot">

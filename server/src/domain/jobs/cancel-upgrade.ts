@@ -1,5 +1,6 @@
 /** cancelUpgrade(jobId, deviceKeys): cancels what may be cancelled and says why the rest was not. */
 import { z } from 'zod';
+import { auditedKeys, countOf, recordAudit } from '../audit.js';
 import { type Caller, requirePermission } from '../caller.js';
 import { InvalidJobStateError } from '../errors.js';
 import { NOT_IN_JOB, type NotCancelledReason } from '../tasks/transitions.js';
@@ -54,6 +55,15 @@ export async function cancelUpgrade(scope: TransactionScope, caller: Caller, inp
   const current = cancelled.tasks.length > 0 ? await finishJobIfDone(scope.tx, job) : job;
   if (cancelled.tasks.length > 0) {
     jobEvents(current, 'tasks cancelled', { maxChangeSeq: cancelled.seq, count: cancelled.tasks.length }).forEach(scope.emit);
+    await recordAudit(scope.tx, caller, {
+      action: 'DEVICES_CANCELLED',
+      target: { type: 'JOB', id: job.id, name: job.name },
+      summary: `${countOf(cancelled.tasks.length, 'device')} cancelled${notCancelled.length ? `, ${countOf(notCancelled.length, 'device')} not` : ''}`,
+      details: auditedKeys(
+        cancelled.tasks.map((t) => t.deviceKey),
+        notCancelled.length,
+      ),
+    });
   }
   return { job: current, cancelledTaskIds: cancelled.tasks.map((t) => t.id), notCancelled };
 }

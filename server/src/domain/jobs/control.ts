@@ -2,6 +2,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { otaJobs } from '../../db/schema.js';
 import { type Caller, requirePermission } from '../caller.js';
+import { countOf, recordAudit } from '../audit.js';
 import { InvalidJobStateError } from '../errors.js';
 import type { TransactionScope } from '../transaction.js';
 import { lockJob } from './access.js';
@@ -10,6 +11,10 @@ import { queueJobStatusChanged } from '../webhooks/outbox.js';
 import { jobEvents } from './events.js';
 import type { JobRow } from './settings-view.js';
 
+function jobTarget(job: JobRow) {
+  return { type: 'JOB' as const, id: job.id, name: job.name };
+}
+
 export async function stopJob({ tx, emit }: TransactionScope, caller: Caller, jobId: string): Promise<JobRow> {
   requirePermission(caller, 'OTA_CONTROL');
   const job = await lockJob(tx, caller, jobId);
@@ -17,6 +22,12 @@ export async function stopJob({ tx, emit }: TransactionScope, caller: Caller, jo
   const [stopped] = await tx.update(otaJobs).set({ status: 'STOPPED', statusReason: null, updatedAt: new Date() }).where(eq(otaJobs.id, job.id)).returning();
   jobEvents(stopped, 'stopped').forEach(emit);
   await queueJobStatusChanged(tx, job.id, { previousStatus: job.status, change: 'STOPPED' });
+  await recordAudit(tx, caller, {
+    action: 'JOB_STOPPED',
+    target: jobTarget(job),
+    summary: `Job "${job.name}" stopped`,
+    details: { previousStatus: job.status },
+  });
   return stopped;
 }
 
@@ -33,6 +44,12 @@ export async function startJob({ tx, emit }: TransactionScope, caller: Caller, j
     .returning();
   jobEvents(started, 'started').forEach(emit);
   await queueJobStatusChanged(tx, job.id, { previousStatus: job.status, change: job.status === 'SCHEDULED' ? 'STARTED' : 'RESUMED' });
+  await recordAudit(tx, caller, {
+    action: 'JOB_STARTED',
+    target: jobTarget(job),
+    summary: `Job "${job.name}" ${job.status === 'SCHEDULED' ? 'started before its start time' : 'resumed'}`,
+    details: { previousStatus: job.status },
+  });
   return started;
 }
 
@@ -50,5 +67,11 @@ export async function cancelJob(scope: TransactionScope, caller: Caller, jobId: 
   const [updated] = await tx.update(otaJobs).set({ status: 'CANCELLED', finishedAt: now, updatedAt: now }).where(eq(otaJobs.id, job.id)).returning();
   jobEvents(updated, 'cancelled', cancelled.seq ? { maxChangeSeq: cancelled.seq, count: cancelled.count } : undefined).forEach(emit);
   await queueJobStatusChanged(scope.tx, job.id, { previousStatus: job.status, change: 'CANCELLED' });
+  await recordAudit(tx, caller, {
+    action: 'JOB_CANCELLED',
+    target: jobTarget(job),
+    summary: `Job "${job.name}" cancelled; ${countOf(cancelled.count, 'device')} cancelled`,
+    details: { previousStatus: job.status, devicesCancelled: cancelled.count },
+  });
   return updated;
 }

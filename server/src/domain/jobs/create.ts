@@ -3,6 +3,8 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Transaction } from '../../db/client.js';
 import { firmwares, otaJobs } from '../../db/schema.js';
+import { JOB_TYPE_LABELS } from '@updraft/labels';
+import { recordAudit } from '../audit.js';
 import { type Caller, requirePermission } from '../caller.js';
 import { FirmwareNotVerifiedError, NotFoundError } from '../errors.js';
 import type { TransactionScope } from '../transaction.js';
@@ -73,6 +75,12 @@ async function insertJob({ tx, emit }: TransactionScope, caller: Caller, firmwar
   await materialiseTargets(tx, job.id);
   jobEvents(job, 'created').forEach(emit);
   await queueJobEvent(tx, 'job.created', job.id);
+  await recordAudit(tx, caller, {
+    action: 'JOB_CREATED',
+    target: { type: 'JOB', id: job.id, name: job.name },
+    summary: `${JOB_TYPE_LABELS[job.type]} job "${job.name}" created`,
+    details: { type: job.type, firmwareId: firmware.id, status: job.status },
+  });
   return job;
 }
 

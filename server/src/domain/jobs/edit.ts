@@ -7,6 +7,8 @@ import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { JOB_TYPES, jobEdits, otaJobs, products } from '../../db/schema.js';
 import { queryRows } from '../../db/sql.js';
+import { JOB_FIELD_LABELS } from '@updraft/labels';
+import { countOf, recordAudit } from '../audit.js';
 import { type Caller, requirePermission } from '../caller.js';
 import { JobNotEditableError } from '../errors.js';
 import { decide, jobContextOfJob, TASK_STATE_COLUMNS, type TaskStateRow } from '../tasks/decide.js';
@@ -144,6 +146,15 @@ export async function editJob({ tx, emit }: TransactionScope, caller: Caller, in
     editedBy: caller.userId,
     editedByName: caller.displayName,
     changes: plan.changes,
+  });
+  const scopeNote = [tasksAdded ? `${countOf(tasksAdded, 'device')} added` : '', tasksRemoved ? `${countOf(tasksRemoved, 'device')} removed` : '']
+    .filter(Boolean)
+    .join(', ');
+  await recordAudit(tx, caller, {
+    action: 'JOB_EDITED',
+    target: { type: 'JOB', id: job.id, name: job.name },
+    summary: `${plan.changes.map((c) => JOB_FIELD_LABELS[c.field] ?? c.field).join(', ')} changed${scopeNote ? `; ${scopeNote}` : ''}`,
+    details: { changes: plan.changes, tasksAdded, tasksRemoved },
   });
   const tasksChanged = written.length + tasksAdded;
   const seq = tasksChanged > 0 ? await lastChangeSeq(tx) : 0;

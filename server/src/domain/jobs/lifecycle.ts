@@ -11,6 +11,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { firmwares, otaJobs } from '../../db/schema.js';
+import { countOf, recordAuditAs } from '../audit.js';
 import { loadStatusCounts } from '../loaders.js';
 import { queueJobEvent, queueJobStatusChanged } from '../webhooks/outbox.js';
 import { isExecuting, totalTasks, type StatusCounts } from '../tasks/rules.js';
@@ -46,8 +47,22 @@ export async function finishJobIfDone(tx: Executor, job: JobRow, now = new Date(
         .update(firmwares)
         .set({ verified: true, verifiedAt: now })
         .where(and(eq(firmwares.id, job.firmwareId), eq(firmwares.verified, false)))
-        .returning({ id: firmwares.id });
-      if (verified.length > 0) await queueJobEvent(tx, 'firmware.verified', job.id);
+        .returning({ id: firmwares.id, name: firmwares.name, version: firmwares.version });
+      if (verified.length > 0) {
+        await queueJobEvent(tx, 'firmware.verified', job.id);
+        const [firmwareRow] = verified;
+        // The system verifies, when the job's devices succeed; the job (and its creator) say whose test it was.
+        await recordAuditAs(
+          tx,
+          { ouId: job.ouId, actorId: null, actorName: 'Updraft' },
+          {
+            action: 'FIRMWARE_VERIFIED',
+            target: { type: 'FIRMWARE', id: firmwareRow.id, name: `${firmwareRow.name} ${firmwareRow.version}` },
+            summary: `Firmware ${firmwareRow.name} ${firmwareRow.version} verified by job "${job.name}" (${countOf(counts.succeeded, 'device')} succeeded)`,
+            details: { jobId: job.id, jobName: job.name, succeeded: counts.succeeded },
+          },
+        );
+      }
     }
   }
   return finished;

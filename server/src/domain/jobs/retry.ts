@@ -5,6 +5,8 @@
 import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { FAILURE_REASONS, otaJobs } from '../../db/schema.js';
+import { FAILURE_REASON_LABELS } from '@updraft/labels';
+import { auditedKeys, countOf, recordAudit } from '../audit.js';
 import { type Caller, requirePermission } from '../caller.js';
 import { InvalidJobStateError } from '../errors.js';
 import { queryRows } from '../../db/sql.js';
@@ -91,6 +93,18 @@ export async function retryUpgrade({ tx, emit }: TransactionScope, caller: Calle
   }
   if (retried.length > 0) {
     jobEvents(current, 'retried', changesByJob(retried).get(job.id)).forEach(emit);
+    await recordAudit(tx, caller, {
+      action: 'DEVICES_RETRIED',
+      target: { type: 'JOB', id: job.id, name: job.name },
+      summary: `${countOf(retried.length, 'device')} retried${values.failureReason ? ` (${FAILURE_REASON_LABELS[values.failureReason]})` : ''}${notRetried.length ? `, ${countOf(notRetried.length, 'device')} not` : ''}`,
+      details: {
+        ...auditedKeys(
+          retried.map((r) => r.deviceKey),
+          notRetried.length,
+        ),
+        failureReason: values.failureReason ?? null,
+      },
+    });
   }
   return { job: current, retriedTaskIds: retried.map((r) => r.id), notRetried };
 }

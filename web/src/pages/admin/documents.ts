@@ -176,3 +176,36 @@ export const RevokeTokenMutation = graphql(
 `,
   [ErrorFields],
 );
+
+export const AuditEventsQuery = graphql(`
+  query AuditEvents(
+    $actions: [AuditAction!]
+    $search: String
+    $since: DateTime
+    $until: DateTime
+    $first: Int
+    $after: String
+    $last: Int
+    $before: String
+  ) {
+    auditEvents(actions: $actions, search: $search, since: $since, until: $until, first: $first, after: $after, last: $last, before: $before) {
+      totalCount
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      nodes {
+        id
+        at
+        action
+        actionText
+        actorName
+        targetType
+        targetId
+        targetName
+        summary
+        details
+        clientAddress
+        credentialKind
+        credentialName
+      }
+    }
+  }
+`);
