@@ -27,6 +27,8 @@ const task = (status: TaskRow['status'] = 'IN_PROGRESS', progress = 10): TaskRow
   waiting_reason: null,
   failure_reason: null,
   timeout_at: null,
+  wave_index: null,
+  active_wave: null,
   ou_id: 'ou',
   product_id: 'p',
   job_status: 'RUNNING',
