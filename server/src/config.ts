@@ -8,6 +8,13 @@ import { fileURLToPath } from 'node:url';
 /** ./data at the repository root, whatever directory the server was started from. */
 const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../data', import.meta.url));
 
+/**
+ * Default limit of a request body other than a firmware upload: room for an upgrade job naming
+ * 100,000 device keys of 38 characters, small enough that reading and parsing the largest body
+ * costs a few tens of milliseconds (docs/api.md, "Limits"; docs/benchmarks.md, scenario 6).
+ */
+export const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
+
 export interface ServerConfig {
   /** PostgreSQL URL; when absent the server embeds PGlite under `dataDir`. */
   databaseUrl: string | undefined;
@@ -15,14 +22,20 @@ export interface ServerConfig {
   firmwareDir: string;
   /** Largest accepted firmware file, in bytes. */
   maxFirmwareBytes: number;
+  /** Largest request body other than a firmware upload (multipart: maxFirmwareBytes plus 1 MiB). */
+  maxRequestBodyBytes: number;
   host: string;
   port: number;
   /** Seed a demo organisation unit, product, fleet and jobs when the database is empty. */
   seedDemo: boolean;
   /** Default cap of Pushed + In Progress tasks across one organisation unit's jobs. */
   ouConcurrencyCap: number;
-  /** GraphQL query limits. */
+  /** GraphQL document limits (docs/api.md, "Limits"): characters, tokens, depth, fields, aliases, cost. */
+  maxQueryLength: number;
+  maxQueryTokens: number;
   maxQueryDepth: number;
+  maxQueryBreadth: number;
+  maxQueryAliases: number;
   maxQueryComplexity: number;
   /** jobProgress subscriptions send at most one event per this many milliseconds. */
   jobProgressIntervalMs: number;
@@ -148,11 +161,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir,
     firmwareDir: path.resolve(env.FIRMWARE_DIR ?? path.join(dataDir, 'firmware')),
     maxFirmwareBytes: intFromEnv(env, 'MAX_FIRMWARE_BYTES', 100 * 1024 * 1024),
+    maxRequestBodyBytes: intFromEnv(env, 'MAX_REQUEST_BODY_BYTES', MAX_REQUEST_BODY_BYTES),
     host: env.HOST ?? '0.0.0.0',
     port: intFromEnv(env, 'PORT', 4000),
     seedDemo: boolFromEnv(env, 'SEED_DEMO', true),
     ouConcurrencyCap: intFromEnv(env, 'OU_CONCURRENCY_CAP', 10_000),
+    maxQueryLength: intFromEnv(env, 'MAX_QUERY_LENGTH', 100_000),
+    maxQueryTokens: intFromEnv(env, 'MAX_QUERY_TOKENS', 10_000),
     maxQueryDepth: intFromEnv(env, 'MAX_QUERY_DEPTH', 12),
+    maxQueryBreadth: intFromEnv(env, 'MAX_QUERY_BREADTH', 500),
+    maxQueryAliases: intFromEnv(env, 'MAX_QUERY_ALIASES', 200),
     maxQueryComplexity: intFromEnv(env, 'MAX_QUERY_COMPLEXITY', 5_000),
     jobProgressIntervalMs: intFromEnv(env, 'JOB_PROGRESS_INTERVAL_MS', 250),
     jobDeviceUpdatesIntervalMs: intFromEnv(env, 'JOB_DEVICE_UPDATES_INTERVAL_MS', 100),
