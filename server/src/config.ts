@@ -171,7 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxQueryDepth: intFromEnv(env, 'MAX_QUERY_DEPTH', 12),
     maxQueryBreadth: intFromEnv(env, 'MAX_QUERY_BREADTH', 500),
     maxQueryAliases: intFromEnv(env, 'MAX_QUERY_ALIASES', 200),
-    maxQueryComplexity: intFromEnv(env, 'MAX_QUERY_COMPLEXITY', 5_000),
+    maxQueryComplexity: intFromEnv(env, 'MAX_QUERY_COMPLEXITY', 50_000),
     jobProgressIntervalMs: intFromEnv(env, 'JOB_PROGRESS_INTERVAL_MS', 250),
     jobDeviceUpdatesIntervalMs: intFromEnv(env, 'JOB_DEVICE_UPDATES_INTERVAL_MS', 100),
     liveSafetyPollMs: intFromEnv(env, 'LIVE_SAFETY_POLL_MS', 5000),
