@@ -60,8 +60,8 @@ async function loadReportState({ tx }: TransactionScope, items: readonly ReportI
     preparedRows<TaskRow>(
       tx,
       sql`select t.id, t.job_id, t.device_id, t.status, t.progress, t.attempt, t.push_message_id, t.current_version,
-                 t.waiting_reason, t.failure_reason, t.timeout_at,
-                 j.ou_id, j.product_id, j.status as job_status, j.retry_count, j.retry_interval_minutes, j.firmware_id,
+                 t.waiting_reason, t.failure_reason, t.timeout_at, t.wave_index,
+                 j.ou_id, j.product_id, j.status as job_status, j.retry_count, j.retry_interval_minutes, j.active_wave, j.firmware_id,
                  f.version as target_version, f.sign, f.sign_method, f.size
           from jsonb_to_recordset(${found}::jsonb) as x(pk text, dk text)
           join products p on p.product_key = x.pk collate "C"
