@@ -189,11 +189,13 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
     });
   });
 
-  const wsServer = new WebSocketServer({ server, path: '/graphql' });
+  // ws reads a frame's length from its header and closes (1009) before buffering a longer one.
+  const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: config.wsMaxMessageBytes });
   useServer<Record<string, unknown>, ConnectionExtra>(
     {
       // Each live result is serialized once, whoever receives it (live/shared-results.ts).
       ...sharedSerialization,
+      connectionInitWaitTimeout: config.wsConnectionInitTimeoutMs,
       onConnect: (ctx) => auth.onConnect(ctx),
       onClose: (ctx) => auth.onClose(ctx),
       execute: (args) => (args.rootValue as { execute: typeof execute }).execute(args),
