@@ -87,6 +87,8 @@ export interface ServerConfig {
   mqttConnections: number;
   /** Identity of this instance towards an external broker (persistent session across restarts). */
   instanceId: string | undefined;
+  /** With INSTANCE_ID: how long the broker keeps this instance's sessions (and queues for them) after it went away. */
+  mqttSessionExpirySeconds: number;
   /** Start the device gateway and the rollout engine with the server. */
   engineEnabled: boolean;
   /** Period of the engine's sweep (timeouts, schedules, waiting devices), in milliseconds. */
@@ -103,6 +105,8 @@ export interface ServerConfig {
   reportBatchConcurrency: number;
   /** External broker: a presence will is ignored when the device was heard from this recently. */
   presenceGraceMs: number;
+  /** How long a device's report waits for the earlier ones it sent before it is applied without them (docs/engine.md, "Report order"). */
+  reportOrderHoldMs: number;
   /** Lifetime of the download token in a push, in seconds. */
   downloadTokenTtlSeconds: number;
   /** Key for download tokens; unset: one is generated once and kept in the database. */
@@ -199,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     mqttShareGroup: env.MQTT_SHARE_GROUP || 'updraft',
     mqttConnections: intFromEnv(env, 'MQTT_CONNECTIONS', 4),
     instanceId: env.INSTANCE_ID || undefined,
+    mqttSessionExpirySeconds: intFromEnv(env, 'MQTT_SESSION_EXPIRY_SECONDS', 600),
     engineEnabled: boolFromEnv(env, 'ENGINE', true),
     engineSweepMs: intFromEnv(env, 'ENGINE_SWEEP_MS', 1000),
     engineMinuteMs: intFromEnv(env, 'ENGINE_MINUTE_MS', 60_000),
@@ -207,6 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     reportBatchMs: intFromEnv(env, 'REPORT_BATCH_MS', 20),
     reportBatchConcurrency: intFromEnv(env, 'REPORT_BATCH_CONCURRENCY', 2),
     presenceGraceMs: intFromEnv(env, 'PRESENCE_GRACE_MS', 1000),
+    reportOrderHoldMs: intFromEnv(env, 'REPORT_ORDER_HOLD_MS', 2000),
     downloadTokenTtlSeconds: intFromEnv(env, 'DOWNLOAD_TOKEN_TTL_SECONDS', 3600),
     downloadTokenSecret: env.DOWNLOAD_TOKEN_SECRET || undefined,
     demoFleet: boolFromEnv(env, 'DEMO_FLEET', true),

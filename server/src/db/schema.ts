@@ -280,6 +280,13 @@ export const devices = snakeCase.table(
     firmwareVersion: text(),
     online: boolean().notNull().default(false),
     lastSeenAt: timestamp({ withTimezone: true }),
+    /**
+     * The device's report order (docs/engine.md, "Report order"): the session part and counter of
+     * the request id of the last report applied, so that reports take effect in the order the
+     * device sent them whichever gateway connection or instance receives them.
+     */
+    reportSession: text(),
+    reportSeq: bigint({ mode: 'number' }),
     tags: jsonb().$type<Record<string, string>>().notNull().default({}),
     createdAt: createdAt(),
   },

@@ -219,11 +219,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     guards.set(socket, new PacketSizeGuard(socket, limits, (why) => counters.add(`updraft_mqtt_connections_closed_total{reason="${why}"}`)));
   });
   const port = await listenWithFallback(server, options.host, options.port, log);
+  const startedAt = performance.now();
   const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
 
   return {
     mode: 'embedded',
     port,
+    connectedForMs: () => performance.now() - startedAt,
     deviceUrl: `mqtt://${host}:${port}`,
     publish(topic, payload) {
       if (broker.closed) return;

@@ -39,6 +39,7 @@ export async function startDeviceGateway(services: AppServices, options: Gateway
       concurrency: Math.max(1, config.reportBatchConcurrency),
       minuteMs: config.engineMinuteMs,
       presenceGraceMs: config.mqttUrl ? config.presenceGraceMs : null,
+      orderHoldMs: config.reportOrderHoldMs,
     },
     log,
   );
@@ -49,6 +50,7 @@ export async function startDeviceGateway(services: AppServices, options: Gateway
         shareGroup: config.mqttShareGroup,
         connections: config.mqttConnections,
         instanceId: config.instanceId,
+        sessionExpirySeconds: config.mqttSessionExpirySeconds,
         counters,
         onMessage,
         log,
