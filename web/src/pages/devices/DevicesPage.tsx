@@ -11,7 +11,7 @@ import { Empty } from '../../components/States';
 import { formatDateTime } from '../../times';
 import { deviceHref } from '../job/DeviceTableView';
 import { ProductSelect } from '../../components/ProductSelect';
-import { pagerProps, pageVariables, param, useViewParams } from '../../url';
+import { devicesExportHref, pagerProps, pageVariables, param, useViewParams } from '../../url';
 
 const DevicesQuery = graphql(`
   query Devices($productKey: String, $search: String, $online: Boolean, $first: Int, $after: String, $last: Int, $before: String) {
@@ -56,6 +56,15 @@ export function DevicesPage() {
           <h1>Devices</h1>
         </div>
         <div class="page-actions">
+          <a
+            class="btn"
+            href={devicesExportHref({ productKey: param(params, 'product'), search: param(params, 'q'), online: online() })}
+            download=""
+            data-testid="export-devices"
+            title="Every device that matches the filters, not only this page"
+          >
+            Export CSV
+          </a>
           <button type="button" class="btn" onClick={() => refetch({ requestPolicy: 'network-only' })}>
             Refresh
           </button>
