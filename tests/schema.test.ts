@@ -78,7 +78,8 @@ const CONTRACT: Record<string, Record<string, string | [string, Record<string, s
 
 const ENUMS: Record<string, string[]> = {
   OtaJobType: ['VERIFICATION', 'UPGRADE'],
-  OtaJobStatus: ['SCHEDULED', 'RUNNING', 'STOPPED', 'FINISHED', 'CANCELLED'],
+  // WAITING_FOR_APPROVAL: added by phased rollouts (issue 16); the contract's values stay.
+  OtaJobStatus: ['SCHEDULED', 'RUNNING', 'STOPPED', 'FINISHED', 'CANCELLED', 'WAITING_FOR_APPROVAL'],
   UpgradeStatus: ['TO_BE_PUSHED', 'PUSHED', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED'],
   FailureReason: [
     'CANCELLED_BY_USER',

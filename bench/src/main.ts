@@ -15,6 +15,7 @@ import { printTable, readEarlierRun, withEarlierScenarios, writeJson, writeMarkd
 import type { ScenarioResult } from './results.js';
 import { runDashboard } from './scenarios/dashboard.js';
 import { runFanout } from './scenarios/fanout.js';
+import { runHostile } from './scenarios/hostile.js';
 import { runIngestion } from './scenarios/ingestion.js';
 import { runJobDetails } from './scenarios/job-details.js';
 import { runRollout } from './scenarios/rollout.js';
@@ -25,6 +26,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> 
   fanout: runFanout,
   rollout: runRollout,
   dashboard: runDashboard,
+  hostile: runHostile,
 };
 
 function option(name: string): string | undefined {

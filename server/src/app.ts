@@ -20,6 +20,8 @@ import { createExportHandler } from './http/export.js';
 import { createFirmwareStore } from './domain/firmware-store.js';
 import { createEventBus } from './events/bus.js';
 import { registerDashboardManifest } from './documents/manifest.js';
+import { useTextArguments } from './documents/input-text.js';
+import { boundedParseCache, documentLengthError, useDocumentLimits } from './documents/limits.js';
 import { resolveSubscribeDocument, useTrustedDocuments } from './documents/plugin.js';
 import { createTrustedDocumentStore } from './documents/store.js';
 import { loadSecretBox } from './domain/webhooks/secret-box.js';
@@ -69,8 +71,8 @@ function maskError(error: unknown, message: string, isDev?: boolean): Error {
   return defaultMaskError(error, message, isDev);
 }
 
-/** Yoga's default limit of a request body (firmware uploads come as multipart GraphQL requests). */
-export const MAX_REQUEST_BODY_BYTES = 25_000_000;
+/** A multipart body (a firmware upload) may be this much larger than the firmware it carries. */
+export const MULTIPART_OVERHEAD_BYTES = 1024 * 1024;
 
 function bodyLimitError(message: string, status: number, code: string): GraphQLError {
   return new GraphQLError(message, { extensions: { http: { status }, code } });
@@ -84,9 +86,10 @@ function bodyLimitError(message: string, status: number, code: string): GraphQLE
  * counted as yoga counts it. Runs where yoga's own would (last of the plugins given to createYoga),
  * so it wraps whichever request parser was chosen.
  */
-function useRequestBodyLimit(limit: number): Plugin {
+function useRequestBodyLimit(limitOf: (request: Request) => number): Plugin {
   return {
     onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
+      const limit = limitOf(request);
       const contentLength = request.headers.get('content-length');
       if (contentLength !== null) {
         if (!/^\d+$/.test(contentLength)) throw bodyLimitError('Content-Length header is invalid.', 400, 'BAD_REQUEST');
@@ -145,16 +148,24 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
     maskedErrors: { maskError },
     cors: auth.cors,
     plugins: [
+      // First: a document over a limit is refused before anything else looks at it.
+      useDocumentLimits(config),
       ...auth.plugins,
       ...useTrustedDocuments({
         store: services.trustedDocuments,
         credentialOf: async (request, serverContext) =>
           (await auth.requestAuth({ request, req: serverContext.req as InitialContext['req'] })).identity?.credential ?? null,
       }),
+      useTextArguments(),
       useSharedSubscriptionExecution(),
-      useRequestBodyLimit(MAX_REQUEST_BODY_BYTES),
+      useRequestBodyLimit((request) =>
+        request.headers.get('content-type')?.toLowerCase().startsWith('multipart/form-data')
+          ? config.maxFirmwareBytes + MULTIPART_OVERHEAD_BYTES
+          : config.maxRequestBodyBytes,
+      ),
     ],
     maxRequestBodySize: false,
+    parserAndValidationCache: { documentCache: boundedParseCache(), errorCache: boundedParseCache() },
     context: async (initial) => createContext(services, await auth.requestAuth(initial)),
   });
 
@@ -209,6 +220,8 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
         // Trusted documents: a documentId instead of the query; restricted credentials send nothing else.
         const resolved = await resolveSubscribeDocument(services.trustedDocuments, payload, ctx.extra.watchedCredential ?? null);
         if ('error' in resolved) return [resolved.error];
+        const tooLong = documentLengthError(resolved.query, config);
+        if (tooLong) return [tooLong];
         let document: ReturnType<typeof enveloped.parse>;
         try {
           document = enveloped.parse(resolved.query);

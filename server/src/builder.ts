@@ -10,7 +10,7 @@ import RelayPlugin, { resolveNodes } from '@pothos/plugin-relay';
 import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import { getTableConfig } from 'drizzle-orm/pg-core';
-import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
+import { GraphQLError, type GraphQLResolveInfo, isObjectType } from 'graphql';
 import type { GraphQLContext } from './context.js';
 import type { Database } from './db/client.js';
 import { isTaskId, isUuid } from './db/keys.js';
@@ -68,6 +68,19 @@ function isWellFormedId(id: { typename: string; id: string }): boolean {
   return INTEGER_KEYED_TYPES.has(id.typename) ? isTaskId(id.id) : isUuid(id.id);
 }
 
+/**
+ * A global ID of a type that exists but is not a Node (an OrganisationUnit's, from `me`): node()
+ * cannot load it. Said as an error on that field (or that item of nodes) alone; an ID naming no
+ * type at all is malformed and resolves to null like an unknown one.
+ */
+function notLoadable(info: GraphQLResolveInfo, id: { typename: string }): GraphQLError | null {
+  const type = info.schema.getType(id.typename);
+  if (!type || (isObjectType(type) && type.getInterfaces().some((i) => i.name === 'Node'))) return null;
+  return new GraphQLError(`${id.typename} IDs cannot be loaded with node or nodes: ${id.typename} is not a Node type`, {
+    extensions: { code: 'BAD_USER_INPUT' },
+  });
+}
+
 /** The drizzle plugin rejects a lookup of a row that does not exist; node() answers null for it. */
 function nullWhenMissing(error: unknown): null {
   if (error instanceof Error && /not found/i.test(error.message)) return null;
@@ -112,18 +125,22 @@ export const builder = new SchemaBuilder<PothosTypes>({
     // names a row of another organisation unit, resolves to null exactly like an unknown one.
     nodeQueryOptions: {
       authScopes: { authenticated: true },
-      resolve: async (_root, { id }, context, _info, resolveNode) =>
-        isWellFormedId(id) ? sameOrganisationUnit(context, await Promise.resolve(resolveNode(id)).catch(nullWhenMissing)) : null,
+      resolve: async (_root, { id }, context, info, resolveNode) => {
+        const refused = notLoadable(info, id);
+        if (refused) throw refused;
+        return isWellFormedId(id) ? sameOrganisationUnit(context, await Promise.resolve(resolveNode(id)).catch(nullWhenMissing)) : null;
+      },
     },
     nodesQueryOptions: {
       authScopes: { authenticated: true },
       // The resolveNodes callback Pothos passes in loads all of `ids` whatever it is given, so each
       // ID is loaded through the plugin's own resolveNodes: one unknown ID must not fail the others.
       resolve: async (_root, { ids }, context, info) => {
-        const wellFormed = ids.filter(isWellFormedId);
+        const wellFormed = ids.filter((id) => !notLoadable(info, id) && isWellFormedId(id));
         const loaded = await Promise.all(wellFormed.map((id) => loadNode(context, info, id)));
         const byId = new Map(wellFormed.map((id, i) => [id, loaded[i]]));
-        return ids.map((id) => sameOrganisationUnit(context, byId.get(id) ?? null));
+        // An Error in a list is graphql's way of failing that item alone (null, with the error at its path).
+        return ids.map((id) => notLoadable(info, id) ?? sameOrganisationUnit(context, byId.get(id) ?? null)) as never;
       },
     },
   },
@@ -153,11 +170,8 @@ export const builder = new SchemaBuilder<PothosTypes>({
   complexity: {
     defaultComplexity: 1,
     defaultListMultiplier: 10,
-    limit: (context) => ({
-      depth: context.services.config.maxQueryDepth,
-      complexity: context.services.config.maxQueryComplexity,
-      breadth: 500,
-    }),
+    // Depth, breadth and aliases are checked before validation (documents/limits.ts).
+    limit: (context) => ({ complexity: context.services.config.maxQueryComplexity }),
     complexityError: (kind, result) => {
       const limits = {
         Depth: [result.depth, result.maxDepth],

@@ -8,6 +8,13 @@ import { fileURLToPath } from 'node:url';
 /** ./data at the repository root, whatever directory the server was started from. */
 const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../data', import.meta.url));
 
+/**
+ * Default limit of a request body other than a firmware upload: room for an upgrade job naming
+ * 100,000 device keys of 38 characters, small enough that reading and parsing the largest body
+ * costs a few tens of milliseconds (docs/api.md, "Limits"; docs/benchmarks.md, scenario 6).
+ */
+export const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
+
 export interface ServerConfig {
   /** PostgreSQL URL; when absent the server embeds PGlite under `dataDir`. */
   databaseUrl: string | undefined;
@@ -15,14 +22,20 @@ export interface ServerConfig {
   firmwareDir: string;
   /** Largest accepted firmware file, in bytes. */
   maxFirmwareBytes: number;
+  /** Largest request body other than a firmware upload (multipart: maxFirmwareBytes plus 1 MiB). */
+  maxRequestBodyBytes: number;
   host: string;
   port: number;
   /** Seed a demo organisation unit, product, fleet and jobs when the database is empty. */
   seedDemo: boolean;
   /** Default cap of Pushed + In Progress tasks across one organisation unit's jobs. */
   ouConcurrencyCap: number;
-  /** GraphQL query limits. */
+  /** GraphQL document limits (docs/api.md, "Limits"): characters, tokens, depth, fields, aliases, cost. */
+  maxQueryLength: number;
+  maxQueryTokens: number;
   maxQueryDepth: number;
+  maxQueryBreadth: number;
+  maxQueryAliases: number;
   maxQueryComplexity: number;
   /** jobProgress subscriptions send at most one event per this many milliseconds. */
   jobProgressIntervalMs: number;
@@ -54,12 +67,24 @@ export interface ServerConfig {
   mqttPort: number;
   /** Host the embedded broker listens on. */
   mqttHost: string;
+  /** Embedded broker: largest packet of an authenticated device; a larger one closes the connection. */
+  mqttMaxPacketBytes: number;
+  /** Embedded broker: largest packet before authentication (the CONNECT). */
+  mqttMaxConnectBytes: number;
+  /** Embedded broker: a connection not authenticated this long after opening is closed. */
+  mqttConnectTimeoutMs: number;
+  /** Embedded broker: messages per second one device may publish, sustained (0: unlimited). */
+  mqttDeviceMessagesPerSecond: number;
+  /** Embedded broker: messages one device may publish at once above that rate. */
+  mqttDeviceBurst: number;
   /** Shared-subscription group on an external broker: instances in one group split the device traffic. */
   mqttShareGroup: string;
   /** Connections (shared-subscription members) this instance opens to an external broker. */
   mqttConnections: number;
   /** Identity of this instance towards an external broker (persistent session across restarts). */
   instanceId: string | undefined;
+  /** With INSTANCE_ID: how long the broker keeps this instance's sessions (and queues for them) after it went away. */
+  mqttSessionExpirySeconds: number;
   /** Start the device gateway and the rollout engine with the server. */
   engineEnabled: boolean;
   /** Period of the engine's sweep (timeouts, schedules, waiting devices), in milliseconds. */
@@ -76,6 +101,8 @@ export interface ServerConfig {
   reportBatchConcurrency: number;
   /** External broker: a presence will is ignored when the device was heard from this recently. */
   presenceGraceMs: number;
+  /** How long a device's report waits for the earlier ones it sent before it is applied without them (docs/engine.md, "Report order"). */
+  reportOrderHoldMs: number;
   /** Lifetime of the download token in a push, in seconds. */
   downloadTokenTtlSeconds: number;
   /** Key for download tokens; unset: one is generated once and kept in the database. */
@@ -138,11 +165,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir,
     firmwareDir: path.resolve(env.FIRMWARE_DIR ?? path.join(dataDir, 'firmware')),
     maxFirmwareBytes: intFromEnv(env, 'MAX_FIRMWARE_BYTES', 100 * 1024 * 1024),
+    maxRequestBodyBytes: intFromEnv(env, 'MAX_REQUEST_BODY_BYTES', MAX_REQUEST_BODY_BYTES),
     host: env.HOST ?? '0.0.0.0',
     port: intFromEnv(env, 'PORT', 4000),
     seedDemo: boolFromEnv(env, 'SEED_DEMO', true),
     ouConcurrencyCap: intFromEnv(env, 'OU_CONCURRENCY_CAP', 10_000),
+    maxQueryLength: intFromEnv(env, 'MAX_QUERY_LENGTH', 100_000),
+    maxQueryTokens: intFromEnv(env, 'MAX_QUERY_TOKENS', 10_000),
     maxQueryDepth: intFromEnv(env, 'MAX_QUERY_DEPTH', 12),
+    maxQueryBreadth: intFromEnv(env, 'MAX_QUERY_BREADTH', 500),
+    maxQueryAliases: intFromEnv(env, 'MAX_QUERY_ALIASES', 200),
     maxQueryComplexity: intFromEnv(env, 'MAX_QUERY_COMPLEXITY', 5_000),
     jobProgressIntervalMs: intFromEnv(env, 'JOB_PROGRESS_INTERVAL_MS', 250),
     jobDeviceUpdatesIntervalMs: intFromEnv(env, 'JOB_DEVICE_UPDATES_INTERVAL_MS', 100),
@@ -157,9 +189,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     mqttUrl: env.MQTT_URL || undefined,
     mqttPort: intFromEnv(env, 'MQTT_PORT', 1883),
     mqttHost: env.MQTT_HOST ?? '0.0.0.0',
+    mqttMaxPacketBytes: intFromEnv(env, 'MQTT_MAX_PACKET_BYTES', 64 * 1024),
+    mqttMaxConnectBytes: intFromEnv(env, 'MQTT_MAX_CONNECT_BYTES', 4096),
+    mqttConnectTimeoutMs: intFromEnv(env, 'MQTT_CONNECT_TIMEOUT_MS', 10_000),
+    mqttDeviceMessagesPerSecond: intFromEnv(env, 'MQTT_DEVICE_MESSAGES_PER_SECOND', 50),
+    mqttDeviceBurst: intFromEnv(env, 'MQTT_DEVICE_BURST', 200),
     mqttShareGroup: env.MQTT_SHARE_GROUP || 'updraft',
     mqttConnections: intFromEnv(env, 'MQTT_CONNECTIONS', 4),
     instanceId: env.INSTANCE_ID || undefined,
+    mqttSessionExpirySeconds: intFromEnv(env, 'MQTT_SESSION_EXPIRY_SECONDS', 600),
     engineEnabled: boolFromEnv(env, 'ENGINE', true),
     engineSweepMs: intFromEnv(env, 'ENGINE_SWEEP_MS', 1000),
     engineMinuteMs: intFromEnv(env, 'ENGINE_MINUTE_MS', 60_000),
@@ -168,6 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     reportBatchMs: intFromEnv(env, 'REPORT_BATCH_MS', 20),
     reportBatchConcurrency: intFromEnv(env, 'REPORT_BATCH_CONCURRENCY', 2),
     presenceGraceMs: intFromEnv(env, 'PRESENCE_GRACE_MS', 1000),
+    reportOrderHoldMs: intFromEnv(env, 'REPORT_ORDER_HOLD_MS', 2000),
     downloadTokenTtlSeconds: intFromEnv(env, 'DOWNLOAD_TOKEN_TTL_SECONDS', 3600),
     downloadTokenSecret: env.DOWNLOAD_TOKEN_SECRET || undefined,
     demoFleet: boolFromEnv(env, 'DEMO_FLEET', true),

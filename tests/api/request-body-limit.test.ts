@@ -1,15 +1,18 @@
 /**
- * The request body limit (25 MB, yoga's default) holds whether the body announces its length or
+ * The request body limit (8 MiB; firmware uploads have their own, docs/api.md) holds whether the body announces its length or
  * comes chunked; bodies within it, chunked or not, are served.
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_REQUEST_BODY_BYTES } from '@updraft/server/app.js';
+import { MAX_REQUEST_BODY_BYTES } from '@updraft/server/config.js';
+import { seedProduct, uploadFirmwareRaw } from '../support/fixtures.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer({ engineEnabled: false });
+  // A firmware limit of 12 MiB keeps the test's uploads small; the default is 100 MiB.
+  t = await startTestServer({ engineEnabled: false, maxFirmwareBytes: 12 * 1024 * 1024 });
+  await seedProduct(t, 'meter', 0);
 });
 afterAll(() => t?.close());
 
@@ -70,5 +73,19 @@ describe('the request body limit', () => {
     const answer = await post(padded(MAX_REQUEST_BODY_BYTES + 1), true);
     expect(answer.status).toBe(413);
     expect(answer.body).toContain('Request body too large');
+  });
+});
+
+describe('firmware uploads (multipart) have the firmware limit', () => {
+  it('a firmware larger than the JSON body limit is accepted up to MAX_FIRMWARE_BYTES', async () => {
+    const content = Buffer.alloc(MAX_REQUEST_BODY_BYTES + 2 * 1024 * 1024, 7);
+    const result = await uploadFirmwareRaw(t, { productKey: 'meter', name: 'Big', version: '9.0', signMethod: 'MD5', content });
+    expect(result.data?.uploadFirmware).toMatchObject({ __typename: 'MutationUploadFirmwareSuccess', data: { size: content.length } });
+  });
+
+  it('a multipart body over the firmware limit and its overhead is refused with 413', async () => {
+    const content = Buffer.alloc(12 * 1024 * 1024 + 1024 * 1024 + 1, 7);
+    const result = await uploadFirmwareRaw(t, { productKey: 'meter', name: 'Huge', version: '9.1', signMethod: 'MD5', content });
+    expect(result.errors?.[0].extensions?.code).toBe('REQUEST_ENTITY_TOO_LARGE');
   });
 });

@@ -10,6 +10,7 @@ import {
   type GraphQLOutputType,
   type GraphQLSchema,
   getNamedType,
+  isAbstractType,
   isEnumType,
   isInputObjectType,
   isLeafType,
@@ -98,7 +99,14 @@ export interface Operation {
   variables: Record<string, unknown>;
 }
 
-export function operationFor(schema: GraphQLSchema, kind: RootKind, field: GraphQLField<unknown, unknown>, hints: ArgumentHints, depth = 2): Operation {
+export function operationFor(
+  schema: GraphQLSchema,
+  kind: RootKind,
+  field: GraphQLField<unknown, unknown>,
+  hints: ArgumentHints,
+  // node/nodes select every Node type's fields: two levels of them are over the breadth limit.
+  depth = isAbstractType(getNamedType(field.type)) ? 1 : 2,
+): Operation {
   const args = field.args.filter((arg: GraphQLArgument) => isRequired(arg) || (hints.optional && !NEVER_FILLED.has(arg.name)));
   const variables = Object.fromEntries(args.map((arg) => [arg.name, valueFor(arg.type, arg.name, hints, 0)]));
   const declarations = args.map((arg) => `$${arg.name}: ${String(arg.type)}`).join(', ');

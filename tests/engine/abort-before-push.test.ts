@@ -32,7 +32,13 @@ it('pushes no device of a job whose failures crossed its abort threshold, and th
   await queryRows(services.db, sql`update devices set online = true where device_key = 'dev-0003'`);
 
   const sent: string[] = [];
-  const transport: DeviceTransport = { mode: 'embedded', deviceUrl: 'mqtt://unused', publish: (topic) => sent.push(topic), close: async () => {} };
+  const transport: DeviceTransport = {
+    mode: 'embedded',
+    deviceUrl: 'mqtt://unused',
+    connectedForMs: () => 0,
+    publish: (topic) => sent.push(topic),
+    close: async () => {},
+  };
   const tokens = await loadDownloadTokens(services.db, undefined, 60);
   const commands = new DeviceCommands(transport, tokens, 'http://127.0.0.1:1', new Counters());
   const outcome = await pushWaitingTasks(services, commands, rawId(jobId), { ouConcurrencyCap: 1000, minuteMs: 60_000 });

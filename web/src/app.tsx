@@ -9,6 +9,8 @@ import { AuditPage } from './pages/admin/AuditPage';
 import { RolesPage } from './pages/admin/RolesPage';
 import { TokensPage } from './pages/admin/TokensPage';
 import { UsersPage } from './pages/admin/UsersPage';
+import { WebhookPage } from './pages/admin/WebhookPage';
+import { WebhooksPage } from './pages/admin/WebhooksPage';
 import { DevicePage } from './pages/device/DevicePage';
 import { DevicesPage } from './pages/devices/DevicesPage';
 import { FirmwarePage } from './pages/firmware/FirmwarePage';
@@ -119,6 +121,22 @@ export function App() {
               component={() => (
                 <RequirePermission permission="OU_ADMIN">
                   <AuditPage />
+                </RequirePermission>
+              )}
+            />
+            <Route
+              path="/admin/webhooks"
+              component={() => (
+                <RequirePermission permission="WEBHOOK_ADMIN" orPermission="OU_ADMIN">
+                  <WebhooksPage />
+                </RequirePermission>
+              )}
+            />
+            <Route
+              path="/admin/webhooks/:id"
+              component={() => (
+                <RequirePermission permission="WEBHOOK_ADMIN" orPermission="OU_ADMIN">
+                  <WebhookPage />
                 </RequirePermission>
               )}
             />

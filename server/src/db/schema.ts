@@ -70,7 +70,7 @@ export const JOB_TYPES = ['VERIFICATION', 'UPGRADE'] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 export const jobTypeEnum = pgEnum('ota_job_type', JOB_TYPES);
 
-export const JOB_STATUSES = ['SCHEDULED', 'RUNNING', 'STOPPED', 'FINISHED', 'CANCELLED'] as const;
+export const JOB_STATUSES = ['SCHEDULED', 'RUNNING', 'STOPPED', 'FINISHED', 'CANCELLED', 'WAITING_FOR_APPROVAL'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export const jobStatusEnum = pgEnum('ota_job_status', JOB_STATUSES);
 
@@ -93,7 +93,17 @@ export const FAILURE_REASONS = [
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 export const failureReasonEnum = pgEnum('failure_reason', FAILURE_REASONS);
 
-export const WAITING_REASONS = ['OFFLINE', 'CONCURRENCY_LIMIT', 'OUTSIDE_WINDOW', 'RATE_LIMIT', 'JOB_STOPPED', 'SCHEDULED', 'RETRY_INTERVAL'] as const;
+export const WAITING_REASONS = [
+  'OFFLINE',
+  'CONCURRENCY_LIMIT',
+  'OUTSIDE_WINDOW',
+  'RATE_LIMIT',
+  'JOB_STOPPED',
+  'SCHEDULED',
+  'RETRY_INTERVAL',
+  'WAVE_NOT_STARTED',
+  'WAITING_FOR_APPROVAL',
+] as const;
 export type WaitingReason = (typeof WAITING_REASONS)[number];
 export const waitingReasonEnum = pgEnum('waiting_reason', WAITING_REASONS);
 
@@ -108,6 +118,17 @@ export const jobPolicyEnum = pgEnum('ota_job_policy', JOB_POLICIES);
 export const TARGET_MODES = ['ALL', 'DEVICE_KEYS'] as const;
 export type TargetMode = (typeof TARGET_MODES)[number];
 export const targetModeEnum = pgEnum('ota_target_mode', TARGET_MODES);
+
+/**
+ * A wave of a phased rollout (domain/jobs/wave-rules.ts): PENDING until it starts; RUNNING while its
+ * devices are pushed and its success threshold is not reached; SOAKING once reached, for its soak
+ * time; WAITING_FOR_APPROVAL after that when it has an approval gate; PASSED once the next wave
+ * started (or, for the last wave, once reached); FAILED when its error threshold stopped the job or
+ * it ended below its success threshold.
+ */
+export const WAVE_STATUSES = ['PENDING', 'RUNNING', 'SOAKING', 'WAITING_FOR_APPROVAL', 'PASSED', 'FAILED'] as const;
+export type WaveStatus = (typeof WAVE_STATUSES)[number];
+export const waveStatusEnum = pgEnum('wave_status', WAVE_STATUSES);
 
 export interface TagFilter {
   key: string;
@@ -259,6 +280,13 @@ export const devices = snakeCase.table(
     firmwareVersion: text(),
     online: boolean().notNull().default(false),
     lastSeenAt: timestamp({ withTimezone: true }),
+    /**
+     * The device's report order (docs/engine.md, "Report order"): the session part and counter of
+     * the request id of the last report applied, so that reports take effect in the order the
+     * device sent them whichever gateway connection or instance receives them.
+     */
+    reportSession: text(),
+    reportSeq: bigint({ mode: 'number' }),
     tags: jsonb().$type<Record<string, string>>().notNull().default({}),
     createdAt: createdAt(),
   },
@@ -345,6 +373,14 @@ export const otaJobs = snakeCase.table(
     abortThresholdPercent: integer(),
     /** … once at least this many tasks are final. */
     abortMinFinished: integer(),
+
+    // Phased rollout (job_waves): null = no plan, the job is one wave as before.
+    /** Index of the wave being pushed; devices of later waves wait (WAVE_NOT_STARTED). */
+    activeWave: integer(),
+    /** Seed of the random order within waves (recorded so the same plan gives the same waves); null = device-key order. */
+    rolloutSeed: integer(),
+    /** Device keys of the scope pinned to the first wave (the canary). */
+    canaryDeviceKeys: text().array().notNull().default(sql`'{}'::text[]`),
   },
   (t) => [index().on(t.ouId, t.createdAt), index().on(t.ouId, t.status), index().on(t.productId), index().on(t.firmwareId)],
 );
@@ -388,9 +424,17 @@ export const jobTasks = snakeCase.table(
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     /** Numbered by the task_change_order trigger on every write (in commit order per job); never set by code. */
     changeSeq: bigint({ mode: 'number' }).notNull().default(0),
+    /** The task's wave (job_waves.index); null when the job has no rollout plan. */
+    waveIndex: smallint(),
+    /** Position in the rollout order (pushed in this order within the active waves). */
+    waveOrder: integer(),
   },
   (t) => [
     unique().on(t.jobId, t.deviceKey),
+    // The push order of a job with a rollout plan: waiting tasks of the active waves, in rollout order.
+    index('job_tasks_wave_push').on(t.jobId, t.waveIndex, t.waveOrder).where(sql`status = 'TO_BE_PUSHED' and wave_index is not null`),
+    // A wave's devices in one tab (the wave filter of the job's devices).
+    index('job_tasks_wave_tab').on(t.jobId, t.waveIndex, t.status, t.deviceKey).where(sql`wave_index is not null`),
     // Every tab (status) page in device-key order, its count, and the device-key prefix search.
     index('job_tasks_tab').on(t.jobId, t.status, t.deviceKey),
     // Upgrade Failed tab searches: by reason, by current version, by failure time.
@@ -421,6 +465,87 @@ export const jobTaskCounts = snakeCase.table(
     n: integer().notNull(),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.status, t.reason] })],
+);
+
+/**
+ * The waves of a job's rollout plan, in order. What selects a wave's devices (percent, count, tags)
+ * is kept as given, for the record and the preview; the assignment itself is on each task.
+ */
+export const jobWaves = snakeCase.table(
+  'job_waves',
+  {
+    jobId: uuid()
+      .notNull()
+      .references(() => otaJobs.id, { onDelete: 'cascade' }),
+    index: smallint().notNull(),
+    ouId: uuid().notNull(),
+    name: text().notNull(),
+    /** The rollout reaches this share of the targets by the end of this wave (cumulative). */
+    selectPercent: integer(),
+    /** This many more devices. */
+    selectCount: integer(),
+    /** The devices with these tags not in an earlier wave. */
+    selectTags: jsonb().$type<TagFilter[]>(),
+    /** Share of the wave's devices succeeded (percent) that starts the next wave. */
+    successThresholdPercent: integer().notNull(),
+    /** Share of the wave's finished devices failed (percent) that stops the job … */
+    errorThresholdPercent: integer(),
+    /** … once at least this many of its devices finished. */
+    errorMinFinished: integer().notNull().default(1),
+    /** Wait this long after the success threshold before the next wave. */
+    soakMinutes: integer().notNull().default(0),
+    /** After this wave the job waits for an approval (WAITING_FOR_APPROVAL). */
+    approvalRequired: boolean().notNull().default(false),
+    status: waveStatusEnum().notNull().default('PENDING'),
+    startedAt: timestamp({ withTimezone: true }),
+    thresholdReachedAt: timestamp({ withTimezone: true }),
+    finishedAt: timestamp({ withTimezone: true }),
+    approvedAt: timestamp({ withTimezone: true }),
+    approvedBy: text(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.index] })],
+);
+
+/**
+ * Tasks per job, wave, status and failure reason, kept by a trigger like job_task_counts (migration
+ * "wave_counts_trigger"), for jobs with a rollout plan only: the wave thresholds and the per-wave
+ * tabs of a 100,000-device job cost one small index range.
+ */
+export const jobWaveCounts = snakeCase.table(
+  'job_wave_counts',
+  {
+    jobId: uuid()
+      .notNull()
+      .references(() => otaJobs.id, { onDelete: 'cascade' }),
+    waveIndex: smallint().notNull(),
+    status: taskStatusEnum().notNull(),
+    reason: text().notNull().default(''),
+    n: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.waveIndex, t.status, t.reason] })],
+);
+
+/**
+ * Every rollout decision (a wave started, reached its threshold, passed, failed; the job stopped by
+ * a wave; an approval): who or what made it and why.
+ */
+export const jobRolloutDecisions = snakeCase.table(
+  'job_rollout_decisions',
+  {
+    id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    ouId: uuid().notNull(),
+    jobId: uuid()
+      .notNull()
+      .references(() => otaJobs.id, { onDelete: 'cascade' }),
+    waveIndex: smallint().notNull(),
+    kind: text().notNull(),
+    /** A user's display name, or "Rollout engine". */
+    actor: text().notNull(),
+    actorUserId: uuid().references(() => users.id),
+    reason: text().notNull(),
+    decidedAt: createdAt(),
+  },
+  (t) => [index().on(t.jobId, t.id)],
 );
 
 /**

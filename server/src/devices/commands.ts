@@ -40,6 +40,11 @@ export class DeviceCommands {
     };
   }
 
+  /** See DeviceTransport.connectedForMs. */
+  connectedForMs(): number {
+    return this.transport.connectedForMs();
+  }
+
   /** `messageId` is stored on the task so that the device's reply can be matched to this push. */
   upgrade(productKey: string, deviceKey: string, messageId: string, params: UpgradeParams): void {
     this.counters.add('updraft_device_pushes_sent_total');

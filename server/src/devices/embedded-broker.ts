@@ -23,6 +23,7 @@ import type { Database } from '../db/client.js';
 import { devices, products } from '../db/schema.js';
 import { secretMatches } from '../domain/secrets.js';
 import type { Counters } from './counters.js';
+import { MessageRate, type MqttLimits, PacketSizeGuard } from './mqtt-limits.js';
 import { encodePresence, isInDeviceNamespace, otaTopic, parseDeviceClientId, parseDeviceUsername, parseOtaTopic, type DeviceAddress } from './protocol.js';
 import type { DeviceTransport, InboundHandler } from './transport.js';
 
@@ -32,6 +33,8 @@ export interface EmbeddedBrokerOptions {
   /** Preferred port; when it is taken a free one is used and logged. */
   port: number;
   counters: Counters;
+  /** Packet sizes, CONNECT deadline, message rate (mqtt-limits.ts). */
+  limits: MqttLimits;
   onMessage: InboundHandler;
   log: (line: string) => void;
 }
@@ -60,13 +63,18 @@ class AuthError extends Error {
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { db, counters, log } = options;
+  const { limits } = options;
   const addressOf = new WeakMap<Client, DeviceAddress>();
+  const guards = new WeakMap<object, PacketSizeGuard>();
+  const rates = new WeakMap<Client, MessageRate>();
   const broker = new Aedes({
     // Client ids are `{productKey}.{deviceKey}`: up to 129 characters.
     maxClientsIdLength: 200,
     // Deliveries held while reports commit must not starve the broker's message pipeline.
     concurrency: 10_000,
     heartbeatInterval: 3_600_000,
+    // The guard's deadline covers authentication too; this one only the CONNECT's arrival.
+    connectTimeout: limits.connectTimeoutMs,
   });
   const clients = () => (broker as unknown as { clients: Record<string, Client | undefined> }).clients;
 
@@ -87,6 +95,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
           return callback(new AuthError('unknown device or wrong secret', 4), false);
         }
         addressOf.set(client, fromId);
+        guards.get((client as unknown as { conn: object }).conn)?.markAuthenticated();
+        rates.set(client, new MessageRate(limits.messagesPerSecond, limits.burst));
         counters.add('updraft_mqtt_connects_total');
         callback(null, true);
       })
@@ -124,6 +134,29 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       counters.add('updraft_device_presence_ignored_total{why="superseded"}');
       return callback(null);
     }
+    if (packet.retain) {
+      // Nothing a device sends is kept for later subscribers. A will has no connection left to
+      // refuse: it is delivered, not stored; a retained PUBLISH closes the connection, as
+      // Mosquitto's retain_available false does.
+      counters.add('updraft_mqtt_acl_denied_total{action="retain"}');
+      if (!isWill) return callback(new Error('retained messages are not accepted'));
+      packet.retain = false;
+    }
+    if (isWill) return deliver(client, packet, callback);
+    const waitMs = rates.get(client)?.take() ?? 0;
+    if (waitMs === null) {
+      counters.add('updraft_mqtt_rate_limited_total{action="disconnected"}');
+      return callback(new Error(`more than ${limits.messagesPerSecond} messages per second, for too long`));
+    }
+    if (waitMs === 0) return deliver(client, packet, callback);
+    counters.add('updraft_mqtt_rate_limited_total{action="delayed"}');
+    setTimeout(() => {
+      if (client.closed) return callback(new Error('connection closed'));
+      deliver(client, packet, callback);
+    }, waitMs);
+  };
+
+  const deliver = (client: Client, packet: Parameters<typeof broker.authorizePublish>[1], callback: (error?: Error | null) => void) => {
     options.onMessage({
       topic: packet.topic,
       payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
@@ -183,13 +216,16 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
     (broker.handle as (socket: net.Socket) => void)(socket);
+    guards.set(socket, new PacketSizeGuard(socket, limits, (why) => counters.add(`updraft_mqtt_connections_closed_total{reason="${why}"}`)));
   });
   const port = await listenWithFallback(server, options.host, options.port, log);
+  const startedAt = performance.now();
   const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
 
   return {
     mode: 'embedded',
     port,
+    connectedForMs: () => performance.now() - startedAt,
     deviceUrl: `mqtt://${host}:${port}`,
     publish(topic, payload) {
       if (broker.closed) return;

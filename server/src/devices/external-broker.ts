@@ -44,6 +44,8 @@ export interface ExternalBrokerOptions {
   /** Members of the group this instance opens (each may hold the broker's in-flight window of messages). */
   connections: number;
   instanceId: string | undefined;
+  /** How long the broker keeps a persistent member's session after it went away (INSTANCE_ID only). */
+  sessionExpirySeconds: number;
   counters: Counters;
   onMessage: InboundHandler;
   log: (line: string) => void;
@@ -56,11 +58,16 @@ class DeferredAck extends Error {
 }
 
 export async function connectExternalBroker(options: ExternalBrokerOptions): Promise<DeviceTransport> {
-  const clients = await Promise.all(Array.from({ length: Math.max(1, options.connections) }, (_, i) => connectOne(options, i)));
+  const members = await Promise.all(Array.from({ length: Math.max(1, options.connections) }, (_, i) => connectOne(options, i)));
+  const clients = members.map((m) => m.client);
   let next = 0;
   return {
     mode: 'external',
     deviceUrl: options.url,
+    connectedForMs() {
+      const now = performance.now();
+      return Math.min(...members.map((m) => (m.upSince === null ? 0 : now - m.upSince)));
+    },
     publish(topic, payload) {
       // Commands and replies go out over the connections in turn.
       const client = clients[next++ % clients.length];
@@ -77,8 +84,14 @@ export async function connectExternalBroker(options: ExternalBrokerOptions): Pro
   };
 }
 
+interface Member {
+  client: MqttClient;
+  /** performance.now() when it last became subscribed; null while away. */
+  upSince: number | null;
+}
+
 /** One member of the shared-subscription group, with the deferred PUBACKs described above. */
-async function connectOne(options: ExternalBrokerOptions, index: number): Promise<MqttClient> {
+async function connectOne(options: ExternalBrokerOptions, index: number): Promise<Member> {
   const { counters, log } = options;
   const persistent = !!options.instanceId;
   const filters = INBOUND_TOPICS.map((filter) => `$share/${options.shareGroup}/${filter}`);
@@ -87,13 +100,15 @@ async function connectOne(options: ExternalBrokerOptions, index: number): Promis
     clientId,
     protocolVersion: 5,
     clean: !persistent,
-    properties: persistent ? { sessionExpiryInterval: 600 } : undefined,
-    reconnectPeriod: 1000,
+    properties: persistent ? { sessionExpiryInterval: options.sessionExpirySeconds } : undefined,
+    // Back soon after the broker: with persistent sessions nothing is lost meanwhile, but devices wait.
+    reconnectPeriod: 250,
     connectTimeout: 10_000,
     resubscribe: false,
   });
   /** Bumped on every (re)connect: a PUBACK belongs to the connection that received the message. */
   let connection = 0;
+  const member: Member = { client, upSince: null };
 
   client.handleMessage = (packet, callback) => {
     const publish = packet as IPublishPacket;
@@ -118,16 +133,38 @@ async function connectOne(options: ExternalBrokerOptions, index: number): Promis
     });
 
   let subscribed: Promise<void> = new Promise(() => {});
-  client.on('connect', () => {
+  /** Errors while the broker is away are logged once per outage, not once per reconnect attempt. */
+  let quiet = false;
+  client.on('connect', (connack) => {
     connection++;
-    subscribed = subscribe();
+    if (connection > 1) {
+      counters.add('updraft_mqtt_reconnects_total');
+      log(`mqtt: connection ${index} to ${options.url} back${persistent ? (connack.sessionPresent ? ', session kept' : ', session lost') : ''}`);
+      if (persistent && !connack.sessionPresent) {
+        // The broker forgot the session (restarted without persistence, or it expired): reports sent
+        // to the group while no member was subscribed are gone; the re-push brings those devices on.
+        counters.add('updraft_mqtt_sessions_lost_total');
+      }
+    }
+    quiet = false;
+    const current = connection;
+    subscribed = subscribe().then(() => {
+      if (current === connection && client.connected) member.upSince = performance.now();
+    });
     subscribed.catch((error: Error) => log(`mqtt: subscribe failed: ${error.message}`));
   });
   client.on('error', (error) => {
     counters.add('updraft_mqtt_client_errors_total');
-    log(`mqtt: ${error.message}`);
+    if (!quiet) log(`mqtt: ${error.message}`);
+    quiet = true;
   });
-  client.on('offline', () => log(`mqtt: connection ${index} to ${options.url} lost, reconnecting`));
+  client.on('close', () => {
+    member.upSince = null;
+  });
+  client.on('offline', () => {
+    if (!quiet) log(`mqtt: connection ${index} to ${options.url} lost, reconnecting`);
+    quiet = true;
+  });
 
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`cannot connect to the MQTT broker at ${options.url}`)), 15_000);
@@ -141,5 +178,5 @@ async function connectOne(options: ExternalBrokerOptions, index: number): Promis
       await client.endAsync(true);
       throw error;
     });
-  return client;
+  return member;
 }

@@ -39,6 +39,7 @@ export async function startDeviceGateway(services: AppServices, options: Gateway
       concurrency: Math.max(1, config.reportBatchConcurrency),
       minuteMs: config.engineMinuteMs,
       presenceGraceMs: config.mqttUrl ? config.presenceGraceMs : null,
+      orderHoldMs: config.reportOrderHoldMs,
     },
     log,
   );
@@ -49,11 +50,26 @@ export async function startDeviceGateway(services: AppServices, options: Gateway
         shareGroup: config.mqttShareGroup,
         connections: config.mqttConnections,
         instanceId: config.instanceId,
+        sessionExpirySeconds: config.mqttSessionExpirySeconds,
         counters,
         onMessage,
         log,
       })
-    : await startEmbeddedBroker({ db: services.db, host: config.mqttHost, port: config.mqttPort, counters, onMessage, log });
+    : await startEmbeddedBroker({
+        db: services.db,
+        host: config.mqttHost,
+        port: config.mqttPort,
+        counters,
+        limits: {
+          maxPacketBytes: config.mqttMaxPacketBytes,
+          maxConnectBytes: config.mqttMaxConnectBytes,
+          connectTimeoutMs: config.mqttConnectTimeoutMs,
+          messagesPerSecond: config.mqttDeviceMessagesPerSecond,
+          burst: config.mqttDeviceBurst,
+        },
+        onMessage,
+        log,
+      });
   const commands = new DeviceCommands(transport, options.tokens, options.downloadBaseUrl, counters);
   ingestor.attach(transport, commands);
 

@@ -11,6 +11,10 @@
  *   waits while an earlier one of the same device is in a running batch, so a device's messages
  *   are applied in the order they arrived. (One batch prepares while another holds the job's
  *   change-order lock and commits: the database and this process work side by side.)
+ * - Report order (report-replay.ts): a request that comes before the earlier ones of its device
+ *   (another member or instance holds them) is **held**: not acknowledged, not answered, and put
+ *   back in the queue every ORDER_RETRY_MS until its turn comes or REPORT_ORDER_HOLD_MS passed
+ *   (then it is applied, skipping what never came).
  * - A report is acknowledged (MQTT) and answered (200 …) only after its batch committed. A batch
  *   that fails is retried; one that keeps failing is split so that one poisonous report cannot
  *   hold back the others (that one is then dropped, logged and counted).
@@ -31,6 +35,8 @@ interface Queued extends ReportItem {
   device: string;
   /** performance.now() when queued. */
   queuedAt: number;
+  /** performance.now() when first held for the device's order. */
+  heldSince?: number;
 }
 
 export interface IngestorSettings {
@@ -40,13 +46,20 @@ export interface IngestorSettings {
   concurrency: number;
   minuteMs: number;
   presenceGraceMs: number | null;
+  /** How long a request waits for the earlier ones of its device (REPORT_ORDER_HOLD_MS). */
+  orderHoldMs: number;
 }
 
 const RETRIES = 4;
+/** How often held reports are tried again. */
+const ORDER_RETRY_MS = 100;
 
 export class ReportIngestor {
   private queue: Queued[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** Reports waiting for earlier ones of their device, and when they are tried again. */
+  private held: Queued[] = [];
+  private heldTimer: NodeJS.Timeout | null = null;
   /** Batches being written, and the devices they hold. */
   private readonly running = new Set<Promise<void>>();
   private readonly busyDevices = new Set<string>();
@@ -106,6 +119,10 @@ export class ReportIngestor {
   async close(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.heldTimer) clearTimeout(this.heldTimer);
+    this.heldTimer = null;
+    // Held reports stay unacknowledged: the broker or the device delivers them again.
+    this.held = [];
     while (this.running.size > 0 || (this.queue.length > 0 && this.transport)) {
       if (this.running.size === 0) this.startBatch();
       await Promise.race(this.running);
@@ -193,8 +210,10 @@ export class ReportIngestor {
         for (const [name, n] of result.counts) this.counters.add(name, n);
         // Acknowledged first, then answered, in the same turn: the embedded broker sends a device's
         // PUBACK and reply in one write.
-        for (const item of batch) item.ack();
+        const held = new Set(result.held);
+        for (const item of batch) if (!held.has(item)) item.ack();
         this.send(result.replies);
+        if (held.size > 0) this.hold(result.held as Queued[]);
         return;
       } catch (error) {
         this.counters.add('updraft_report_batch_errors_total');
@@ -222,6 +241,23 @@ export class ReportIngestor {
         return;
       }
     }
+  }
+
+  /** Puts reports held for their device's order back in the queue (at its head: they came first) soon. */
+  private hold(items: Queued[]): void {
+    const now = performance.now();
+    for (const item of items) item.heldSince ??= now;
+    this.held.push(...items);
+    if (this.heldTimer || this.closed) return;
+    this.heldTimer = setTimeout(() => {
+      this.heldTimer = null;
+      const due = performance.now();
+      const retried = this.held;
+      this.held = [];
+      for (const item of retried) item.force = due - item.heldSince! >= this.settings.orderHoldMs;
+      this.queue = retried.concat(this.queue);
+      this.schedule();
+    }, ORDER_RETRY_MS);
   }
 
   private send(replies: OutgoingReply[]): void {

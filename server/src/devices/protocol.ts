@@ -292,6 +292,26 @@ export function encodePresence(): Buffer {
   return Buffer.from(JSON.stringify({ online: false } satisfies PresencePayload));
 }
 
+// ── Request order ───────────────────────────────────────────────────────────────────────────────
+
+/** Where a request stands in its device's order: `<session>-<counter>` ids (docs/engine.md, "Report order"). */
+export interface RequestOrder {
+  session: string;
+  seq: number;
+}
+
+const ORDERED_ID = /^(.+)-(\d{1,15})$/;
+
+/**
+ * The order a request id carries, or null. Devices that number their requests `<session>-<counter>`
+ * (the counter grows by one per request, the session part changes whenever the counter starts
+ * again, e.g. at boot) get their reports applied in that order; other ids are applied as they come.
+ */
+export function requestOrder(id: string): RequestOrder | null {
+  const match = ORDERED_ID.exec(id);
+  return match ? { session: match[1], seq: Number(match[2]) } : null;
+}
+
 // ── Progress steps ──────────────────────────────────────────────────────────────────────────────
 
 export type StepOutcome = { kind: 'progress'; percent: number } | { kind: 'failed'; reason: StepFailureReason };

@@ -31,6 +31,8 @@ export interface BatchResult {
   replies: OutgoingReply[];
   /** Counter name → increment, for what the batch saw. */
   counts: Map<string, number>;
+  /** Reports that wait for earlier ones of their device (report-replay.ts): neither answered nor to acknowledge. */
+  held: ReportItem[];
 }
 
 export async function applyReportBatch(scope: TransactionScope, items: readonly ReportItem[], settings: BatchSettings): Promise<BatchResult> {
@@ -38,7 +40,7 @@ export async function applyReportBatch(scope: TransactionScope, items: readonly 
   const plan = replayReports(loaded, items, settings);
   const written = await writeReportPlan(scope, plan);
   emitReportEvents(scope, loaded, plan, written.tasks);
-  return { replies: replies(plan, written.waitingDevices, settings.commands), counts: countWrites(plan.counts, written.tasks) };
+  return { replies: replies(plan, written.waitingDevices, settings.commands), counts: countWrites(plan.counts, written.tasks), held: plan.held };
 }
 
 /** The devices the batch names and their tasks in flight, locked for the rest of the transaction. */
@@ -50,7 +52,8 @@ async function loadReportState({ tx }: TransactionScope, items: readonly ReportI
   const [devices, tasks] = await Promise.all([
     preparedRows<DeviceRow>(
       tx,
-      sql`select d.id, d.ou_id, d.product_id, p.product_key, d.device_key, d.firmware_version, d.online, d.last_seen_at
+      sql`select d.id, d.ou_id, d.product_id, p.product_key, d.device_key, d.firmware_version, d.online, d.last_seen_at,
+                 d.report_session, d.report_seq
           from jsonb_to_recordset(${found}::jsonb) as x(pk text, dk text)
           join products p on p.product_key = x.pk collate "C"
           join devices d on d.product_id = p.id and d.device_key = x.dk collate "C"
@@ -60,8 +63,8 @@ async function loadReportState({ tx }: TransactionScope, items: readonly ReportI
     preparedRows<TaskRow>(
       tx,
       sql`select t.id, t.job_id, t.device_id, t.status, t.progress, t.attempt, t.push_message_id, t.current_version,
-                 t.waiting_reason, t.failure_reason, t.timeout_at,
-                 j.ou_id, j.product_id, j.status as job_status, j.retry_count, j.retry_interval_minutes, j.firmware_id,
+                 t.waiting_reason, t.failure_reason, t.timeout_at, t.wave_index,
+                 j.ou_id, j.product_id, j.status as job_status, j.retry_count, j.retry_interval_minutes, j.active_wave, j.firmware_id,
                  f.version as target_version, f.sign, f.sign_method, f.size
           from jsonb_to_recordset(${found}::jsonb) as x(pk text, dk text)
           join products p on p.product_key = x.pk collate "C"
@@ -86,8 +89,9 @@ async function writeReportPlan({ tx }: TransactionScope, plan: ReplayPlan): Prom
       ? Promise.resolve([])
       : preparedRows(
           tx,
-          sql`update devices d set online = x.online, firmware_version = x.version, last_seen_at = x.seen
-              from jsonb_to_recordset(${JSON.stringify(plan.deviceWrites)}::jsonb) as x(id uuid, online boolean, version text, seen timestamptz)
+          sql`update devices d set online = x.online, firmware_version = x.version, last_seen_at = x.seen,
+                report_session = x.session, report_seq = x.seq
+              from jsonb_to_recordset(${JSON.stringify(plan.deviceWrites)}::jsonb) as x(id uuid, online boolean, version text, seen timestamptz, session text, seq bigint)
               where d.id = x.id`,
         );
   const [, tasks] = await Promise.all([deviceWrite, writeTaskChanges(tx, plan.taskChanges)]);

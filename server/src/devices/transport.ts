@@ -18,6 +18,12 @@ export interface DeviceTransport {
   readonly mode: 'embedded' | 'external';
   /** The URL devices connect to (the embedded broker's real port, or MQTT_URL). */
   readonly deviceUrl: string;
+  /**
+   * How long every broker connection has been up and subscribed without a break (0 while one is
+   * away). Reports held for the gateway by the broker come in during the first moments after a
+   * (re)connect; the re-push waits for them (engine/repush.ts).
+   */
+  connectedForMs(): number;
   /** Sends one message to a device topic, QoS 1. Never throws: a failure is logged and counted. */
   publish(topic: string, payload: Buffer): void;
   close(): Promise<void>;

@@ -21,6 +21,7 @@ import { startScheduledJobs, takeInMatchingDevices } from './lifecycle.js';
 import { pushWaitingTasks, type PushOutcome } from './push.js';
 import { PushResender } from './repush.js';
 import { settleJob } from './settle.js';
+import { advanceRollout } from './waves.js';
 import { markTimedOutTasks } from './timeouts.js';
 import { refreshWaitingReasons } from './waiting-reasons.js';
 
@@ -149,13 +150,15 @@ export class RolloutEngine {
 
     const running = await this.step('list running jobs', () =>
       services.db
-        .select({ id: otaJobs.id })
+        .select({ id: otaJobs.id, activeWave: otaJobs.activeWave })
         .from(otaJobs)
         .where(inArray(otaJobs.status, ['RUNNING']))
         .orderBy(otaJobs.createdAt),
     );
-    for (const { id } of running ?? []) {
+    for (const { id, activeWave } of running ?? []) {
       if (this.stopped) return;
+      // A rollout plan's waves move first: a wave whose predecessor just passed is pushed in this pass.
+      if (activeWave !== null) await this.step('advance rollout', () => advanceRollout(services, id));
       let outcome: PushOutcome | undefined;
       for (let round = 0; round < PUSH_ROUNDS; round++) {
         outcome = await this.step('push', () =>
@@ -176,7 +179,7 @@ export class RolloutEngine {
         services.db
           .select({ id: otaJobs.id })
           .from(otaJobs)
-          .where(inArray(otaJobs.status, ['RUNNING', 'STOPPED'])),
+          .where(inArray(otaJobs.status, ['RUNNING', 'STOPPED', 'WAITING_FOR_APPROVAL'])),
       );
       for (const { id } of active ?? []) this.jobsToSettle.add(id);
     }

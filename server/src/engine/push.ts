@@ -20,6 +20,8 @@ import { queryRows } from '../db/sql.js';
 import { inTransaction } from '../domain/transaction.js';
 import { newMessageId, type DeviceCommands } from '../devices/commands.js';
 import type { AppServices } from '../services.js';
+import { decideRollout } from '../domain/jobs/wave-rules.js';
+import { loadWaveStates } from '../domain/jobs/waves.js';
 import { pushWindowOpen } from './schedule-window.js';
 import { abortCounts, abortThresholdCrossed } from './settle.js';
 import { decide, jobContextOfJob, TASK_STATE_COLUMNS, type TaskStateRow } from '../domain/tasks/decide.js';
@@ -82,6 +84,20 @@ export async function pushWaitingTasks(services: AppServices, commands: DeviceCo
       return { ran: true, pushed: 0, failedAtPush: 0, more: false, limit: null };
     }
 
+    // A rollout plan: only the devices of started waves, never past a wave whose error threshold is crossed.
+    let pushableWave: number | null = null;
+    if (running.activeWave !== null) {
+      const waves = (await loadWaveStates(tx, [jobId])).get(jobId) ?? [];
+      // Nor while the rollout is about to stop the job or wait for an approval (the wave step writes it).
+      const holds = new Set(['ERROR_THRESHOLD_CROSSED', 'ENDED_BELOW_THRESHOLD', 'APPROVAL_REQUESTED']);
+      if (decideRollout(running, waves, now, settings.minuteMs).some((d) => holds.has(d.kind) && !(d.kind === 'ENDED_BELOW_THRESHOLD' && !d.stopsJob))) {
+        return { ran: true, pushed: 0, failedAtPush: 0, more: false, limit: null };
+      }
+      const active = waves.find((w) => w.index === running.activeWave);
+      pushableWave = !active || active.status === 'PENDING' || active.status === 'FAILED' ? running.activeWave - 1 : running.activeWave;
+      if (pushableWave < 0) return { ran: true, pushed: 0, failedAtPush: 0, more: false, limit: null };
+    }
+
     const rateWindowMs = settings.minuteMs;
     const [capacity] = await queryRows<Capacity>(
       tx,
@@ -116,7 +132,8 @@ export async function pushWaitingTasks(services: AppServices, commands: DeviceCo
           where t.job_id = ${jobId} and t.status = 'TO_BE_PUSHED'
             and (t.next_attempt_at is null or t.next_attempt_at <= now())
             and (d.id is null or d.online)
-          order by t.device_key
+            ${pushableWave === null ? sql`` : sql`and t.wave_index is not null and t.wave_index <= ${pushableWave}`}
+          order by ${pushableWave === null ? sql`t.device_key` : sql`t.wave_index, t.wave_order, t.device_key`}
           limit ${want}
           for update of t skip locked`,
     );
@@ -139,7 +156,7 @@ export async function pushWaitingTasks(services: AppServices, commands: DeviceCo
     const decided = decide(
       candidates,
       (c) => ({ type: 'push', messageId: newMessageId('p'), timeoutMinutes: running.timeoutMinutes, refusedBy: refusal(c) }),
-      () => jobContextOfJob(running, settings.minuteMs),
+      () => jobContextOfJob(running, settings.minuteMs, pushableWave),
     );
     const written = await writeTaskChanges(tx, decided.changes);
     const pushed = written.filter((w) => w.kind === 'pushed');

@@ -7,6 +7,11 @@
  * devices whose task has been Pushed or In Progress without any report for REPUSH_AFTER_MS.
  * A device treats a push of the job it is already on as a duplicate, and one whose version it
  * already runs by informing that version, which completes a task whose final inform was lost.
+ *
+ * Not during the first REPUSH_AFTER_MS after the gateway (re)connected to the broker: reports the
+ * broker kept for the gateway's sessions (a restarted instance, a broker back from a restart) are
+ * still coming in, and a task that looks silent may have ended already — re-pushing it would start
+ * the device on an upgrade the server has just closed.
  */
 import { sql } from 'drizzle-orm';
 import type { SignMethod } from '../db/schema.js';
@@ -38,6 +43,7 @@ export class PushResender {
   ) {}
 
   async resendStalePushes(): Promise<number> {
+    if (this.commands.connectedForMs() < this.afterMs) return 0;
     const rows = await queryRows<StalePush>(
       this.services.db,
       sql`select t.id, t.job_id, t.device_key, t.push_message_id, p.product_key,

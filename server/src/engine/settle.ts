@@ -14,6 +14,7 @@ import { jobTasks, otaJobs } from '../db/schema.js';
 import { jobEvents } from '../domain/jobs/events.js';
 import { finishJobIfDone } from '../domain/jobs/lifecycle.js';
 import { inTransaction } from '../domain/transaction.js';
+import { advanceLockedRollout } from './waves.js';
 import { queueJobStatusChanged } from '../domain/webhooks/outbox.js';
 import type { AppServices } from '../services.js';
 
@@ -44,9 +45,13 @@ export async function abortCounts(tx: Executor, jobId: string): Promise<{ succee
 
 /** Returns the job's status after settling, or null when the job is gone or busy (a concurrent edit). */
 export async function settleJob(services: AppServices, jobId: string): Promise<string | null> {
-  return inTransaction(services, async ({ tx, emit }) => {
-    const [job] = await tx.select().from(otaJobs).where(eq(otaJobs.id, jobId)).for('update', { skipLocked: true });
-    if (!job || (job.status !== 'RUNNING' && job.status !== 'STOPPED')) return job?.status ?? null;
+  return inTransaction(services, async (scope) => {
+    const { tx, emit } = scope;
+    const [locked] = await tx.select().from(otaJobs).where(eq(otaJobs.id, jobId)).for('update', { skipLocked: true });
+    if (!locked || (locked.status !== 'RUNNING' && locked.status !== 'STOPPED' && locked.status !== 'WAITING_FOR_APPROVAL')) return locked?.status ?? null;
+    // A rollout plan's waves first (its last wave passes before the job finishes): the active wave's
+    // error threshold, or its success threshold moving it on.
+    const { job } = await advanceLockedRollout(scope, locked, services.config.engineMinuteMs);
     const finished = await finishJobIfDone(tx, job);
     if (finished.status !== job.status) {
       jobEvents(finished, 'finished').forEach(emit);

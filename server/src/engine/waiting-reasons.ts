@@ -27,7 +27,8 @@ export async function refreshWaitingReasons(services: AppServices, jobId: string
       tx,
       sql`select ${TASK_STATE_COLUMNS}, ${JOB_CONTEXT_COLUMNS}, c.reason, j.ou_id, j.product_id
           from (select t.id,
-                       (case when t.next_attempt_at > now() then 'RETRY_INTERVAL'
+                       (case when t.wave_index > (select coalesce(active_wave, -1) from ota_jobs where id = ${jobId}) then 'WAVE_NOT_STARTED'
+                             when t.next_attempt_at > now() then 'RETRY_INTERVAL'
                              when ${jobLimit}::text = 'OUTSIDE_WINDOW' then 'OUTSIDE_WINDOW'
                              when d.id is not null and not d.online then 'OFFLINE'
                              else ${jobLimit}::text end)::waiting_reason as reason

@@ -20,7 +20,15 @@ const TYPES: Record<string, string> = {
 export function createStaticHandler(root: string) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const requested = path.normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(url.pathname);
+    } catch {
+      // A malformed percent-encoding (`/%E0%A4%A`) is the client's mistake, not the server's.
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('Bad request: the path is not valid percent-encoded UTF-8');
+      return;
+    }
+    const requested = path.normalize(decoded).replace(/^(\.\.[/\\])+/, '');
     let file = path.join(root, requested);
     if (!file.startsWith(root)) file = path.join(root, 'index.html');
     let info = await stat(file).catch(() => null);

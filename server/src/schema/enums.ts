@@ -15,6 +15,8 @@ export const OtaJobStatus = builder.enumType('OtaJobStatus', {
     STOPPED: 'Paused: nothing new is pushed; devices already pushed carry on.',
     FINISHED: 'Every task is final.',
     CANCELLED: 'Cancelled by a user.',
+    WAITING_FOR_APPROVAL:
+      'A wave of its rollout passed and an approval gate holds the next one: nothing new is pushed until someone with OTA_CONTROL approves it (approveNextWave) or cancels the job.',
   }),
 });
 export const UpgradeStatus = builder.enumType('UpgradeStatus', {

@@ -14,6 +14,8 @@ import './job-inputs.js';
 import './job-payloads.js';
 import './job-mutations.js';
 import './job-subscriptions.js';
+import './job-waves.js';
+import './job-preview.js';
 import './job-device.js';
 import './job-device-connection.js';
 import './job-device-inputs.js';

@@ -21,6 +21,7 @@ const jobDevicesArgs = builder.args((t) => ({
   failureReason: t.field({ type: FailureReason, description: 'Upgrade Failed tab only.' }),
   failedAfter: t.field({ type: 'DateTime', description: 'Failed at or after (inclusive). Upgrade Failed tab only.' }),
   failedBefore: t.field({ type: 'DateTime', description: 'Failed before (exclusive). Upgrade Failed tab only.' }),
+  wave: t.int({ description: "Only the devices of this wave (OtaJob.waves' index)." }),
 }));
 
 type DevicesArgs = TaskFilter & { first?: number | null; last?: number | null; after?: string | null; before?: string | null };

@@ -36,13 +36,14 @@ const JobDeviceUpdate = builder.objectRef<JobDeviceUpdateShape>('JobDeviceUpdate
 /** The update of one batch for one filter: the same object for every subscriber with that filter. */
 const updatesOfBatches = new WeakMap<ChangeBatch, Map<string, JobDeviceUpdateShape>>();
 
-function jobDeviceUpdate(jobId: string, batch: ChangeBatch, status: string | null, failureReason: string | null): JobDeviceUpdateShape {
+function jobDeviceUpdate(jobId: string, batch: ChangeBatch, status: string | null, failureReason: string | null, wave: number | null): JobDeviceUpdateShape {
   let byFilter = updatesOfBatches.get(batch);
   if (!byFilter) updatesOfBatches.set(batch, (byFilter = new Map()));
-  const key = `${status}|${failureReason}`;
+  const key = `${status}|${failureReason}|${wave}`;
   let update = byFilter.get(key);
   if (!update) {
-    const matches = (task: Task) => (!status || task.status === status) && (!failureReason || task.failureReason === failureReason);
+    const matches = (task: Task) =>
+      (!status || task.status === status) && (!failureReason || task.failureReason === failureReason) && (wave === null || task.waveIndex === wave);
     update = {
       jobId,
       cursor: batch.cursor,
@@ -65,6 +66,7 @@ builder.subscriptionField('jobDeviceUpdates', (t) =>
       jobId: t.arg.id({ required: true }),
       status: t.arg({ type: UpgradeStatus, description: 'Only devices now in this tab (others come as otherDeviceKeys).' }),
       failureReason: t.arg({ type: FailureReason, description: 'Only devices now failed for this reason.' }),
+      wave: t.arg.int({ description: 'Only devices of this wave of the rollout plan (others come as otherDeviceKeys).' }),
       after: t.arg.string({ description: 'Resume after this cursor.' }),
     },
     subscribe: async (_root, args, context) => {
@@ -75,11 +77,12 @@ builder.subscriptionField('jobDeviceUpdates', (t) =>
       }
       const status = args.status ?? null;
       const failureReason = args.failureReason ?? null;
+      const wave = args.wave ?? null;
       // The follower itself, each batch mapped as it is delivered: no generator around it (a few
       // promises per event and subscriber). Its return() ends a pull waiting for the next batch.
       return context.services.live.jobChanges.follow(jobId, after, undefined, (batch) => {
         context.loaders.jobStatus.clear(jobId);
-        return jobDeviceUpdate(jobId, batch, status, failureReason);
+        return jobDeviceUpdate(jobId, batch, status, failureReason, wave);
       });
     },
     resolve: (update: JobDeviceUpdateShape) => update,

@@ -60,6 +60,10 @@ export const JobDevice = builder.node(builder.objectRef<Task>('JobDevice'), {
     srcVersion: t.exposeString('srcVersion', { nullable: true, description: 'The version the device had when the task was created.' }),
     currentVersion: t.exposeString('currentVersion', { nullable: true, description: 'The version the device last reported.' }),
     attempt: t.exposeInt('attempt'),
+    wave: t.exposeInt('waveIndex', {
+      nullable: true,
+      description: "Index of the device's wave in the job's rollout plan (OtaJob.waves); null without a plan.",
+    }),
     pushedAt: t.expose('pushedAt', { type: 'DateTime', nullable: true }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
@@ -88,6 +92,7 @@ const COLUMNS_OF_FIELD: Record<string, readonly TaskColumn[]> = {
   srcVersion: ['srcVersion'],
   currentVersion: ['currentVersion'],
   attempt: ['attempt'],
+  wave: ['waveIndex'],
   pushedAt: ['pushedAt'],
   startedAt: ['startedAt'],
   finishedAt: ['finishedAt'],

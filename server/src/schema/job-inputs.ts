@@ -40,6 +40,45 @@ const AbortThresholdInput = builder.inputType('AbortThresholdInput', {
   }),
 });
 
+const WaveErrorThresholdInput = builder.inputType('WaveErrorThresholdInput', {
+  fields: (t) => ({
+    percent: t.int({ required: true, description: "Share of the wave's finished devices failed (1-100) above which the job stops." }),
+    minFinished: t.int({ description: 'Applies once this many of its devices finished (default 1).' }),
+  }),
+});
+
+const WaveInput = builder.inputType('WaveInput', {
+  description: 'One wave: exactly one of percent, count or tags (the last wave takes every device the earlier ones did not).',
+  fields: (t) => ({
+    name: t.string({ description: 'Default "Canary" for the first of several waves, else "Wave N".' }),
+    percent: t.int({ description: 'The rollout reaches this share of the targets by the end of this wave (cumulative, 1-100, rounded up).' }),
+    count: t.int({ description: 'This many more devices.' }),
+    tags: t.field({ type: [TagFilterInput], description: 'The devices with these tags that are not in an earlier wave.' }),
+    successThresholdPercent: t.int({ description: 'Share of the wave succeeded that starts the next wave (default 95).' }),
+    errorThreshold: t.field({ type: WaveErrorThresholdInput, description: 'Failure share that stops the job; none by default.' }),
+    soakMinutes: t.int({ description: 'Wait after the success threshold before the next wave (default 0, at most 7 days).' }),
+    approvalRequired: t.boolean({ description: 'After this wave the job waits (WAITING_FOR_APPROVAL) until someone approves the next wave.' }),
+  }),
+});
+
+export const RolloutPreset = builder.enumType('RolloutPreset', {
+  values: {
+    CANARY_10_50_100: { value: 'CANARY_10_50_100', description: 'Canary 1 %, then 10 %, 50 %, everyone; 95 % success moves on, 10 % failures stop.' },
+    CANARY_APPROVAL_10_50_100: { value: 'CANARY_APPROVAL_10_50_100', description: 'The same, and the job waits for an approval after the canary.' },
+  } as const,
+});
+
+const RolloutPlanInput = builder.inputType('RolloutPlanInput', {
+  description: 'A phased rollout: a preset or ordered waves. Without a plan a job is one wave.',
+  fields: (t) => ({
+    preset: t.field({ type: RolloutPreset }),
+    waves: t.field({ type: [WaveInput], description: 'At most 50.' }),
+    randomOrder: t.boolean({ description: 'Shuffle the targets (with a seed that is recorded and shown) instead of device-key order.' }),
+    seed: t.int({ description: 'The seed of the random order (implies randomOrder): the same plan and seed give the same waves.' }),
+    canaryDeviceKeys: t.stringList({ description: 'Devices of the scope pinned to the first wave.' }),
+  }),
+});
+
 export const CreateVerificationJobInput = builder.inputType('CreateVerificationJobInput', {
   fields: (t) => ({
     firmwareId: t.id({ required: true }),
@@ -62,6 +101,7 @@ export const CreateUpgradeJobInput = builder.inputType('CreateUpgradeJobInput', 
     schedule: t.field({ type: ScheduleInput }),
     pushRatePerMinute: t.int(),
     abortThreshold: t.field({ type: AbortThresholdInput }),
+    rollout: t.field({ type: RolloutPlanInput, description: 'A phased rollout plan (waves); none = one wave.' }),
   }),
 });
 

@@ -7,6 +7,7 @@ import { FirmwareNotVerifiedError, InvalidInputError, InvalidJobStateError, JobN
 import { cancelJob, startJob, stopJob } from '../domain/jobs/control.js';
 import { createUpgradeJob, createVerificationJob } from '../domain/jobs/create.js';
 import { editJob } from '../domain/jobs/edit.js';
+import { approveNextWave } from '../domain/jobs/waves.js';
 import { CreateUpgradeJobInput, CreateVerificationJobInput, EditJobInput } from './job-inputs.js';
 import { EditJobResult } from './job-payloads.js';
 import { callerOf, decodeId, transact } from './support.js';
@@ -67,8 +68,24 @@ builder.mutationField('editJob', (t) =>
   }),
 );
 
+builder.mutationField('approveNextWave', (t) =>
+  t.drizzleField({
+    type: 'otaJobs',
+    description:
+      'Starts the next wave of a job waiting for approval (WAITING_FOR_APPROVAL), or of a job its active wave stopped, if you decide to go on anyway. Recorded with your name in OtaJob.rollout.decisions.',
+    authScopes: { permission: 'OTA_CONTROL' },
+    args: {
+      jobId: t.arg.id({ required: true }),
+      wave: t.arg.int({ description: 'The index of the wave to start: refused unless it is the next one (two approvals at once start it once).' }),
+    },
+    errors: { types: [NotFoundError, InvalidJobStateError, InvalidInputError] },
+    resolve: (_query, _root, { jobId, wave }, context) =>
+      transact(context, (scope) => approveNextWave(scope, callerOf(context), decodeId(jobId, 'OtaJob'), wave)),
+  }),
+);
+
 for (const [name, action, description] of [
-  ['stopJob', stopJob, 'Pauses a running or scheduled job: nothing new is pushed; pushed devices carry on.'],
+  ['stopJob', stopJob, 'Pauses a running, scheduled or waiting job: nothing new is pushed; pushed devices carry on.'],
   ['startJob', startJob, 'Resumes a stopped job, or starts a scheduled one now.'],
   ['cancelJob', cancelJob, 'Ends the job: To be Pushed and Pushed devices fail as Cancelled by user.'],
 ] as const) {

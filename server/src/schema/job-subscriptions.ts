@@ -7,6 +7,7 @@ import { changedJobs } from '../live/changed-jobs.js';
 import type { JobSnapshot } from '../live/job-progress-hub.js';
 import { builder } from '../builder.js';
 import { OtaJob } from './job.js';
+import { clearWaves } from './job-waves.js';
 import { callerOf, notFound, subscribedJobId } from './support.js';
 
 /** A snapshot's counts stand in for the per-request loaders, so its fields need no further reads. */
@@ -15,6 +16,7 @@ function primeCounts(context: GraphQLContext, snapshot: JobSnapshot): JobRow {
   context.loaders.statusCounts.clear(id).prime(id, snapshot.counts);
   context.loaders.failureReasonCounts.clear(id).prime(id, snapshot.failureReasons);
   context.loaders.jobStatus.prime(id, snapshot.job.status);
+  clearWaves(context, id);
   return snapshot.job;
 }
 

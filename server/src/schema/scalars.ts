@@ -21,9 +21,28 @@ builder.scalarType('DateTime', {
   },
 });
 
+/** What yoga's multipart parser hands over for a file part (a Fetch API File, of whichever implementation). */
+function isUploadedFile(value: unknown): value is File {
+  const file = value as Partial<File> | null;
+  return !!file && typeof file === 'object' && typeof file.name === 'string' && typeof file.stream === 'function';
+}
+
+function notAFile(): GraphQLError {
+  return new GraphQLError('File must be a file sent as a part of a GraphQL multipart request (its variable set to null and mapped in "map")', {
+    extensions: { code: 'BAD_USER_INPUT' },
+  });
+}
+
 builder.scalarType('File', {
   description: 'A file sent with the GraphQL multipart request specification.',
   serialize: () => {
     throw new Error('File is an input-only scalar');
+  },
+  parseValue: (value) => {
+    if (!isUploadedFile(value)) throw notAFile();
+    return value;
+  },
+  parseLiteral: () => {
+    throw notAFile();
   },
 });

@@ -257,7 +257,8 @@ export class VirtualDevice {
     });
   }
 
-  private closeClient(force: boolean): Promise<void> {
+  /** `withinMs`: give up waiting for a clean end after this long (the connection is cut). */
+  private closeClient(force: boolean, withinMs?: number): Promise<void> {
     const client = this.client;
     this.client = null;
     if (!client) return Promise.resolve();
@@ -265,7 +266,19 @@ export class VirtualDevice {
       this.isConnected = false;
       this.context.stats.connected--;
     }
-    return new Promise((resolve) => client.end(force, {}, () => resolve()));
+    return new Promise((resolve) => {
+      const timer =
+        withinMs === undefined
+          ? null
+          : setTimeout(() => {
+              client.stream?.destroy();
+              resolve();
+            }, withinMs);
+      client.end(force, {}, () => {
+        if (timer) clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private publish(topic: string, payload: Buffer): void {
@@ -550,7 +563,9 @@ export class VirtualDevice {
     this.endRun(run);
     this.currentState = 'rebooting';
     this.pendingVersion = run.push.version;
-    void this.closeClient(false).then(() => {
+    // A clean disconnect waits for the reports in flight; a device reboots anyway when the broker is
+    // unreachable (those reports are lost: the inform after the reboot completes the upgrade).
+    void this.closeClient(!this.isConnected, 2000).then(() => {
       if (this.currentState !== 'rebooting') return;
       this.later(this.context.settings.rebootMs, () => this.connect());
     });

@@ -19,8 +19,17 @@ export type FailureReason =
   | 'DEVICE_NOT_FOUND'
   | 'UNDEFINED'
   | 'TIMEOUT';
-export type WaitingReason = 'OFFLINE' | 'CONCURRENCY_LIMIT' | 'OUTSIDE_WINDOW' | 'RATE_LIMIT' | 'JOB_STOPPED' | 'SCHEDULED' | 'RETRY_INTERVAL';
-export type JobStatus = 'SCHEDULED' | 'RUNNING' | 'STOPPED' | 'FINISHED' | 'CANCELLED';
+export type WaitingReason =
+  | 'OFFLINE'
+  | 'CONCURRENCY_LIMIT'
+  | 'OUTSIDE_WINDOW'
+  | 'RATE_LIMIT'
+  | 'JOB_STOPPED'
+  | 'SCHEDULED'
+  | 'RETRY_INTERVAL'
+  | 'WAVE_NOT_STARTED'
+  | 'WAITING_FOR_APPROVAL';
+export type JobStatus = 'SCHEDULED' | 'RUNNING' | 'STOPPED' | 'FINISHED' | 'CANCELLED' | 'WAITING_FOR_APPROVAL';
 export type JobType = 'VERIFICATION' | 'UPGRADE';
 export type Permission =
   | 'FIRMWARE_READ'
@@ -64,6 +73,8 @@ export const WAITING_REASON_LABELS: Record<WaitingReason, string> = {
   JOB_STOPPED: 'Job is stopped',
   SCHEDULED: 'Job has not started yet',
   RETRY_INTERVAL: 'Waiting for the retry interval',
+  WAVE_NOT_STARTED: 'Its wave has not started yet',
+  WAITING_FOR_APPROVAL: 'Waiting for approval of the next wave',
 };
 
 export const JOB_STATUS_LABELS: Record<JobStatus, string> = {
@@ -72,6 +83,7 @@ export const JOB_STATUS_LABELS: Record<JobStatus, string> = {
   STOPPED: 'Stopped',
   FINISHED: 'Finished',
   CANCELLED: 'Cancelled',
+  WAITING_FOR_APPROVAL: 'Waiting for approval',
 };
 
 export const JOB_TYPE_LABELS: Record<JobType, string> = { VERIFICATION: 'Verification', UPGRADE: 'Upgrade' };

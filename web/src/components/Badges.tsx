@@ -7,6 +7,7 @@ const JOB_TONES: Record<JobStatus, string> = {
   STOPPED: 'warning',
   FINISHED: 'success',
   CANCELLED: 'muted',
+  WAITING_FOR_APPROVAL: 'warning',
 };
 
 const TASK_TONES: Record<UpgradeStatus, string> = {

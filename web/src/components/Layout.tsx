@@ -103,12 +103,15 @@ export function Layout(props: { children?: JSX.Element }) {
           {link({ href: '/firmware', label: 'Firmware', section: 'firmware' })}
           <div class="nav-subgroup">Fleet</div>
           {link({ href: '/devices', label: 'Devices', section: 'devices' })}
-          <Show when={session.can('OU_ADMIN')}>
+          <Show when={session.can('OU_ADMIN') || session.can('WEBHOOK_ADMIN')}>
             <div class="nav-subgroup">Administration</div>
-            {link({ href: '/admin/users', label: 'Users', section: 'admin-users' })}
-            {link({ href: '/admin/roles', label: 'Roles', section: 'admin-roles' })}
-            {link({ href: '/admin/tokens', label: 'API tokens', section: 'admin-tokens' })}
-            {link({ href: '/admin/audit', label: 'Audit log', section: 'admin-audit' })}
+            <Show when={session.can('OU_ADMIN')}>
+              {link({ href: '/admin/users', label: 'Users', section: 'admin-users' })}
+              {link({ href: '/admin/roles', label: 'Roles', section: 'admin-roles' })}
+              {link({ href: '/admin/tokens', label: 'API tokens', section: 'admin-tokens' })}
+              {link({ href: '/admin/audit', label: 'Audit log', section: 'admin-audit' })}
+            </Show>
+            {link({ href: '/admin/webhooks', label: 'Webhooks', section: 'admin-webhooks' })}
           </Show>
         </nav>
         <div class="sidebar-foot">

@@ -10,6 +10,7 @@ import { cancelJobTasks } from './cancel-tasks.js';
 import { queueJobStatusChanged } from '../webhooks/outbox.js';
 import { jobEvents } from './events.js';
 import type { JobRow } from './settings-view.js';
+import { resumeFailedWave } from './waves.js';
 
 function jobTarget(job: JobRow) {
   return { type: 'JOB' as const, id: job.id, name: job.name };
@@ -18,7 +19,7 @@ function jobTarget(job: JobRow) {
 export async function stopJob({ tx, emit }: TransactionScope, caller: Caller, jobId: string): Promise<JobRow> {
   requirePermission(caller, 'OTA_CONTROL');
   const job = await lockJob(tx, caller, jobId);
-  if (job.status !== 'RUNNING' && job.status !== 'SCHEDULED') throw new InvalidJobStateError('stop', job.status);
+  if (job.status !== 'RUNNING' && job.status !== 'SCHEDULED' && job.status !== 'WAITING_FOR_APPROVAL') throw new InvalidJobStateError('stop', job.status);
   const [stopped] = await tx.update(otaJobs).set({ status: 'STOPPED', statusReason: null, updatedAt: new Date() }).where(eq(otaJobs.id, job.id)).returning();
   jobEvents(stopped, 'stopped').forEach(emit);
   await queueJobStatusChanged(tx, job.id, { previousStatus: job.status, change: 'STOPPED' });
@@ -37,6 +38,7 @@ export async function startJob({ tx, emit }: TransactionScope, caller: Caller, j
   const job = await lockJob(tx, caller, jobId);
   if (job.status !== 'STOPPED' && job.status !== 'SCHEDULED') throw new InvalidJobStateError('start', job.status);
   const now = new Date();
+  await resumeFailedWave(tx, job, caller);
   const [started] = await tx
     .update(otaJobs)
     .set({ status: 'RUNNING', statusReason: null, startedAt: sql`coalesce(${otaJobs.startedAt}, now())`, updatedAt: now })

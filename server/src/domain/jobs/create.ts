@@ -27,6 +27,8 @@ import {
   verificationDeviceKeys,
 } from './settings.js';
 import { type JobRow, scheduleFromInput, settingsColumns } from './settings-view.js';
+import { newSeed, rolloutPlanInput } from './wave-rules.js';
+import { createRolloutPlan } from './waves.js';
 
 const firmwareId = z.string().uuid('is not a firmware id');
 
@@ -50,6 +52,7 @@ const createUpgradeJobInput = z.object({
   schedule: schedule.nullish(),
   pushRatePerMinute: pushRatePerMinute.nullish(),
   abortThreshold: abortThreshold.nullish(),
+  rollout: rolloutPlanInput.nullish(),
 });
 export type CreateUpgradeJobInput = z.input<typeof createUpgradeJobInput>;
 
@@ -107,7 +110,8 @@ export async function createUpgradeJob(scope: TransactionScope, caller: Caller, 
   if (firmware.requireVerification && !firmware.verified) throw new FirmwareNotVerifiedError(firmware.name);
   const now = new Date();
   const startsLater = !!values.schedule?.startAt && values.schedule.startAt > now;
-  return insertJob(scope, caller, firmware, {
+  const rollout = values.rollout ? { ...values.rollout, seed: values.rollout.randomOrder ? (values.rollout.seed ?? newSeed()) : null } : null;
+  const job = await insertJob(scope, caller, firmware, {
     type: 'UPGRADE',
     name: values.name,
     status: startsLater ? 'SCHEDULED' : 'RUNNING',
@@ -125,5 +129,8 @@ export async function createUpgradeJob(scope: TransactionScope, caller: Caller, 
       pushRatePerMinute: values.pushRatePerMinute ?? null,
       abortThreshold: values.abortThreshold ?? null,
     }),
+    ...(rollout ? { activeWave: 0, rolloutSeed: rollout.seed, canaryDeviceKeys: rollout.canaryDeviceKeys } : {}),
   });
+  if (rollout) await createRolloutPlan(scope.tx, job, rollout, caller.displayName);
+  return job;
 }

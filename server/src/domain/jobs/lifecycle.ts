@@ -18,7 +18,7 @@ import { isExecuting, totalTasks, type StatusCounts } from '../tasks/rules.js';
 import type { JobRow } from './settings-view.js';
 
 export function shouldFinish(job: Pick<JobRow, 'status' | 'policy' | 'type' | 'scheduleEndAt'>, counts: StatusCounts, now: Date): boolean {
-  if (job.status !== 'RUNNING' && job.status !== 'STOPPED') return false;
+  if (job.status !== 'RUNNING' && job.status !== 'STOPPED' && job.status !== 'WAITING_FOR_APPROVAL') return false;
   if (isExecuting(counts)) return false;
   if (job.type === 'UPGRADE' && job.policy === 'INCREMENTAL') return !!job.scheduleEndAt && job.scheduleEndAt <= now;
   return true;
@@ -36,7 +36,7 @@ export async function finishJobIfDone(tx: Executor, job: JobRow, now = new Date(
   const [finished] = await tx
     .update(otaJobs)
     .set({ status: 'FINISHED', finishedAt: now, updatedAt: now })
-    .where(and(eq(otaJobs.id, job.id), sql`${otaJobs.status} in ('RUNNING', 'STOPPED')`))
+    .where(and(eq(otaJobs.id, job.id), sql`${otaJobs.status} in ('RUNNING', 'STOPPED', 'WAITING_FOR_APPROVAL')`))
     .returning();
   if (!finished) return job;
   await queueJobStatusChanged(tx, job.id, { previousStatus: job.status, change: 'FINISHED' });

@@ -27,6 +27,13 @@ const DEVICE_IN_SCOPE = sql.raw(`
           where alt->>'key' = wanted->>'key' and d.tags->>(wanted->>'key') = alt->>'value'))
     end)`);
 
+/**
+ * The wave of a task added after creation (an INCREMENTAL job's late joiner, a widened scope): the
+ * last wave, the last one to finish. Null for a job without a rollout plan. (At creation the
+ * plan's assignment then places every task: domain/jobs/waves.ts.)
+ */
+const LAST_WAVE = sql.raw('(select max(w.index) from job_waves w where w.job_id = j.id)');
+
 export interface MaterialisedTargets {
   /** Tasks added for targeted devices that had none. */
   added: number;
@@ -42,8 +49,8 @@ export async function materialiseTargets(tx: Executor, jobId: string): Promise<M
   const [added] = await queryRows<{ n: number | string }>(
     tx,
     sql`with inserted as (
-          insert into job_tasks (ou_id, job_id, device_id, device_key, src_version, current_version)
-          select j.ou_id, j.id, d.id, d.device_key, d.firmware_version, d.firmware_version
+          insert into job_tasks (ou_id, job_id, device_id, device_key, src_version, current_version, wave_index)
+          select j.ou_id, j.id, d.id, d.device_key, d.firmware_version, d.firmware_version, ${LAST_WAVE}
           from ota_jobs j join firmwares f on f.id = j.firmware_id join devices d on ${DEVICE_IN_SCOPE}
           where j.id = ${jobId}
           on conflict (job_id, device_key) do nothing
@@ -53,9 +60,9 @@ export async function materialiseTargets(tx: Executor, jobId: string): Promise<M
   const [notFound] = await queryRows<{ n: number | string }>(
     tx,
     sql`with inserted as (
-          insert into job_tasks (ou_id, job_id, device_key, status, failure_reason, failure_detail, failed_at, finished_at)
+          insert into job_tasks (ou_id, job_id, device_key, status, failure_reason, failure_detail, failed_at, finished_at, wave_index)
           select j.ou_id, j.id, k.key, 'FAILED', 'DEVICE_NOT_FOUND',
-                 'No device with this key exists in the product', now(), now()
+                 'No device with this key exists in the product', now(), now(), ${LAST_WAVE}
           from ota_jobs j cross join lateral unnest(j.target_device_keys) as k(key)
           where j.id = ${jobId} and j.target_mode = 'DEVICE_KEYS'
             and not exists (select 1 from devices d where d.product_id = j.product_id and d.device_key = k.key)

@@ -60,5 +60,6 @@ export function effectiveWaitingReason(jobStatus: string, task: { status: TaskSt
   if (task.status !== 'TO_BE_PUSHED') return null;
   if (jobStatus === 'SCHEDULED') return 'SCHEDULED';
   if (jobStatus === 'STOPPED') return 'JOB_STOPPED';
+  if (jobStatus === 'WAITING_FOR_APPROVAL') return 'WAITING_FOR_APPROVAL';
   return task.waitingReason;
 }

@@ -24,6 +24,8 @@ export interface TaskFilter {
   failureReason?: FailureReason | null;
   failedAfter?: Date | null;
   failedBefore?: Date | null;
+  /** Only the devices of this wave of the job's rollout plan. */
+  wave?: number | null;
 }
 
 /** Normalises a filter: failure filters search the Upgrade Failed tab, and only that tab. */
@@ -76,6 +78,7 @@ function searchCondition(f: TaskFilter, bind: Bind, jobId: string): SQL {
     f.failureReason ? sql`${jobTasks.failureReason} = ${enumLiteral(f.failureReason, FAILURE_REASONS)}` : undefined,
     f.failedAfter ? gte(jobTasks.failedAt, bind('failedAfter', f.failedAfter)) : undefined,
     f.failedBefore ? lt(jobTasks.failedAt, bind('failedBefore', f.failedBefore)) : undefined,
+    hasWave(f) ? eq(jobTasks.waveIndex, bind('wave', f.wave!)) : undefined,
   )!;
 }
 
@@ -114,6 +117,7 @@ function shapeOf(f: TaskFilter, page?: KeysetPage): string | null {
     f.failureReason ?? '',
     f.failedAfter ? 'a' : '',
     f.failedBefore ? 'b' : '',
+    hasWave(f) ? 'w' : '',
     page?.after ? 'A' : '',
     page?.before ? 'B' : '',
     page?.inverted ? 'I' : '',
@@ -127,6 +131,7 @@ function boundValues(jobId: string, f: TaskFilter, page?: KeysetPage): Record<st
     currentVersion: f.currentVersion,
     failedAfter: f.failedAfter?.toISOString(),
     failedBefore: f.failedBefore?.toISOString(),
+    wave: f.wave,
     after: page?.after,
     before: page?.before,
     limit: page?.limit,
@@ -192,8 +197,10 @@ function plannedFor(executor: Executor, f: TaskFilter): Executor {
  * within it has to count rows, and those counts are bounded by the index range of the search.
  */
 export function isWholeTab(filter: TaskFilter): boolean {
-  return !filter.deviceKey && !filter.currentVersion && !filter.failedAfter && !filter.failedBefore;
+  return !filter.deviceKey && !filter.currentVersion && !filter.failedAfter && !filter.failedBefore && !hasWave(filter);
 }
+
+const hasWave = (f: TaskFilter) => f.wave !== null && f.wave !== undefined;
 
 /** The query countTasks runs, unexecuted. */
 export function countTasksQuery(db: Executor, jobId: string, filter: TaskFilter) {

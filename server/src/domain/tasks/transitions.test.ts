@@ -13,7 +13,7 @@ import {
   transitionsByStatus,
 } from './transitions.js';
 
-const job: JobContext = { status: 'RUNNING', retryCount: 0, retryIntervalMinutes: 0, minuteMs: 60_000 };
+const job: JobContext = { status: 'RUNNING', retryCount: 0, retryIntervalMinutes: 0, minuteMs: 60_000, pushableWave: null };
 const retrying: JobContext = { ...job, retryCount: 2, retryIntervalMinutes: 5 };
 
 const base: TaskState = {
@@ -25,6 +25,7 @@ const base: TaskState = {
   waitingReason: 'OFFLINE',
   failureReason: null,
   timeoutAt: null,
+  wave: null,
 };
 const STATES: Record<TaskStatus, TaskState> = {
   TO_BE_PUSHED: base,
@@ -398,6 +399,7 @@ const taskArb: fc.Arbitrary<TaskState> = fc.record({
   waitingReason: fc.option(fc.constantFrom('OFFLINE', 'CONCURRENCY_LIMIT', 'JOB_STOPPED') as fc.Arbitrary<TaskState['waitingReason'] & string>),
   failureReason: fc.option(fc.constantFrom('DOWNLOAD_FAILED', 'TIMEOUT', 'CANCELLED_BY_USER') as fc.Arbitrary<TaskState['failureReason'] & string>),
   timeoutAt: fc.option(fc.date({ min: new Date('2029-01-01T00:00:00Z'), max: new Date('2031-01-01T00:00:00Z'), noInvalidDate: true })),
+  wave: fc.option(fc.integer({ min: 0, max: 3 })),
 });
 
 describe('transitionsByStatus (the set-based writer of job-level events)', () => {
@@ -424,5 +426,47 @@ describe('transitionsByStatus (the set-based writer of job-level events)', () =>
       SUCCEEDED: { update: null, sendCancel: false },
       FAILED: { update: null, sendCancel: false },
     });
+  });
+});
+
+describe('phased rollouts: a device is never pushed before its wave is active', () => {
+  const planned = (pushableWave: number): JobContext => ({ ...job, pushableWave });
+  const push = { type: 'push', messageId: 'p2', timeoutMinutes: 30 } as const;
+  it.each([
+    // wave, pushable wave, outcome
+    [0, 0, 'pushed'],
+    [0, 2, 'pushed'],
+    [2, 2, 'pushed'],
+    [3, 2, 'refused WAVE_NOT_STARTED'],
+    [0, -1, 'refused WAVE_NOT_STARTED'],
+  ] as const)('a task of wave %i when waves up to %i may be pushed: %s', (wave, pushable, expected) => {
+    expect(outcome(transition({ ...base, wave }, push, planned(pushable)))).toBe(expected);
+  });
+  it('a task with a wave in a job without a plan is refused (the wave says a plan exists)', () => {
+    expect(outcome(transition({ ...base, wave: 0 }, push, job))).toBe('refused WAVE_NOT_STARTED');
+  });
+  it('push-time refusals apply only once the wave is active', () => {
+    const refusedBy = { reason: 'DEVICE_NOT_FOUND', detail: 'gone' } as const;
+    expect(outcome(transition({ ...base, wave: 1 }, { ...push, refusedBy }, planned(0)))).toBe('refused WAVE_NOT_STARTED');
+    expect(outcome(transition({ ...base, wave: 1 }, { ...push, refusedBy }, planned(1)))).toBe('failed DEVICE_NOT_FOUND');
+  });
+  it('every other event ignores waves: its outcome is the same for a task of any wave', () => {
+    fc.assert(
+      fc.property(
+        taskArb,
+        fc.constantFrom(...Object.values(EVENTS).filter((e) => e.type !== 'push')),
+        fc.integer({ min: -1, max: 3 }),
+        (task, event, pushable) => {
+          const withoutPlan = transition({ ...task, wave: null }, event, job);
+          const withPlan = transition(task, event, planned(pushable));
+          expect(outcome(withPlan)).toBe(outcome(withoutPlan));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+  it('a wave stopped for approval still retries failures of its devices in flight', () => {
+    const t = transition(STATES.PUSHED, EVENTS.deviceDeclined, { ...retrying, status: 'WAITING_FOR_APPROVAL', pushableWave: 0 });
+    expect(outcome(t)).toBe('requeued');
   });
 });

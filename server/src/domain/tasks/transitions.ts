@@ -27,6 +27,8 @@ export interface TaskState {
   failureReason: FailureReason | null;
   /** When an in-flight task times out (the database's clock). */
   timeoutAt: Date | null;
+  /** The task's wave of the job's rollout plan; null when the job has none. */
+  wave: number | null;
 }
 
 /** What a transition needs of the task's job. */
@@ -36,6 +38,11 @@ export interface JobContext {
   retryIntervalMinutes: number;
   /** How long a job minute lasts (ENGINE_MINUTE_MS; a real minute outside tests). */
   minuteMs: number;
+  /**
+   * With a rollout plan, the last wave whose devices may be pushed (the active wave once started;
+   * -1 before the first starts); null when the job has no plan.
+   */
+  pushableWave: number | null;
 }
 
 /** A device's progress step, as the protocol reads it (devices/protocol.ts interpretProgressStep). */
@@ -108,7 +115,9 @@ export type RefusalCode =
   /** An event for a task waiting to be pushed, and this one is not. */
   | 'NOT_WAITING'
   /** The timeout sweep found a task whose timeout has not come. */
-  | 'NOT_DUE';
+  | 'NOT_DUE'
+  /** A push of a device whose wave has not started. */
+  | 'WAVE_NOT_STARTED';
 
 export interface TaskRefusal {
   code: RefusalCode;
@@ -151,6 +160,7 @@ const REFUSALS: Record<RefusalCode, string> = {
   NOT_FAILED: 'Only failed upgrades can be retried.',
   NOT_WAITING: 'The device is not waiting to be pushed.',
   NOT_DUE: 'The timeout of this upgrade has not come yet.',
+  WAVE_NOT_STARTED: "The device's wave of the rollout has not started yet.",
 };
 
 function refuse(code: RefusalCode): Transition {
@@ -174,7 +184,7 @@ const isFinalStatus = (status: TaskStatus) => status === 'SUCCEEDED' || status =
  * final. A cancelled or finished job retries nothing: its tasks would wait for a push that never comes.
  */
 export function failure(state: TaskState, job: JobContext, reason: FailureReason, detail: string): TaskUpdate {
-  const jobTakesRetries = job.status === 'RUNNING' || job.status === 'STOPPED' || job.status === 'SCHEDULED';
+  const jobTakesRetries = job.status === 'RUNNING' || job.status === 'STOPPED' || job.status === 'SCHEDULED' || job.status === 'WAITING_FOR_APPROVAL';
   if (RETRYABLE_REASONS.has(reason) && state.attempt <= job.retryCount && jobTakesRetries) {
     const retryDelayMs = job.retryIntervalMinutes * job.minuteMs;
     return {
@@ -245,6 +255,8 @@ export function transition(state: TaskState, event: TaskEvent, job: JobContext):
   switch (event.type) {
     case 'push': {
       if (status !== 'TO_BE_PUSHED') return refuse('NOT_WAITING');
+      // A device is never pushed before its wave is active (the engine selects by wave too).
+      if (state.wave !== null && (job.pushableWave === null || state.wave > job.pushableWave)) return refuse('WAVE_NOT_STARTED');
       if (event.refusedBy) return changed(state, { kind: 'failed', reason: event.refusedBy.reason, detail: event.refusedBy.detail.slice(0, MAX_DETAIL) });
       return changed(state, { kind: 'pushed', messageId: event.messageId, timeoutMs: event.timeoutMinutes * job.minuteMs });
     }
@@ -343,6 +355,7 @@ const ANY_TASK: Omit<TaskState, 'status'> = {
   waitingReason: null,
   failureReason: null,
   timeoutAt: null,
+  wave: null,
 };
 
 /**

@@ -13,7 +13,7 @@
 import { sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import type { TaskStatus } from '../../db/schema.js';
-import { preparedRows } from '../../db/sql.js';
+import { preparedRows, queryRows as queryRowsOf } from '../../db/sql.js';
 import { TASK_EVENT_COLUMNS, TASK_EVENT_CTES, wakeDispatcher } from '../webhooks/outbox.js';
 import type { TaskUpdate, TaskUpdateKind } from './transitions.js';
 
@@ -121,6 +121,8 @@ export async function writeTaskChanges(tx: Executor, changes: readonly TaskChang
 /**
  * What a change makes of a task's columns: `t` the task, `c` the change (a row of CHANGE_COLUMNS).
  * Shared by the writer of single tasks and the writer of job-level changes, so both write the same.
+ * pushed_at is the statement's time, not the transaction's start: a push that waited on the job row
+ * for a wave to start (engine/waves.ts) is stamped after that wave started.
  */
 const SET_FROM_CHANGE = sql.raw(`
   status = c.status::upgrade_status,
@@ -140,7 +142,7 @@ const SET_FROM_CHANGE = sql.raw(`
   next_attempt_at = case when c.kind = 'requeued' then now() + c.ms * interval '1 millisecond'
                          when c.kind = 'waiting' then t.next_attempt_at else null end,
   attempt = case when c.kind in ('requeued', 'retried') then t.attempt + 1 else t.attempt end,
-  pushed_at = case when c.kind = 'pushed' then now() when c.kind in ('requeued', 'retried') then null else t.pushed_at end,
+  pushed_at = case when c.kind = 'pushed' then statement_timestamp() when c.kind in ('requeued', 'retried') then null else t.pushed_at end,
   push_message_id = case when c.kind = 'pushed' then c.mid when c.kind in ('requeued', 'retried') then null else t.push_message_id end,
   timeout_at = case when c.kind = 'pushed' then now() + c.ms * interval '1 millisecond'
                     when c.kind = 'timeoutMoved' then t.pushed_at + c.ms * interval '1 millisecond'
@@ -234,4 +236,19 @@ export function changesByJob(written: readonly { jobId: string; changeSeq: numbe
     byJob.set(w.jobId, entry);
   }
   return byJob;
+}
+
+/**
+ * A rollout plan's assignment of a job's tasks to waves (domain/jobs/wave-rules.ts assignWaves),
+ * written once when the job is created: not a change of status, but a task write like any other
+ * (the change-order and count triggers run; the wave counts start from it).
+ */
+export async function writeWaveAssignment(tx: Executor, jobId: string, rows: readonly { id: number; wave: number; order: number }[]): Promise<void> {
+  if (rows.length === 0) return;
+  await queryRowsOf(
+    tx,
+    sql`update job_tasks t set wave_index = a.wave, wave_order = a.ord
+        from jsonb_to_recordset(${JSON.stringify(rows.map((r) => ({ id: r.id, wave: r.wave, ord: r.order })))}::jsonb) as a(id bigint, wave smallint, ord int)
+        where t.id = a.id and t.job_id = ${jobId}`,
+  );
 }

@@ -8,7 +8,7 @@
  * its renderer, and queue it where the change happens (in the change's transaction).
  */
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { FAILURE_REASONS } from '../../db/schema.js';
+import { FAILURE_REASONS, JOB_STATUSES } from '../../db/schema.js';
 
 export const WEBHOOK_EVENT_TYPES = ['job.created', 'job.status_changed', 'job.progress', 'task.succeeded', 'task.failed', 'firmware.verified'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -30,7 +30,7 @@ export function isWebhookEventType(value: string): value is WebhookEventType {
 }
 
 /** What job.status_changed says happened. */
-export const JOB_STATUS_CHANGES = ['STARTED', 'STOPPED', 'ABORTED', 'RESUMED', 'FINISHED', 'CANCELLED', 'REOPENED'] as const;
+export const JOB_STATUS_CHANGES = ['STARTED', 'STOPPED', 'ABORTED', 'RESUMED', 'FINISHED', 'CANCELLED', 'REOPENED', 'WAITING_FOR_APPROVAL'] as const;
 export type JobStatusChange = (typeof JOB_STATUS_CHANGES)[number];
 
 // ── Facts kept in the outbox (raw database ids; written by SQL in outbox.ts) ────────────────────
@@ -171,7 +171,7 @@ const JOB_REF = {
     id: globalId,
     name: { type: 'string' },
     type: { enum: ['VERIFICATION', 'UPGRADE'] },
-    status: { enum: ['SCHEDULED', 'RUNNING', 'STOPPED', 'FINISHED', 'CANCELLED'], description: 'The status when the event happened.' },
+    status: { enum: [...JOB_STATUSES], description: 'The status when the event happened.' },
     product: {
       type: 'object',
       required: ['id', 'productKey'],
@@ -207,12 +207,12 @@ const DATA_SCHEMAS: Record<WebhookEventType, Record<string, unknown>> = {
     additionalProperties: false,
     properties: {
       job: JOB_REF,
-      previousStatus: { enum: ['SCHEDULED', 'RUNNING', 'STOPPED', 'FINISHED', 'CANCELLED'] },
-      status: { enum: ['SCHEDULED', 'RUNNING', 'STOPPED', 'FINISHED', 'CANCELLED'] },
+      previousStatus: { enum: [...JOB_STATUSES] },
+      status: { enum: [...JOB_STATUSES] },
       change: {
         enum: [...JOB_STATUS_CHANGES],
         description:
-          'STARTED: a scheduled job started (on schedule or by hand). STOPPED: a user stopped it. ABORTED: its abort threshold stopped it. RESUMED: a stopped job runs again. FINISHED: every task is final. CANCELLED: a user cancelled it. REOPENED: a finished job runs again (retried devices, a widened scope).',
+          'STARTED: a scheduled job started (on schedule or by hand). STOPPED: a user stopped it. ABORTED: its abort threshold stopped it. RESUMED: a stopped job runs again. FINISHED: every task is final. CANCELLED: a user cancelled it. REOPENED: a finished job runs again (retried devices, a widened scope). WAITING_FOR_APPROVAL: a wave of its rollout passed and the next waits for an approval (approveNextWave resumes it: RESUMED; the error threshold of a wave stopping the job is ABORTED).',
       },
       reason: nullable({ type: 'string', description: 'Why, when the server decided it (e.g. the abort threshold that was exceeded).' }),
     },
