@@ -6,6 +6,7 @@
 import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange } from '@urql/core';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { createSignal } from 'solid-js';
+import { trustedDocumentsExchange, trustedDocumentsFetch } from './persisted-operations';
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting';
 
@@ -75,6 +76,7 @@ export const client = new Client({
   preferGetMethod: false,
   requestPolicy: 'cache-and-network',
   fetchOptions: () => ({ headers: { 'x-graphql-yoga-csrf': '1' }, credentials: 'same-origin' }),
+  fetch: trustedDocumentsFetch,
   exchanges: [
     mapExchange({
       onResult(result) {
@@ -84,6 +86,7 @@ export const client = new Client({
       },
     }),
     cacheExchange,
+    trustedDocumentsExchange,
     fetchExchange,
     subscriptionExchange({
       forwardSubscription(request) {

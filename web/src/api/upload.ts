@@ -5,6 +5,7 @@
  */
 import { stringifyDocument, type TypedDocumentNode } from '@urql/core';
 import type { GraphQLFormattedError } from 'graphql';
+import { persistedExtension } from './persisted-operations';
 
 export interface UploadResult<D> {
   data?: D;
@@ -23,7 +24,9 @@ export function uploadWithProgress<D, V extends Record<string, unknown>>(
   signal?: AbortSignal,
 ): Promise<UploadResult<D>> {
   const form = new FormData();
-  form.append('operations', JSON.stringify({ query: stringifyDocument(document), variables }));
+  // A trusted document goes by its id, like every other request of the dashboard.
+  const extensions = persistedExtension(document);
+  form.append('operations', JSON.stringify(extensions ? { extensions, variables } : { query: stringifyDocument(document), variables }));
   form.append('map', JSON.stringify({ 0: [`variables.${filePath}`] }));
   form.append('0', file, file.name);
   return new Promise((resolve) => {

@@ -2,7 +2,6 @@
 import { A } from '@solidjs/router';
 import { createQuery } from '@urql/solid';
 import { For } from 'solid-js';
-import { graphql } from '../../api/graphql';
 import { OnlineDot } from '../../components/Badges';
 import { Pager } from '../../components/Pager';
 import { SearchInput } from '../../components/SearchInput';
@@ -12,26 +11,7 @@ import { formatDateTime } from '../../times';
 import { deviceHref } from '../job/DeviceTableView';
 import { ProductSelect } from '../../components/ProductSelect';
 import { pagerProps, pageVariables, param, useViewParams } from '../../url';
-
-const DevicesQuery = graphql(`
-  query Devices($productKey: String, $search: String, $online: Boolean, $first: Int, $after: String, $last: Int, $before: String) {
-    products { id productKey name }
-    devices(productKey: $productKey, search: $search, online: $online, first: $first, after: $after, last: $last, before: $before) {
-      totalCount
-      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-      nodes {
-        id
-        deviceKey
-        name
-        online
-        lastSeenAt
-        firmwareVersion
-        product { id name productKey }
-        tags { key value }
-      }
-    }
-  }
-`);
+import { DevicesQuery } from './documents';
 
 const PAGE_SIZE = 50;
 
