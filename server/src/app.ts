@@ -19,6 +19,7 @@ import { DomainError } from './domain/errors.js';
 import { createFirmwareStore } from './domain/firmware-store.js';
 import { createEventBus } from './events/bus.js';
 import { registerDashboardManifest } from './documents/manifest.js';
+import { useQueryCost } from './documents/cost.js';
 import { useTextArguments } from './documents/input-text.js';
 import { boundedParseCache, documentLengthError, useDocumentLimits } from './documents/limits.js';
 import { resolveSubscribeDocument, useTrustedDocuments } from './documents/plugin.js';
@@ -156,6 +157,8 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
           (await auth.requestAuth({ request, req: serverContext.req as InitialContext['req'] })).identity?.credential ?? null,
       }),
       useTextArguments(),
+      // After validation, before execution: what the answer could hold (documents/cost.ts).
+      useQueryCost(config.maxQueryComplexity),
       useSharedSubscriptionExecution(),
       useRequestBodyLimit((request) =>
         request.headers.get('content-type')?.toLowerCase().startsWith('multipart/form-data')
@@ -186,11 +189,13 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
     });
   });
 
-  const wsServer = new WebSocketServer({ server, path: '/graphql' });
+  // ws reads a frame's length from its header and closes (1009) before buffering a longer one.
+  const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: config.wsMaxMessageBytes });
   useServer<Record<string, unknown>, ConnectionExtra>(
     {
       // Each live result is serialized once, whoever receives it (live/shared-results.ts).
       ...sharedSerialization,
+      connectionInitWaitTimeout: config.wsConnectionInitTimeoutMs,
       onConnect: (ctx) => auth.onConnect(ctx),
       onClose: (ctx) => auth.onClose(ctx),
       execute: (args) => (args.rootValue as { execute: typeof execute }).execute(args),

@@ -3,7 +3,6 @@
  * plugin's resolver wrapper runs before the permission check.
  */
 import SchemaBuilder from '@pothos/core';
-import ComplexityPlugin from '@pothos/plugin-complexity';
 import DrizzlePlugin from '@pothos/plugin-drizzle';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin, { resolveNodes } from '@pothos/plugin-relay';
@@ -98,7 +97,7 @@ function sameOrganisationUnit<T>(context: GraphQLContext, node: T): T | null {
 }
 
 export const builder = new SchemaBuilder<PothosTypes>({
-  plugins: [ScopeAuthPlugin, RelayPlugin, ErrorsPlugin, ValidationPlugin, DrizzlePlugin, ComplexityPlugin],
+  plugins: [ScopeAuthPlugin, RelayPlugin, ErrorsPlugin, ValidationPlugin, DrizzlePlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,
@@ -166,25 +165,5 @@ export const builder = new SchemaBuilder<PothosTypes>({
     relations,
     defaultConnectionSize: 20,
     maxConnectionSize: 500,
-  },
-  complexity: {
-    defaultComplexity: 1,
-    defaultListMultiplier: 10,
-    // Depth, breadth and aliases are checked before validation (documents/limits.ts).
-    limit: (context) => ({ complexity: context.services.config.maxQueryComplexity }),
-    complexityError: (kind, result) => {
-      const limits = {
-        Depth: [result.depth, result.maxDepth],
-        Breadth: [result.breadth, result.maxBreadth],
-        Complexity: [result.complexity, result.maxComplexity],
-      };
-      const [actual, limit] = limits[kind];
-      return new GraphQLError(
-        `The query is too ${kind === 'Depth' ? 'deep' : kind === 'Breadth' ? 'broad' : 'complex'}: ${kind.toLowerCase()} ${actual} exceeds the limit of ${limit}`,
-        {
-          extensions: { code: 'QUERY_TOO_COMPLEX' },
-        },
-      );
-    },
   },
 });

@@ -47,6 +47,10 @@ export interface ServerConfig {
   redisUrl: string | undefined;
   /** graphql-ws: ping every client this often and drop one that did not answer by the next ping (0: never). */
   wsKeepAliveMs: number;
+  /** WebSocket: largest message (frame payload) accepted; a longer one closes the connection (1009) unread. */
+  wsMaxMessageBytes: number;
+  /** graphql-ws: a connection that has not sent connection_init by then is closed (4408). */
+  wsConnectionInitTimeoutMs: number;
   /** Public base URL devices use to download firmware (defaults to the listening address). */
   publicUrl: string | undefined;
 
@@ -175,12 +179,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxQueryDepth: intFromEnv(env, 'MAX_QUERY_DEPTH', 12),
     maxQueryBreadth: intFromEnv(env, 'MAX_QUERY_BREADTH', 500),
     maxQueryAliases: intFromEnv(env, 'MAX_QUERY_ALIASES', 200),
-    maxQueryComplexity: intFromEnv(env, 'MAX_QUERY_COMPLEXITY', 5_000),
+    maxQueryComplexity: intFromEnv(env, 'MAX_QUERY_COMPLEXITY', 50_000),
     jobProgressIntervalMs: intFromEnv(env, 'JOB_PROGRESS_INTERVAL_MS', 250),
     jobDeviceUpdatesIntervalMs: intFromEnv(env, 'JOB_DEVICE_UPDATES_INTERVAL_MS', 100),
     liveSafetyPollMs: intFromEnv(env, 'LIVE_SAFETY_POLL_MS', 5000),
     redisUrl: env.REDIS_URL || undefined,
     wsKeepAliveMs: intFromEnv(env, 'WS_KEEPALIVE_MS', 15_000),
+    wsMaxMessageBytes: intFromEnv(env, 'WS_MAX_MESSAGE_BYTES', 1024 * 1024),
+    wsConnectionInitTimeoutMs: intFromEnv(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3000),
     publicUrl: env.PUBLIC_URL || undefined,
     adminToken: env.ADMIN_TOKEN || undefined,
     adminPassword: env.ADMIN_PASSWORD || undefined,
