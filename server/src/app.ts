@@ -16,6 +16,7 @@ import { createContext, type GraphQLContext } from './context.js';
 import { openDatabase, type DatabaseHandle } from './db/client.js';
 import type { Caller } from './domain/caller.js';
 import { DomainError } from './domain/errors.js';
+import { createExportHandler } from './http/export.js';
 import { createFirmwareStore } from './domain/firmware-store.js';
 import { createEventBus } from './events/bus.js';
 import { registerDashboardManifest } from './documents/manifest.js';
@@ -173,6 +174,11 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
 
   const rollout = createRollout(services);
   const serveStatic = createStaticHandler(webDist);
+  const exportCsv = createExportHandler(services, rollout.counters, (req) => {
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    return auth.requestAuth({ request: new Request(`http://localhost${req.url ?? '/'}`, { headers }), req });
+  });
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/graphql' || path.startsWith('/graphql/')) return void yoga.handle(req, res);
@@ -183,6 +189,12 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
         if (!res.headersSent) res.writeHead(500).end();
       });
     if (path === '/metrics') return void rollout.handleMetrics(req, res);
+    if (path.startsWith('/export/'))
+      return void exportCsv(req, res).catch((error) => {
+        console.error('export error', error);
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
     return void serveStatic(req, res).catch((error) => {
       console.error('static file error', error);
       if (!res.headersSent) res.writeHead(500).end();

@@ -56,3 +56,24 @@ export function pagerProps(params: Params, setParams: (p: Params) => void, page:
     onNext: () => setParams({ after: page.pageInfo.endCursor ?? undefined, before: undefined, from: String(from + page.shown) }),
   };
 }
+
+/** The CSV export of a job's tab with its searches (server/src/http/export.ts reads the same names as the API). */
+export function jobExportHref(
+  jobId: string,
+  view: { status?: string; deviceKey?: string; currentVersion?: string; failureReason?: string; failedAfter?: string; failedBefore?: string },
+): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(view)) if (value) query.set(name, value);
+  const text = query.toString();
+  return `/export/jobs/${encodeURIComponent(jobId)}/devices.csv${text ? `?${text}` : ''}`;
+}
+
+/** The CSV export of the Devices page with its filters. */
+export function devicesExportHref(filters: { productKey?: string; search?: string; online?: boolean | null }): string {
+  const query = new URLSearchParams();
+  if (filters.productKey) query.set('productKey', filters.productKey);
+  if (filters.search) query.set('search', filters.search);
+  if (filters.online !== undefined && filters.online !== null) query.set('online', String(filters.online));
+  const text = query.toString();
+  return `/export/devices.csv${text ? `?${text}` : ''}`;
+}

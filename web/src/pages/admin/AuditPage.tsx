@@ -35,7 +35,8 @@ function targetHref(e: AuditNode): string | null {
 function credentialText(e: AuditNode): string {
   if (e.credentialKind === 'API_TOKEN') return `API token “${e.credentialName ?? '?'}”`;
   if (e.credentialKind === 'SESSION') return e.credentialName ?? 'Dashboard session';
-  return e.clientAddress ? 'no credential' : 'the system';
+  // No request: the server itself (the engine verifying firmware, a seed or first start).
+  return e.clientAddress ? 'no credential' : 'on the server, no request';
 }
 
 export function AuditPage() {

@@ -10,7 +10,7 @@ import { Empty } from '../../components/States';
 import { formatDateTime } from '../../times';
 import { deviceHref } from '../job/DeviceTableView';
 import { ProductSelect } from '../../components/ProductSelect';
-import { pagerProps, pageVariables, param, useViewParams } from '../../url';
+import { devicesExportHref, pagerProps, pageVariables, param, useViewParams } from '../../url';
 import { DevicesQuery } from './documents';
 
 const PAGE_SIZE = 50;
@@ -36,6 +36,15 @@ export function DevicesPage() {
           <h1>Devices</h1>
         </div>
         <div class="page-actions">
+          <a
+            class="btn"
+            href={devicesExportHref({ productKey: param(params, 'product'), search: param(params, 'q'), online: online() })}
+            download=""
+            data-testid="export-devices"
+            title="Every device that matches the filters, not only this page"
+          >
+            Export CSV
+          </a>
           <button type="button" class="btn" onClick={() => refetch({ requestPolicy: 'network-only' })}>
             Refresh
           </button>

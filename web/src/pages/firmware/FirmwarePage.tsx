@@ -99,92 +99,94 @@ export function FirmwarePage() {
         </Match>
         <Match when={query.data}>
           <div class="card" classList={{ stale: query.fetching }}>
-            <table class="table" data-testid="firmware-table">
-              <thead>
-                <tr>
-                  <th>Firmware name</th>
-                  <th>Version</th>
-                  <th>Verification</th>
-                  <th>Sign</th>
-                  <th class="num">Size</th>
-                  <th>Uploaded</th>
-                  <th>Used by jobs</th>
-                  <th class="actions">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                <For each={items()}>
-                  {(f) => (
-                    <tr data-testid="firmware-row" data-firmware={f.name}>
-                      <td>
-                        <div class="link-strong">{f.name}</div>
-                        <Show when={f.description}>
-                          <div class="sub">{f.description}</div>
-                        </Show>
-                      </td>
-                      <td class="mono">{f.version}</td>
-                      <td>
-                        <Switch fallback={<span class="badge badge-muted">Not required</span>}>
-                          <Match when={f.verified}>
-                            <span class="badge badge-success" title={`Verified ${formatDateTime(f.verifiedAt)}`}>
-                              Verified
-                            </span>
-                          </Match>
-                          <Match when={f.requireVerification}>
-                            <span class="badge badge-warning">Needs verification</span>
-                          </Match>
-                        </Switch>
-                      </td>
-                      <td class="mono sign" title={f.sign}>
-                        {f.signMethod} {f.sign.slice(0, 10)}…
-                      </td>
-                      <td class="num">{formatBytes(f.size)}</td>
-                      <td class="nowrap">{formatDateTime(f.createdAt)}</td>
-                      <td>{f.usedByJobs.length ? f.usedByJobs.join(', ') : <span class="muted">None</span>}</td>
-                      <td class="actions nowrap">
-                        <Show when={session.can('OTA_CREATE')}>
-                          <button type="button" class="btn btn-small" onClick={() => setVerifying(f)}>
-                            Verify
-                          </button>
-                          <DisabledWithReason
-                            reason={f.requireVerification && !f.verified ? 'Verify it first: it needs a verification job that succeeds' : null}
-                          >
-                            {(reasonId) => (
-                              <button
-                                type="button"
-                                class="btn btn-small"
-                                disabled={!!reasonId}
-                                aria-describedby={reasonId ?? undefined}
-                                onClick={() => setUpgrading(f)}
-                              >
-                                Batch Upgrade
-                              </button>
-                            )}
-                          </DisabledWithReason>
-                        </Show>
-                        <Show when={session.can('FIRMWARE_DELETE')}>
-                          <DisabledWithReason
-                            reason={f.usedByJobs.length > 0 ? `In use by ${f.usedByJobs.length === 1 ? 'a job' : 'jobs'} that still need it` : null}
-                          >
-                            {(reasonId) => (
-                              <button
-                                type="button"
-                                class="btn btn-small btn-danger-outline"
-                                disabled={!!reasonId}
-                                aria-describedby={reasonId ?? undefined}
-                                onClick={() => setDeleting(f)}
-                              >
-                                Delete
-                              </button>
-                            )}
-                          </DisabledWithReason>
-                        </Show>
-                      </td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
+            <div class="table-scroll">
+              <table class="table" data-testid="firmware-table">
+                <thead>
+                  <tr>
+                    <th>Firmware name</th>
+                    <th>Version</th>
+                    <th>Verification</th>
+                    <th>Sign</th>
+                    <th class="num">Size</th>
+                    <th>Uploaded</th>
+                    <th>Used by jobs</th>
+                    <th class="actions">Actions</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  <For each={items()}>
+                    {(f) => (
+                      <tr data-testid="firmware-row" data-firmware={f.name}>
+                        <td>
+                          <div class="link-strong">{f.name}</div>
+                          <Show when={f.description}>
+                            <div class="sub">{f.description}</div>
+                          </Show>
+                        </td>
+                        <td class="mono">{f.version}</td>
+                        <td>
+                          <Switch fallback={<span class="badge badge-muted">Not required</span>}>
+                            <Match when={f.verified}>
+                              <span class="badge badge-success" title={`Verified ${formatDateTime(f.verifiedAt)}`}>
+                                Verified
+                              </span>
+                            </Match>
+                            <Match when={f.requireVerification}>
+                              <span class="badge badge-warning">Needs verification</span>
+                            </Match>
+                          </Switch>
+                        </td>
+                        <td class="mono sign" title={f.sign}>
+                          {f.signMethod} {f.sign.slice(0, 10)}…
+                        </td>
+                        <td class="num">{formatBytes(f.size)}</td>
+                        <td class="nowrap">{formatDateTime(f.createdAt)}</td>
+                        <td>{f.usedByJobs.length ? f.usedByJobs.join(', ') : <span class="muted">None</span>}</td>
+                        <td class="actions nowrap">
+                          <Show when={session.can('OTA_CREATE')}>
+                            <button type="button" class="btn btn-small" onClick={() => setVerifying(f)}>
+                              Verify
+                            </button>
+                            <DisabledWithReason
+                              reason={f.requireVerification && !f.verified ? 'Verify it first: it needs a verification job that succeeds' : null}
+                            >
+                              {(reasonId) => (
+                                <button
+                                  type="button"
+                                  class="btn btn-small"
+                                  disabled={!!reasonId}
+                                  aria-describedby={reasonId ?? undefined}
+                                  onClick={() => setUpgrading(f)}
+                                >
+                                  Batch Upgrade
+                                </button>
+                              )}
+                            </DisabledWithReason>
+                          </Show>
+                          <Show when={session.can('FIRMWARE_DELETE')}>
+                            <DisabledWithReason
+                              reason={f.usedByJobs.length > 0 ? `In use by ${f.usedByJobs.length === 1 ? 'a job' : 'jobs'} that still need it` : null}
+                            >
+                              {(reasonId) => (
+                                <button
+                                  type="button"
+                                  class="btn btn-small btn-danger-outline"
+                                  disabled={!!reasonId}
+                                  aria-describedby={reasonId ?? undefined}
+                                  onClick={() => setDeleting(f)}
+                                >
+                                  Delete
+                                </button>
+                              )}
+                            </DisabledWithReason>
+                          </Show>
+                        </td>
+                      </tr>
+                    )}
+                  </For>
+                </tbody>
+              </table>
+            </div>
             <Pager
               {...pagerProps(
                 params,

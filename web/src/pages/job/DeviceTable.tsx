@@ -10,6 +10,7 @@ import { formatCount } from '../../format';
 import { STATUS_LABELS, type UpgradeStatus } from '../../labels';
 import type { DeviceView } from '../../live/device-rows';
 import { ActionMessageBanner, createSelection, DeviceActions, type ActionMessage } from './DeviceActions';
+import { jobExportHref } from '../../url';
 import { createDeviceRows, type PagingVariables } from './device-rows-state';
 import { DeviceTableView } from './DeviceTableView';
 
@@ -66,35 +67,42 @@ export function DeviceTable(props: {
 
   return (
     <div class="device-table" data-testid="device-table" data-status={props.view.status}>
-      <Show when={selectable() || rows.departedCount() > 0 || rows.outside() > 0 || rows.liveProblem()}>
-        <div class="table-actions">
-          <Show when={selectable()}>
-            <DeviceActions
-              jobId={props.jobId}
-              view={props.view}
-              rows={rows}
-              selection={selection}
-              canControl={props.canControl}
-              viewCount={viewTotal()}
-              searchedBeyondReason={searchedBeyondReason()}
-              onMessage={setMessage}
-            />
+      <div class="table-actions">
+        <Show when={selectable()}>
+          <DeviceActions
+            jobId={props.jobId}
+            view={props.view}
+            rows={rows}
+            selection={selection}
+            canControl={props.canControl}
+            viewCount={viewTotal()}
+            searchedBeyondReason={searchedBeyondReason()}
+            onMessage={setMessage}
+          />
+        </Show>
+        <span class="spacer" />
+        <span class="live-note" data-testid="live-note" role="status" aria-live="polite" classList={{ hidden: rows.departedCount() + rows.outside() === 0 }}>
+          <Show when={rows.departedCount() > 0}>{formatCount(rows.departedCount())} left this tab (shown dimmed, with where they went). </Show>
+          <Show when={rows.outside() > 0}>{formatCount(rows.outside())} more arrived on other pages. </Show>
+          <Show when={rows.departedCount() + rows.outside() > 0}>
+            <button type="button" class="link-btn" onClick={() => void rows.load()}>
+              Show current
+            </button>
           </Show>
-          <span class="spacer" />
-          <span class="live-note" data-testid="live-note" role="status" aria-live="polite" classList={{ hidden: rows.departedCount() + rows.outside() === 0 }}>
-            <Show when={rows.departedCount() > 0}>{formatCount(rows.departedCount())} left this tab (shown dimmed, with where they went). </Show>
-            <Show when={rows.outside() > 0}>{formatCount(rows.outside())} more arrived on other pages. </Show>
-            <Show when={rows.departedCount() + rows.outside() > 0}>
-              <button type="button" class="link-btn" onClick={() => void rows.load()}>
-                Show current
-              </button>
-            </Show>
-          </span>
-          <Show when={rows.liveProblem()}>
-            <span class="live-note warning">Live updates unavailable: {rows.liveProblem()}</span>
-          </Show>
-        </div>
-      </Show>
+        </span>
+        <Show when={rows.liveProblem()}>
+          <span class="live-note warning">Live updates unavailable: {rows.liveProblem()}</span>
+        </Show>
+        <a
+          class="btn btn-small"
+          href={jobExportHref(props.jobId, props.view)}
+          download=""
+          data-testid="export-tab"
+          title={`Every device of ${STATUS_LABELS[status()]}${props.filtered ? ' that matches the search' : ''}, not only this page`}
+        >
+          Export CSV
+        </a>
+      </div>
 
       <ActionMessageBanner message={message()} onClose={() => setMessage(null)} />
 
