@@ -17,12 +17,14 @@ import { runDashboard } from './scenarios/dashboard.js';
 import { runFanout } from './scenarios/fanout.js';
 import { runHostile } from './scenarios/hostile.js';
 import { runIngestion } from './scenarios/ingestion.js';
+import { runIngestionWebhooks } from './scenarios/ingestion-webhooks.js';
 import { runJobDetails } from './scenarios/job-details.js';
 import { runRollout } from './scenarios/rollout.js';
 
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> = {
   'job-details': runJobDetails,
   ingestion: runIngestion,
+  'ingestion-webhooks': runIngestionWebhooks,
   fanout: runFanout,
   rollout: runRollout,
   dashboard: runDashboard,
