@@ -35,8 +35,8 @@ export async function startMosquitto(options: { persistence?: boolean } = {}): P
       'max_queued_messages 0',
       'max_inflight_messages 20',
       options.persistence
-        ? // Sessions and their subscriptions survive a kill -9: saved as they change.
-          `persistence true\npersistence_location ${dir}/\nautosave_on_changes true\nautosave_interval 1`
+        ? // Sessions survive a kill -9: saved every second (saving on every change makes the broker crawl).
+          `persistence true\npersistence_location ${dir}/\nautosave_interval 1`
         : 'persistence false',
       'log_dest none',
       '',

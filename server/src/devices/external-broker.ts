@@ -102,7 +102,7 @@ async function connectOne(options: ExternalBrokerOptions, index: number): Promis
     clean: !persistent,
     properties: persistent ? { sessionExpiryInterval: options.sessionExpirySeconds } : undefined,
     // Back soon after the broker: with persistent sessions nothing is lost meanwhile, but devices wait.
-    reconnectPeriod: 250,
+    reconnectPeriod: 100,
     connectTimeout: 10_000,
     resubscribe: false,
   });
