@@ -125,7 +125,8 @@ describe('every page', () => {
     await firmwareLink.click();
     await page.waitForURL(/\/firmware(\?|$)/);
     await page.getByTestId('firmware-table').waitFor();
-    expect(await firmwareLink.isVisible()).toBe(false);
+    // The drawer slides out (a 0.15 s transition) after the navigation closed it.
+    await firmwareLink.waitFor({ state: 'hidden', timeout: 2_000 });
     await context.close();
   });
 });
