@@ -70,6 +70,10 @@ export async function startUpdraft(database: BenchDatabase, overrides: Partial<S
       mqttShareGroup: `bench-${randomBytes(4).toString('hex')}`,
       redisUrl: undefined,
       adminToken: token,
+      logLevel: 'warn',
+      // The scenarios measure throughput, far above any client's allowance.
+      apiRateLimitPerMinute: 0,
+      apiAnonymousRateLimitPerMinute: 0,
       ...overrides,
     },
   );

@@ -5,15 +5,18 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { type execute, GraphQLError, type subscribe } from 'graphql';
+import { type execute, getOperationAST, GraphQLError, type subscribe } from 'graphql';
 import { createYoga, maskError as defaultMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { useServer } from 'graphql-ws/use/ws';
+import type { Context as GraphQLWsContext, SubscribePayload } from 'graphql-ws';
+import { type Extra as WsExtra, useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { BootstrapOutcome } from './auth/bootstrap.js';
+import { createApiRateLimits } from './auth/rate-limit.js';
 import { type ConnectionExtra, type InitialContext, setUpAuthentication } from './auth/server-auth.js';
 import type { ServerConfig } from './config.js';
 import { createContext, type GraphQLContext } from './context.js';
 import { openDatabase, type DatabaseHandle } from './db/client.js';
+import { isDatabaseUnavailable } from './db/errors.js';
 import type { Caller } from './domain/caller.js';
 import { DomainError } from './domain/errors.js';
 import { createExportHandler } from './http/export.js';
@@ -28,11 +31,16 @@ import { createTrustedDocumentStore } from './documents/store.js';
 import { loadSecretBox } from './domain/webhooks/secret-box.js';
 import { createTargetPolicy } from './domain/webhooks/targets.js';
 import { createWebhookRuntime, type WebhookRuntime } from './webhooks/index.js';
+import { createReadiness, type Readiness } from './http/readiness.js';
 import { createStaticHandler } from './http/static.js';
 import { createLiveHubs } from './live/index.js';
 import { sharedSerialization, spliceSharedPayloads, useSharedSubscriptionExecution } from './live/shared-results.js';
 import { createRollout, type Rollout } from './engine/rollout.js';
 import { schema } from './schema/index.js';
+import { REQUEST_ID_HEADER, requestIdFrom, runWithLogContext } from './observability/context.js';
+import { useObservability } from './observability/graphql.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { AppServices } from './services.js';
 
 export interface RunningServer {
@@ -54,16 +62,49 @@ export interface RunningServer {
   bootstrap: BootstrapOutcome;
   /** The webhook dispatcher and job.progress emitter of this instance. */
   webhooks: WebhookRuntime;
+  /** /healthz and /readyz (http/readiness.ts): start-up work, dependency checks. */
+  readiness: Readiness;
+  /** Marks one of StartOptions.startupWork done. */
+  startupDone(name: string): void;
   close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /**
+   * Start-up work the caller does after startServer returns (main.ts: the demo data): /readyz
+   * answers 503 until each is marked done with `startupDone(name)`.
+   */
+  startupWork?: readonly string[];
+  /** The instance's log (default: stdout at config.logLevel; tests pass one that captures lines). */
+  log?: Logger;
 }
 
 const webDist = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
+/** Seconds a client waits before it sends a request the database could not serve again. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The database cannot be reached: a typed error (docs/api.md, SERVICE_UNAVAILABLE), HTTP 503 with
+ * Retry-After, and none of the driver's words (addresses, ports, errno) in it.
+ */
+function databaseUnavailable(error: GraphQLError | null): GraphQLError {
+  return new GraphQLError('The database is unavailable; try again in a few seconds.', {
+    path: error?.path,
+    nodes: error?.nodes,
+    extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) } } },
+  });
+}
+
 /**
  * Errors with a code (domain errors, GraphQL parse/validation errors, BAD_USER_INPUT) reach the
- * client as they are; anything else is unexpected and masked (and logged by yoga).
+ * client as they are; the database being away becomes SERVICE_UNAVAILABLE; anything else is
+ * unexpected and masked (and logged by yoga).
  */
 function maskError(error: unknown, message: string, isDev?: boolean): Error {
+  if (isDatabaseUnavailable(error instanceof GraphQLError ? error.originalError : error)) {
+    return databaseUnavailable(error instanceof GraphQLError ? error : null);
+  }
   if (error instanceof GraphQLError) {
     const original = error.originalError;
     if (!original || original instanceof GraphQLError || original instanceof DomainError) return error;
@@ -120,27 +161,44 @@ function useRequestBodyLimit(limitOf: (request: Request) => number): Plugin {
   };
 }
 
-export async function startServer(config: ServerConfig, existingDatabase?: DatabaseHandle): Promise<RunningServer> {
+type WsContext = GraphQLWsContext<Record<string, unknown>, WsExtra & Partial<ConnectionExtra>>;
+
+/** Subscription fields as label values of updraft_live_subscribers (a fixed set: the schema's). */
+const SUBSCRIPTION_FIELDS = new Set(Object.keys(schema.getSubscriptionType()?.getFields() ?? {}));
+
+export async function startServer(config: ServerConfig, existingDatabase?: DatabaseHandle, options: StartOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? createLogger({ level: config.logLevel });
+  const metrics: Metrics = createMetrics();
+  const readiness = createReadiness({ requires: config.readyRequires });
+  const startedUp = readiness.startup('server start-up');
+  const callerWork = new Map((options.startupWork ?? []).map((name) => [name, readiness.startup(name)]));
   const database = existingDatabase ?? (await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: `${config.dataDir}/pglite` }));
-  const events = createEventBus({ redisUrl: config.redisUrl });
+  const events = createEventBus({ redisUrl: config.redisUrl, log });
   const secrets = await loadSecretBox(database.db, config.webhookSecretsKey);
   if (secrets.origin === 'database') {
-    console.warn('webhooks: WEBHOOK_SECRETS_KEY is not set: signing secrets are encrypted with a key kept in the database itself (set it in production)');
+    log.warn('webhooks: WEBHOOK_SECRETS_KEY is not set: signing secrets are encrypted with a key kept in the database itself (set it in production)');
   }
   const services: AppServices = {
     db: database.db,
     database,
     config,
     events,
-    live: createLiveHubs({ db: database.db, events, config }),
+    log,
+    metrics,
+    live: createLiveHubs({ db: database.db, events, config, log, metrics }),
     firmwareStore: createFirmwareStore(config.firmwareDir),
     webhooks: { secrets, targets: createTargetPolicy(config.webhookAllowedTargets) },
     trustedDocuments: createTrustedDocumentStore(database.db, events),
   };
   const auth = await setUpAuthentication(services);
   await registerDashboardManifest(database.db, webDist);
-  const webhooks = createWebhookRuntime({ db: database.db, events, config, secrets, targets: services.webhooks.targets });
+  const webhooks = createWebhookRuntime({ db: database.db, events, config, secrets, targets: services.webhooks.targets, logger: log });
+  const stopJobStatusLog = logJobStatusChanges(services);
 
+  const rateLimits = createApiRateLimits({
+    perCredentialPerMinute: config.apiRateLimitPerMinute,
+    perAddressPerMinute: config.apiAnonymousRateLimitPerMinute,
+  });
   const yoga: YogaServerInstance<InitialContext, GraphQLContext> = createYoga({
     schema,
     graphqlEndpoint: '/graphql',
@@ -148,10 +206,20 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
     graphiql: { title: 'Updraft GraphQL', subscriptionsProtocol: 'WS' },
     maskedErrors: { maskError },
     cors: auth.cors,
+    logging: yogaLogging(log),
     plugins: [
       // First: a document over a limit is refused before anything else looks at it.
       useDocumentLimits(config),
+      useObservability(metrics, log),
       ...auth.plugins,
+      {
+        // Per credential, or per address without one (auth/rate-limit.ts); before any parsing.
+        async onParams({ request, context, setResult }) {
+          const { identity, clientAddress } = await auth.requestAuth({ request, req: (context as { req?: InitialContext['req'] }).req });
+          const refused = rateLimits.check(identity?.credential.tokenId ?? null, clientAddress);
+          if (refused) setResult({ errors: [refused] });
+        },
+      },
       ...useTrustedDocuments({
         store: services.trustedDocuments,
         credentialOf: async (request, serverContext) =>
@@ -174,35 +242,67 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
 
   const rollout = createRollout(services);
   const serveStatic = createStaticHandler(webDist);
-  const exportCsv = createExportHandler(services, rollout.counters, (req) => {
+  const exportCsv = createExportHandler(services, (req) => {
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     return auth.requestAuth({ request: new Request(`http://localhost${req.url ?? '/'}`, { headers }), req });
   });
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+  const httpLog = log.child({ component: 'http' });
+  const route = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, path: string) => {
     if (path === '/graphql' || path.startsWith('/graphql/')) return void yoga.handle(req, res);
-    if (path === '/healthz') return void healthz(database, res);
+    if (path === '/healthz') return readiness.handleLive(req, res);
+    if (path === '/readyz') return void readiness.handleReady(req, res);
     if (path.startsWith('/firmware/'))
       return void rollout.handleDownload(req, res).catch((error) => {
-        console.error('firmware download error', error);
+        httpLog.error({ path, err: error }, 'firmware download error');
         if (!res.headersSent) res.writeHead(500).end();
       });
-    if (path === '/metrics') return void rollout.handleMetrics(req, res);
+    if (path === '/metrics')
+      return void rollout.handleMetrics(req, res).catch((error) => {
+        httpLog.error({ err: error }, 'metrics error');
+        if (!res.headersSent) res.writeHead(500).end();
+      });
     if (path.startsWith('/export/'))
       return void exportCsv(req, res).catch((error) => {
-        console.error('export error', error);
+        httpLog.error({ path, err: error }, 'export error');
         if (!res.headersSent) res.writeHead(500).end();
         else res.destroy();
       });
     return void serveStatic(req, res).catch((error) => {
-      console.error('static file error', error);
+      httpLog.error({ path, err: error }, 'static file error');
       if (!res.headersSent) res.writeHead(500).end();
     });
+  };
+  const server: Server = createServer((req, res) => {
+    // Every request has an id: the caller's X-Request-Id when it is sane, else a new one; echoed in
+    // the response and carried by every log line the request leads to.
+    const reqId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+    res.setHeader(REQUEST_ID_HEADER, reqId);
+    // The path only: query strings carry download tokens.
+    const path = (req.url ?? '/').split('?')[0];
+    if (httpLog.isLevelEnabled('debug')) {
+      const started = performance.now();
+      res.once('finish', () =>
+        runWithLogContext({ reqId }, () =>
+          httpLog.debug({ method: req.method, path, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request'),
+        ),
+      );
+    }
+    runWithLogContext({ reqId }, () => route(req, res, path));
   });
 
   // ws reads a frame's length from its header and closes (1009) before buffering a longer one.
   const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: config.wsMaxMessageBytes });
+  // A WebSocket connection's id is echoed in the upgrade response; its operations are `{id}/{n}`.
+  const connectionIds = new WeakMap<object, string>();
+  wsServer.on('headers', (headers, req) => {
+    const reqId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+    connectionIds.set(req, reqId);
+    headers.push(`X-Request-Id: ${reqId}`);
+  });
+  const operationId = (ctx: { extra: { request: object } }, id: string) => `${connectionIds.get(ctx.extra.request) ?? 'ws'}/${id}`;
+  /** Open subscriptions per connection context, by operation id, with their label. */
+  const openSubscriptions = new WeakMap<object, Map<string, string>>();
   useServer<Record<string, unknown>, ConnectionExtra>(
     {
       // Each live result is serialized once, whoever receives it (live/shared-results.ts).
@@ -210,40 +310,32 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
       connectionInitWaitTimeout: config.wsConnectionInitTimeoutMs,
       onConnect: (ctx) => auth.onConnect(ctx),
       onClose: (ctx) => auth.onClose(ctx),
-      execute: (args) => (args.rootValue as { execute: typeof execute }).execute(args),
-      subscribe: (args) => (args.rootValue as { subscribe: typeof subscribe }).subscribe(args),
-      onSubscribe: async (ctx, id, payload) => {
-        const enveloped = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          // With the socket: where live results may be delivered directly (live/shared-results.ts).
-          subscriptionId: id,
-          params: payload,
-          connectionParams: ctx.connectionParams ?? {},
-        });
-        // Trusted documents: a documentId instead of the query; restricted credentials send nothing else.
-        const resolved = await resolveSubscribeDocument(services.trustedDocuments, payload, ctx.extra.watchedCredential ?? null);
-        if ('error' in resolved) return [resolved.error];
-        const tooLong = documentLengthError(resolved.query, config);
-        if (tooLong) return [tooLong];
-        let document: ReturnType<typeof enveloped.parse>;
-        try {
-          document = enveloped.parse(resolved.query);
-        } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError(String(error))];
-        }
-        const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length > 0) return errors;
-        return {
-          schema: enveloped.schema,
-          operationName: payload.operationName,
-          document,
-          variableValues: payload.variables,
-          contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-        };
+      execute: (args) => {
+        const root = args.rootValue as { execute: typeof execute; reqId: string };
+        return runWithLogContext({ reqId: root.reqId }, () => root.execute(args));
       },
+      subscribe: (args) => {
+        const root = args.rootValue as { subscribe: typeof subscribe; reqId: string };
+        return runWithLogContext({ reqId: root.reqId }, () => root.subscribe(args));
+      },
+      onOperation: (ctx, id, _payload, args, result) => {
+        if (!result || typeof result !== 'object' || !(Symbol.asyncIterator in result)) return;
+        const operation = getOperationAST(args.document, args.operationName ?? undefined);
+        const field = operation?.selectionSet.selections[0];
+        const name = field?.kind === 'Field' ? field.name.value : '';
+        const label = SUBSCRIPTION_FIELDS.has(name) ? name : 'other';
+        let open = openSubscriptions.get(ctx);
+        if (!open) openSubscriptions.set(ctx, (open = new Map()));
+        open.set(id, label);
+        metrics.liveSubscribers.inc({ subscription: label });
+      },
+      onComplete: (ctx, id) => {
+        const label = openSubscriptions.get(ctx)?.get(id);
+        if (label === undefined) return;
+        openSubscriptions.get(ctx)!.delete(id);
+        metrics.liveSubscribers.dec({ subscription: label });
+      },
+      onSubscribe: (ctx, id, payload) => runWithLogContext({ reqId: operationId(ctx, id) }, () => subscribeOperation(ctx, id, payload)),
     },
     wsServer,
     // graphql-ws pings every client this often and drops one that has not answered by the next ping.
@@ -251,12 +343,53 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
   );
   wsServer.on('connection', spliceSharedPayloads);
 
+  async function subscribeOperation(ctx: WsContext, id: string, payload: SubscribePayload) {
+    const refused = rateLimits.check(ctx.extra.watchedCredential?.tokenId ?? null, ctx.extra.request.socket.remoteAddress ?? '');
+    if (refused) return [refused];
+    const enveloped = yoga.getEnveloped({
+      ...ctx,
+      req: ctx.extra.request,
+      socket: ctx.extra.socket,
+      // With the socket: where live results may be delivered directly (live/shared-results.ts).
+      subscriptionId: id,
+      params: payload,
+      connectionParams: ctx.connectionParams ?? {},
+    });
+    // Trusted documents: a documentId instead of the query; restricted credentials send nothing else.
+    const resolved = await resolveSubscribeDocument(services.trustedDocuments, payload, ctx.extra.watchedCredential ?? null);
+    if ('error' in resolved) return [resolved.error];
+    const tooLong = documentLengthError(resolved.query, config);
+    if (tooLong) return [tooLong];
+    let document: ReturnType<typeof enveloped.parse>;
+    try {
+      document = enveloped.parse(resolved.query);
+    } catch (error) {
+      return [error instanceof GraphQLError ? error : new GraphQLError(String(error))];
+    }
+    const errors = enveloped.validate(enveloped.schema, document);
+    if (errors.length > 0) return errors;
+    return {
+      schema: enveloped.schema,
+      operationName: payload.operationName,
+      document,
+      variableValues: payload.variables,
+      contextValue: await enveloped.contextFactory(),
+      rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe, reqId: operationId(ctx, id) },
+    };
+  }
+
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host}:${port}`;
   await rollout.start(url);
   webhooks.start();
+  readiness.add({ name: 'database', probe: async () => (await database.rawQuery('select 1')).length === 1 });
+  const gateway = rollout.gateway;
+  // Every broker connection up (connectedForMs is 0 while one is away).
+  if (gateway) readiness.add({ name: 'broker', probe: () => gateway.transport.connectedForMs() > 0 });
+  if (events.kind === 'redis') readiness.add({ name: 'redis', probe: () => events.connected() });
+  startedUp();
   return {
     url,
     graphqlUrl: `${url}/graphql`,
@@ -268,7 +401,13 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
     adminCaller: auth.bootstrap.adminCaller,
     bootstrap: auth.bootstrap,
     webhooks,
+    readiness,
+    startupDone(name: string) {
+      callerWork.get(name)?.();
+    },
     async close() {
+      stopJobStatusLog();
+      readiness.close();
       await webhooks.close();
       await rollout.close();
       await auth.close();
@@ -280,17 +419,35 @@ export async function startServer(config: ServerConfig, existingDatabase?: Datab
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (!existingDatabase) await database.close();
+      log.flush();
     },
   };
 }
 
-async function healthz(database: DatabaseHandle, res: import('node:http').ServerResponse) {
-  try {
-    await database.rawQuery('select 1');
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', database: database.kind }));
-  } catch (error) {
-    res
-      .writeHead(503, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ status: 'unavailable', database: database.kind, error: String((error as Error).message) }));
-  }
+/** Yoga's own messages (unexpected errors it masks, above all) into the instance's log. */
+function yogaLogging(log: Logger) {
+  const yogaLog = log.child({ component: 'graphql' });
+  const line =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (...args: unknown[]) => {
+      const [first, ...rest] = args;
+      if (first instanceof Error) yogaLog[level]({ err: first }, first.message);
+      else yogaLog[level](rest.length > 0 ? { detail: rest } : {}, String(first));
+    };
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+}
+
+/** One line and one count per job status change made on this instance (domain/jobs/events.ts). */
+function logJobStatusChanges(services: AppServices): () => void {
+  const jobLog = services.log.child({ component: 'jobs' });
+  const changes = services.events.subscribe('job:status');
+  void (async () => {
+    for await (const event of changes) {
+      services.metrics.jobStateChanges.inc({ change: event.change });
+      runWithLogContext(event.reqId ? { reqId: event.reqId } : {}, () =>
+        jobLog.info({ jobId: event.jobId, ouId: event.ouId, change: event.change, status: event.status }, `job ${event.change}`),
+      );
+    }
+  })().catch((error: Error) => jobLog.error({ err: error }, 'job status log ended'));
+  return () => void changes.return?.();
 }

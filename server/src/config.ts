@@ -4,6 +4,10 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type LogLevel, parseLogLevel } from './observability/logger.js';
+
+/** A dependency /readyz reports on (http/readiness.ts). */
+export type DependencyName = 'database' | 'broker' | 'redis';
 
 /** ./data at the repository root, whatever directory the server was started from. */
 const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../data', import.meta.url));
@@ -53,6 +57,10 @@ export interface ServerConfig {
   wsConnectionInitTimeoutMs: number;
   /** Public base URL devices use to download firmware (defaults to the listening address). */
   publicUrl: string | undefined;
+  /** LOG_LEVEL: fatal, error, warn, info (default), debug, trace or silent. */
+  logLevel: LogLevel;
+  /** Dependencies whose loss makes /readyz answer 503 (the others down: `degraded`, 200). */
+  readyRequires: DependencyName[];
 
   // ── Authentication (docs/security.md) ──
   /** ADMIN_TOKEN: the first administrator's API token; unset: one is generated at first start and printed once. */
@@ -63,6 +71,10 @@ export interface ServerConfig {
   sessionTtlMinutes: number;
   /** Behind a reverse proxy: client address, scheme and host come from X-Forwarded-For/-Proto/-Host. */
   trustProxy: boolean;
+  /** API requests (HTTP, SSE, graphql-ws operations) per minute per credential (0: no limit). */
+  apiRateLimitPerMinute: number;
+  /** API requests per minute per client address, for requests without valid credentials (0: no limit). */
+  apiAnonymousRateLimitPerMinute: number;
 
   // ── Device gateway and rollout engine (docs/engine.md) ──
   /** External MQTT broker; when absent the server embeds an aedes broker on `mqttPort`. */
@@ -162,6 +174,20 @@ function boolFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: boolean): b
   throw new Error(`${name} must be true or false, got "${raw}"`);
 }
 
+const DEPENDENCIES: readonly DependencyName[] = ['database', 'broker', 'redis'];
+
+function dependencyListFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: DependencyName[]): DependencyName[] {
+  const raw = env[name];
+  if (raw === undefined) return fallback;
+  const names = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = names.filter((n) => !DEPENDENCIES.includes(n as DependencyName));
+  if (unknown.length > 0) throw new Error(`${name} names ${unknown.join(', ')}; known: ${DEPENDENCIES.join(', ')}`);
+  return names as DependencyName[];
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServerConfig> = {}): ServerConfig {
   const dataDir = env.DATA_DIR ? path.resolve(env.DATA_DIR) : DEFAULT_DATA_DIR;
   return {
@@ -188,10 +214,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     wsMaxMessageBytes: intFromEnv(env, 'WS_MAX_MESSAGE_BYTES', 1024 * 1024),
     wsConnectionInitTimeoutMs: intFromEnv(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3000),
     publicUrl: env.PUBLIC_URL || undefined,
+    logLevel: parseLogLevel(env.LOG_LEVEL),
+    readyRequires: dependencyListFromEnv(env, 'READY_REQUIRES', ['database']),
     adminToken: env.ADMIN_TOKEN || undefined,
     adminPassword: env.ADMIN_PASSWORD || undefined,
     sessionTtlMinutes: intFromEnv(env, 'SESSION_TTL_MINUTES', 12 * 60),
     trustProxy: boolFromEnv(env, 'TRUST_PROXY', false),
+    apiRateLimitPerMinute: intFromEnv(env, 'API_RATE_LIMIT_PER_MINUTE', 1200),
+    apiAnonymousRateLimitPerMinute: intFromEnv(env, 'API_ANONYMOUS_RATE_LIMIT_PER_MINUTE', 300),
     mqttUrl: env.MQTT_URL || undefined,
     mqttPort: intFromEnv(env, 'MQTT_PORT', 1883),
     mqttHost: env.MQTT_HOST ?? '0.0.0.0',

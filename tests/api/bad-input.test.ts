@@ -121,9 +121,12 @@ describe('bad values', () => {
 });
 
 describe('health', () => {
-  it('/healthz says whether the database answers', async () => {
-    const response = await fetch(`${t.server.url}/healthz`);
-    expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ status: 'ok' });
+  it('/healthz says the process serves; /readyz that the database answers', async () => {
+    const live = await fetch(`${t.server.url}/healthz`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${t.server.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', dependencies: { database: 'ok' } });
   });
 });

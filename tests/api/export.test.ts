@@ -163,7 +163,7 @@ describe.skipIf(!usingPostgres)('a 100,000-device tab', () => {
       return m.heapUsed + m.external + m.arrayBuffers;
     };
     const baseline = held();
-    const rowsBefore = t.server.rollout.counters.get('updraft_export_rows_total');
+    const rowsBefore = await t.server.services.metrics.value('updraft_export_rows_total');
     const response = await fetch(`${t.server.url}/export/jobs/${encodeURIComponent(big)}/devices.csv`, { headers: bearer(t.adminToken) });
     const reader = response.body!.getReader();
     // Read as a client does, counting lines without keeping the file.
@@ -183,7 +183,7 @@ describe.skipIf(!usingPostgres)('a 100,000-device tab', () => {
       if (Number.isNaN(retainedMb) && bytes > 256 * 1024) {
         // The reader stops for a while: the server must wait for it, not read the rest of the tab.
         await new Promise((resolve) => setTimeout(resolve, 1500));
-        sentWhilePaused = t.server.rollout.counters.get('updraft_export_rows_total') - rowsBefore;
+        sentWhilePaused = (await t.server.services.metrics.value('updraft_export_rows_total')) - rowsBefore;
         gc();
         retainedMb = (held() - baseline) / 1024 / 1024;
       }
@@ -193,7 +193,7 @@ describe.skipIf(!usingPostgres)('a 100,000-device tab', () => {
     );
     expect(lines).toBe(TASKS + 1);
     expect(last).toMatch(/dev-100000,To be Pushed,0,1\.0,/);
-    expect(t.server.rollout.counters.get('updraft_export_rows_total') - rowsBefore).toBe(TASKS);
+    expect((await t.server.services.metrics.value('updraft_export_rows_total')) - rowsBefore).toBe(TASKS);
     // Backpressure: a paused reader holds the export a little past what it read (the sockets' buffers).
     expect(sentWhilePaused).toBeLessThan(TASKS * 0.75);
     // Holding the tab (100,000 rows as objects, or the file as one string) would hold far more; what

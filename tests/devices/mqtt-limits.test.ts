@@ -185,7 +185,7 @@ describe('embedded broker limits', { timeout: 120_000 }, () => {
     expect(client.connected).toBe(true);
   });
 
-  it("slows a device flooding 10,000 QoS 1 informs to its rate; another device's acknowledgements keep coming", async () => {
+  it("disconnects (or slows) a device flooding 10,000 QoS 1 informs; another device's acknowledgements keep coming", async () => {
     const flooder = fleet.devices[3];
     const other = fleet.devices[4];
     const flood = await device(3);
@@ -220,6 +220,9 @@ describe('embedded broker limits', { timeout: 120_000 }, () => {
     // The burst and the rate, not the 10,000 (slack for the acknowledgements in flight).
     expect(ackedDuring).toBeLessThanOrEqual(20 + 20 * seconds + 20);
     expect(await counter(ts, 'updraft_mqtt_rate_limited_total{action="delayed"}')).toBeGreaterThan(0);
+    // 10,000 pipelined messages run up far more than 10 s of waiting: the flooder is cut off.
+    await waitFor(() => !flood.connected, { what: 'the flooder to be disconnected', timeoutMs: 15_000 });
+    expect(await counter(ts, 'updraft_mqtt_rate_limited_total{action="disconnected"}')).toBeGreaterThanOrEqual(1);
     // The other device: every message acknowledged and answered.
     await waitFor(() => replies.includes('d14'), { what: "the other device's last reply", timeoutMs: 30_000 });
     expect(calm.connected).toBe(true);

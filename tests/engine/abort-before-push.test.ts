@@ -7,7 +7,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { queryRows } from '@updraft/server/db/sql.js';
 import { DeviceCommands } from '@updraft/server/devices/commands.js';
-import { Counters } from '@updraft/server/devices/counters.js';
+import { Metrics } from '@updraft/server/observability/metrics.js';
 import { loadDownloadTokens } from '@updraft/server/devices/download-token.js';
 import type { DeviceTransport } from '@updraft/server/devices/transport.js';
 import { pushWaitingTasks } from '@updraft/server/engine/push.js';
@@ -40,7 +40,7 @@ it('pushes no device of a job whose failures crossed its abort threshold, and th
     close: async () => {},
   };
   const tokens = await loadDownloadTokens(services.db, undefined, 60);
-  const commands = new DeviceCommands(transport, tokens, 'http://127.0.0.1:1', new Counters());
+  const commands = new DeviceCommands(transport, tokens, 'http://127.0.0.1:1', new Metrics());
   const outcome = await pushWaitingTasks(services, commands, rawId(jobId), { ouConcurrencyCap: 1000, minuteMs: 60_000 });
 
   expect(outcome.pushed).toBe(0);

@@ -68,7 +68,7 @@ function sampleInFlight(services: AppServices, jobIds: string[]) {
 }
 
 async function metric(server: RunningServer, name: string): Promise<number> {
-  return server.rollout.counters.get(name);
+  return server.services.metrics.value(name);
 }
 
 describe('concurrency caps while 500 devices upgrade', () => {

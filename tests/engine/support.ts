@@ -25,7 +25,7 @@ import { inTransaction } from '@updraft/server/domain/transaction.js';
 import type { AppServices } from '@updraft/server/services.js';
 import type { FleetDeviceSpec } from '@updraft/server/simulator/index.js';
 import { createTestDatabase } from '../support/database.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { startTestServer, type TestServer, type TestServerOptions } from '../support/server.js';
 
 /** Mosquitto, when the run provides one (CI does). */
 export const externalMqttUrl = process.env.MQTT_TEST_URL;
@@ -40,8 +40,8 @@ export const FAST_ENGINE: Partial<ServerConfig> = {
   mqttHost: '127.0.0.1',
 };
 
-export async function startEngineServer(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
-  return startTestServer({ ...FAST_ENGINE, ...overrides });
+export async function startEngineServer(overrides: Partial<ServerConfig> = {}, options: TestServerOptions = {}): Promise<TestServer> {
+  return startTestServer({ ...FAST_ENGINE, ...overrides }, options);
 }
 
 /** The device URL of the server's gateway. */
@@ -187,7 +187,7 @@ export function brokerModes(): [name: string, overrides: () => Partial<ServerCon
 /** A server in a child process (tsx server/src/main.ts), as production runs it: it can be killed -9. */
 export interface ServerProcess {
   url: string;
-  /** Starts (or restarts) the process; resolves once /healthz answers, with how long that took. */
+  /** Starts (or restarts) the process; resolves once /readyz answers 200, with how long that took. */
   start(): Promise<number>;
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** A counter from its /metrics. */
@@ -209,7 +209,7 @@ export function serverProcess(env: Record<string, string | undefined>, port: num
         env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', SEED_DEMO: 'false', DEMO_FLEET: 'false', ...env },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
-      await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok, { what: 'the server process to answer', timeoutMs: 60_000 });
+      await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => null))?.ok, { what: 'the server process to be ready', timeoutMs: 60_000 });
       return Date.now() - started;
     },
     async kill(signal = 'SIGKILL') {

@@ -331,7 +331,8 @@ describe('phased rollouts with simulated devices', () => {
       for (const kind of ['WAVE_STARTED', 'THRESHOLD_REACHED']) {
         expect(decisions.filter((d) => d.kind === kind).map((d) => d.wave_index)).toEqual([0, 1, 2, 3]);
       }
-      const pushes = first.server.rollout.counters.get('updraft_engine_pushes_total') + second.rollout.counters.get('updraft_engine_pushes_total');
+      const pushes =
+        (await first.server.services.metrics.value('updraft_engine_pushes_total')) + (await second.services.metrics.value('updraft_engine_pushes_total'));
       expect(pushes).toBe(120);
       expect(fleet.stats.upgradesStarted).toBe(120);
       expect((await sampler.stop()).highest).toBeLessThanOrEqual(20);

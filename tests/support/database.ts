@@ -15,8 +15,8 @@ export interface TestDatabase {
 
 export const usingPostgres = !!process.env.DATABASE_URL;
 
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const adminUrl = process.env.DATABASE_URL;
+/** `adminUrl`: another PostgreSQL server than DATABASE_URL's (a fault test's private cluster). */
+export async function createTestDatabase(adminUrl = process.env.DATABASE_URL): Promise<TestDatabase> {
   if (!adminUrl) {
     const handle = await openDatabase({ pgliteDir: 'memory://' });
     return { handle, url: undefined, drop: () => handle.close() };

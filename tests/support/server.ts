@@ -10,11 +10,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, type RunningServer } from '@updraft/server/app.js';
+import { type RunningServer, type StartOptions, startServer } from '@updraft/server/app.js';
 import { issueCredential } from '@updraft/server/auth/credentials.js';
 import { createRole } from '@updraft/server/auth/roles.js';
 import { createUser as createUserRow } from '@updraft/server/auth/users.js';
 import { loadConfig, type ServerConfig } from '@updraft/server/config.js';
+import { parseLogLevel } from '@updraft/server/observability/logger.js';
 import { organisationUnits, PERMISSIONS, type Permission } from '@updraft/server/db/schema.js';
 import type { Caller } from '@updraft/server/domain/caller.js';
 import { inTransaction } from '@updraft/server/domain/transaction.js';
@@ -79,15 +80,33 @@ export interface TestServer {
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
+export interface TestServerOptions extends StartOptions {
+  /** Create the test's database on this PostgreSQL server (a fault test's private cluster). */
+  databaseAdminUrl?: string;
+}
+
+export async function startTestServer(overrides: Partial<ServerConfig> = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'updraft-test-'));
-  const database = await createTestDatabase();
+  const database = await createTestDatabase(options.databaseAdminUrl);
   const adminToken = overrides.adminToken ?? `updraft_test_${randomBytes(24).toString('base64url')}`;
   const config = loadConfig(
     {},
-    { dataDir, firmwareDir: path.join(dataDir, 'firmware'), host: '127.0.0.1', port: 0, seedDemo: false, ...overrides, adminToken },
+    {
+      dataDir,
+      firmwareDir: path.join(dataDir, 'firmware'),
+      host: '127.0.0.1',
+      port: 0,
+      seedDemo: false,
+      // Warnings and errors only, unless the run asks for more (LOG_LEVEL=debug npx vitest …).
+      logLevel: parseLogLevel(process.env.LOG_LEVEL ?? 'warn'),
+      // Tests send requests far faster than any client; tests/api/rate-limits.test.ts turns the limits on.
+      apiRateLimitPerMinute: 0,
+      apiAnonymousRateLimitPerMinute: 0,
+      ...overrides,
+      adminToken,
+    },
   );
-  const server = await startServer(config, database.handle);
+  const server = await startServer(config, database.handle, options);
 
   const gqlWith =
     (defaults: Record<string, string>): Gql =>

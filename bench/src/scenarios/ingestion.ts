@@ -65,7 +65,7 @@ export async function runIngestion(ctx: BenchContext): Promise<ScenarioResult> {
     });
     await sleep(500);
 
-    const counter = (name: string) => server.rollout.counters.get(name);
+    const counter = (name: string) => server.services.metrics.value(name);
     const updraftRates: number[] = [];
     const rawRates: number[] = [];
     const p50: number[] = [];
@@ -75,7 +75,7 @@ export async function runIngestion(ctx: BenchContext): Promise<ScenarioResult> {
       const warmUp = rep === 0;
       await putInFlight(server, job.id);
       await sleep(300);
-      const writtenBefore = counter('updraft_reports_written_total');
+      const writtenBefore = await counter('updraft_reports_written_total');
       const meter = meterCpu([devices.pid, subscriber.pid]);
       const run = await devices.call<ProgressRun>('progress', {
         fromStep: 1,
@@ -93,7 +93,7 @@ export async function runIngestion(ctx: BenchContext): Promise<ScenarioResult> {
         10_000,
       )) as Record<string, number>;
       const cpu = meter.stop();
-      const written = counter('updraft_reports_written_total') - writtenBefore;
+      const written = (await counter('updraft_reports_written_total')) - writtenBefore;
       // No acknowledged report lost: the database has every device at its last acknowledged step …
       const rows = await database.handle.rawQuery<{ device_key: string; progress: number }>('select device_key, progress from job_tasks where job_id = $1', [
         job.id,

@@ -42,7 +42,7 @@ export async function runRollout(ctx: BenchContext): Promise<ScenarioResult> {
     for (let rep = 0; rep <= ctx.reps; rep++) {
       const target: Fleet = rep === 0 ? warmFleet : fleet;
       const firmware = await addFirmware(server, target, `2.${rep}.0`);
-      const pushesBefore = server.rollout.counters.get('updraft_engine_pushes_total');
+      const pushesBefore = await server.services.metrics.value('updraft_engine_pushes_total');
       const job = await createJob(server, firmware.id, { maxConcurrency: sizes.cap, name: `rollout ${rep}` });
       // Sample the job's in-flight count from the database while the rollout runs.
       let sampling = true;
@@ -70,7 +70,7 @@ export async function runRollout(ctx: BenchContext): Promise<ScenarioResult> {
       const shares = meter.stop();
       sampling = false;
       await sampler;
-      const pushed = server.rollout.counters.get('updraft_engine_pushes_total') - pushesBefore;
+      const pushed = (await server.services.metrics.value('updraft_engine_pushes_total')) - pushesBefore;
       const [counts] = await database.handle.rawQuery<{ succeeded: string | number; total: string | number }>(
         `select count(*) filter (where status = 'SUCCEEDED') as succeeded, count(*) as total from job_tasks where job_id = $1`,
         [job.id],

@@ -55,15 +55,23 @@ export function createCredentialWatch(events: EventBus, isActive: (credential: C
     }
   })();
 
+  const check = (watcher: Watcher) =>
+    void isActive(watcher.credential).then(
+      (active) => active || end(watcher, 'REVOKED'),
+      () => {},
+    );
+  // A revocation published while Redis was away may never have arrived: look at each credential again.
+  const resyncs = events.subscribe('bus:resync');
+  const resyncing = (async () => {
+    for await (const _ of resyncs) for (const watcher of [...watchers]) check(watcher);
+  })();
+
   return {
     watch(credential, onEnd) {
       const watcher: Watcher = { credential, onEnd };
       watchers.add(watcher);
       armExpiry(watcher);
-      void isActive(credential).then(
-        (active) => active || end(watcher, 'REVOKED'),
-        () => {},
-      );
+      check(watcher);
       return () => {
         watchers.delete(watcher);
         clearTimeout(watcher.timer);
@@ -72,8 +80,8 @@ export function createCredentialWatch(events: EventBus, isActive: (credential: C
     async close() {
       for (const watcher of watchers) clearTimeout(watcher.timer);
       watchers.clear();
-      await revocations.return?.();
-      await listening;
+      await Promise.all([revocations.return?.(), resyncs.return?.()]);
+      await Promise.all([listening, resyncing]);
     },
   };
 }

@@ -1,14 +1,26 @@
 /** What `pnpm start` prints about signing in: once, the generated administrator token; always, how to sign in. */
 import type { BootstrapOutcome } from './bootstrap.js';
 
-export function signInHelp(bootstrap: BootstrapOutcome, url: string, demoViewer: { username: string; password: string } | null): string {
+/**
+ * `secretsFile`: the one-time secrets (generated token, demo password) are in that file rather than
+ * in the text, which then goes to the log (a log must never carry a credential).
+ */
+export function signInHelp(
+  bootstrap: BootstrapOutcome,
+  url: string,
+  demoViewer: { username: string; password: string } | null,
+  options: { secretsFile?: string } = {},
+): string {
   const lines: string[] = [];
+  const { secretsFile } = options;
   if (bootstrap.generatedAdminToken) {
     lines.push(
       `First start: created organisation unit "${bootstrap.ouName}" and its administrator "${bootstrap.adminUsername}".`,
       '',
-      '  Administrator API token (shown this once; only its hash is stored, so copy it now):',
-      `    ${bootstrap.generatedAdminToken}`,
+      secretsFile
+        ? `  Administrator API token (only its hash is stored): written to ${secretsFile}, readable by this user only. Copy it, then delete the file.`
+        : '  Administrator API token (shown this once; only its hash is stored, so copy it now):',
+      ...(secretsFile ? [] : [`    ${bootstrap.generatedAdminToken}`]),
       '',
     );
   } else if (bootstrap.firstStart) {
@@ -22,7 +34,8 @@ export function signInHelp(bootstrap: BootstrapOutcome, url: string, demoViewer:
     `or call ${url}/graphql with "Authorization: Bearer <token>". See README, "Signing in / getting the first token".`,
   );
   if (demoViewer) {
-    lines.push(`Demo read-only operator: username "${demoViewer.username}", password "${demoViewer.password}".`);
+    const password = secretsFile ? `in ${secretsFile}` : `"${demoViewer.password}"`;
+    lines.push(`Demo read-only operator: username "${demoViewer.username}", password ${password}.`);
   }
   return lines.join('\n');
 }

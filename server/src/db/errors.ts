@@ -40,14 +40,22 @@ export function isConflictAbort(error: unknown): boolean {
 }
 
 /**
- * Errors that say nothing about the statement itself: a lost or refused connection, the server
- * shutting down (57P0x), a deadlock or serialization failure. Work that hit one may be tried again
- * (a device report batch, a bench fixture).
+ * The database cannot be reached or is going away: a lost, refused or timed-out connection, or the
+ * server shutting down or starting up (57P0x, class 08). The statement itself was not at fault; the
+ * same work can succeed once the database is back (docs/operations.md, PostgreSQL away).
  */
-export function isTransient(error: unknown): boolean {
+export function isDatabaseUnavailable(error: unknown): boolean {
   for (const e of causeChain(error)) {
     const code = codeOf(e);
-    if (/^(08|57P0|40001|40P01)/.test(code) || /^(ECONN|EPIPE|ETIMEDOUT|CONNECTION_|CONNECT_TIMEOUT)/.test(code)) return true;
+    if (/^(08|57P0)/.test(code) || /^(ECONN|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|CONNECTION_|CONNECT_TIMEOUT)/.test(code)) return true;
   }
   return false;
+}
+
+/**
+ * Errors that say nothing about the statement itself: the database unavailable, or a deadlock or
+ * serialization failure. Work that hit one may be tried again (a device report batch, a bench fixture).
+ */
+export function isTransient(error: unknown): boolean {
+  return isDatabaseUnavailable(error) || isConflictAbort(error);
 }

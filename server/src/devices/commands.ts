@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { SignMethod } from '../db/schema.js';
-import type { Counters } from './counters.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { DownloadTokens } from './download-token.js';
 import { encodeRequest, otaTopic, type UpgradeParams } from './protocol.js';
 import type { DeviceTransport } from './transport.js';
@@ -25,7 +25,7 @@ export class DeviceCommands {
     private readonly tokens: DownloadTokens,
     /** Base URL of the firmware download route, e.g. http://10.0.0.5:4000. */
     private readonly downloadBaseUrl: string,
-    private readonly counters: Counters,
+    private readonly metrics: Metrics,
   ) {}
 
   upgradeParams(jobId: string, firmware: FirmwareForPush): UpgradeParams {
@@ -47,12 +47,12 @@ export class DeviceCommands {
 
   /** `messageId` is stored on the task so that the device's reply can be matched to this push. */
   upgrade(productKey: string, deviceKey: string, messageId: string, params: UpgradeParams): void {
-    this.counters.add('updraft_device_pushes_sent_total');
+    this.metrics.pushesSent.inc();
     this.transport.publish(otaTopic(productKey, deviceKey, 'upgrade'), encodeRequest('upgrade', messageId, params));
   }
 
   cancel(productKey: string, deviceKey: string, jobId: string): void {
-    this.counters.add('updraft_device_cancels_sent_total');
+    this.metrics.cancelsSent.inc();
     this.transport.publish(otaTopic(productKey, deviceKey, 'cancel'), encodeRequest('cancel', newMessageId('c'), { jobId, otaJobId: otaJobId(jobId) }));
   }
 }

@@ -22,7 +22,8 @@ import { and, eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { devices, products } from '../db/schema.js';
 import { secretMatches } from '../domain/secrets.js';
-import type { Counters } from './counters.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { MessageRate, type MqttLimits, PacketSizeGuard } from './mqtt-limits.js';
 import { encodePresence, isInDeviceNamespace, otaTopic, parseDeviceClientId, parseDeviceUsername, parseOtaTopic, type DeviceAddress } from './protocol.js';
 import type { DeviceTransport, InboundHandler } from './transport.js';
@@ -32,11 +33,11 @@ export interface EmbeddedBrokerOptions {
   host: string;
   /** Preferred port; when it is taken a free one is used and logged. */
   port: number;
-  counters: Counters;
+  metrics: Metrics;
   /** Packet sizes, CONNECT deadline, message rate (mqtt-limits.ts). */
   limits: MqttLimits;
   onMessage: InboundHandler;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 export interface EmbeddedBroker extends DeviceTransport {
@@ -62,7 +63,7 @@ class AuthError extends Error {
 }
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
-  const { db, counters, log } = options;
+  const { db, metrics, log } = options;
   const { limits } = options;
   const addressOf = new WeakMap<Client, DeviceAddress>();
   const guards = new WeakMap<object, PacketSizeGuard>();
@@ -77,12 +78,22 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     connectTimeout: limits.connectTimeoutMs,
   });
   const clients = () => (broker as unknown as { clients: Record<string, Client | undefined> }).clients;
+  metrics.countDevicesConnected(() => (broker as unknown as { connectedClients: number }).connectedClients);
+
+  // Refusals are logged, a few lines a second at most: a fleet with a wrong secret must not flood the log.
+  let refusalBudget = { second: 0, lines: 0 };
+  const refused = (reason: 'bad_identity' | 'bad_secret' | 'unknown_device', clientId: string) => {
+    metrics.mqttConnectRefused.inc({ reason });
+    const now = Math.floor(Date.now() / 1000);
+    if (refusalBudget.second !== now) refusalBudget = { second: now, lines: 0 };
+    if (++refusalBudget.lines <= 5) log.warn({ clientId: clientId.slice(0, 130), reason }, 'device connection refused');
+  };
 
   broker.authenticate = (client, username, password, callback) => {
     const fromId = parseDeviceClientId(client.id);
     const fromUser = username ? parseDeviceUsername(username) : null;
     if (!fromId || !fromUser || fromId.productKey !== fromUser.productKey || fromId.deviceKey !== fromUser.deviceKey || !password) {
-      counters.add('updraft_mqtt_connect_refused_total{reason="bad_identity"}');
+      refused('bad_identity', client.id);
       return callback(new AuthError('client id and username must name the same device', 4), false);
     }
     db.select({ secretHash: devices.secretHash })
@@ -91,17 +102,17 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       .where(and(eq(products.productKey, fromId.productKey), eq(devices.deviceKey, fromId.deviceKey)))
       .then(([device]) => {
         if (!device || !secretMatches(password.toString('utf8'), device.secretHash)) {
-          counters.add(`updraft_mqtt_connect_refused_total{reason="${device ? 'bad_secret' : 'unknown_device'}"}`);
+          refused(device ? 'bad_secret' : 'unknown_device', client.id);
           return callback(new AuthError('unknown device or wrong secret', 4), false);
         }
         addressOf.set(client, fromId);
         guards.get((client as unknown as { conn: object }).conn)?.markAuthenticated();
         rates.set(client, new MessageRate(limits.messagesPerSecond, limits.burst));
-        counters.add('updraft_mqtt_connects_total');
+        metrics.mqttConnects.inc();
         callback(null, true);
       })
       .catch((error: Error) => {
-        log(`embedded broker: authentication failed on a database error: ${error.message}`);
+        log.error({ clientId: client.id.slice(0, 130), err: error }, 'device authentication failed on a database error');
         callback(new AuthError('server unavailable', 3), false);
       });
   };
@@ -109,7 +120,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   broker.authorizeSubscribe = (client, subscription, callback) => {
     const address = client ? addressOf.get(client) : undefined;
     if (!address || !isInDeviceNamespace(subscription.topic, address.productKey, address.deviceKey)) {
-      counters.add('updraft_mqtt_acl_denied_total{action="subscribe"}');
+      metrics.mqttAclDenied.inc({ action: 'subscribe' });
       return callback(null, null as never);
     }
     callback(null, subscription);
@@ -126,30 +137,31 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     if (!client) return callback(null);
     const address = addressOf.get(client);
     if (!address || !isInDeviceNamespace(packet.topic, address.productKey, address.deviceKey)) {
-      counters.add('updraft_mqtt_acl_denied_total{action="publish"}');
+      metrics.mqttAclDenied.inc({ action: 'publish' });
       return callback(new Error(`publish outside the device's namespace: ${packet.topic.slice(0, 200)}`));
     }
     const isWill = packet === (client as unknown as { will?: unknown }).will;
     if (isWill && isSuperseded(client)) {
-      counters.add('updraft_device_presence_ignored_total{why="superseded"}');
+      metrics.devicePresenceIgnored.inc({ why: 'superseded' });
       return callback(null);
     }
     if (packet.retain) {
       // Nothing a device sends is kept for later subscribers. A will has no connection left to
       // refuse: it is delivered, not stored; a retained PUBLISH closes the connection, as
       // Mosquitto's retain_available false does.
-      counters.add('updraft_mqtt_acl_denied_total{action="retain"}');
+      metrics.mqttAclDenied.inc({ action: 'retain' });
       if (!isWill) return callback(new Error('retained messages are not accepted'));
       packet.retain = false;
     }
     if (isWill) return deliver(client, packet, callback);
-    const waitMs = rates.get(client)?.take() ?? 0;
+    const rate = rates.get(client);
+    const waitMs = rate ? rate.take() : 0;
     if (waitMs === null) {
-      counters.add('updraft_mqtt_rate_limited_total{action="disconnected"}');
+      metrics.mqttRateLimited.inc({ action: 'disconnected' });
       return callback(new Error(`more than ${limits.messagesPerSecond} messages per second, for too long`));
     }
     if (waitMs === 0) return deliver(client, packet, callback);
-    counters.add('updraft_mqtt_rate_limited_total{action="delayed"}');
+    metrics.mqttRateLimited.inc({ action: 'delayed' });
     setTimeout(() => {
       if (client.closed) return callback(new Error('connection closed'));
       deliver(client, packet, callback);
@@ -206,8 +218,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     });
   });
   broker.on('clientError', (client, error) => {
-    counters.add('updraft_mqtt_client_errors_total');
-    if (!/ECONNRESET|EPIPE|connection closed/.test(error.message)) log(`embedded broker: client ${client.id.slice(0, 130)}: ${error.message}`);
+    metrics.mqttClientErrors.inc();
+    if (!/ECONNRESET|EPIPE|connection closed/.test(error.message)) log.debug({ clientId: client.id.slice(0, 130), err: error }, 'device connection error');
   });
 
   await broker.listen();
@@ -216,9 +228,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
     (broker.handle as (socket: net.Socket) => void)(socket);
-    guards.set(socket, new PacketSizeGuard(socket, limits, (why) => counters.add(`updraft_mqtt_connections_closed_total{reason="${why}"}`)));
+    guards.set(socket, new PacketSizeGuard(socket, limits, (why) => metrics.mqttConnectionsClosed.inc({ reason: why })));
   });
   const port = await listenWithFallback(server, options.host, options.port, log);
+  log.info({ port }, 'embedded MQTT broker listening');
   const startedAt = performance.now();
   const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
 
@@ -232,8 +245,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       const packet = { cmd: 'publish' as const, topic, payload, qos: 1 as const, retain: false, dup: false };
       const done = (error?: Error | null) => {
         if (error) {
-          counters.add('updraft_mqtt_publish_errors_total');
-          log(`embedded broker: publish to ${topic} failed: ${error.message}`);
+          metrics.mqttPublishErrors.inc();
+          log.warn({ topic, err: error }, 'embedded broker publish failed');
         }
       };
       // Only the device itself may subscribe under its namespace. When it is connected with a clean
@@ -245,6 +258,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       else broker.publish(packet, done);
     },
     async close() {
+      metrics.countDevicesConnected(null);
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
@@ -252,7 +266,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
 }
 
 /** Listens on `port`; if another process holds it (Mosquitto on 1883, say), on a free port instead. */
-async function listenWithFallback(server: net.Server, host: string, port: number, log: (line: string) => void): Promise<number> {
+async function listenWithFallback(server: net.Server, host: string, port: number, log: Logger): Promise<number> {
   const attempt = (p: number) =>
     new Promise<number>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
@@ -274,7 +288,7 @@ async function listenWithFallback(server: net.Server, host: string, port: number
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw error;
     const actual = await attempt(0);
-    log(
+    log.warn(
       `\n*** MQTT_PORT ${port} is already in use (another broker?): the embedded MQTT broker listens on port ${actual} instead. ***\n` +
         `*** Devices must connect to mqtt://<this host>:${actual}, or set MQTT_URL to use the other broker. ***\n`,
     );

@@ -23,7 +23,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
-import type { Counters } from './counters.js';
+import { type Logger, redactUrl } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { otaTopicFilter } from './protocol.js';
 import type { DeviceTransport, InboundHandler } from './transport.js';
 
@@ -46,9 +47,9 @@ export interface ExternalBrokerOptions {
   instanceId: string | undefined;
   /** How long the broker keeps a persistent member's session after it went away (INSTANCE_ID only). */
   sessionExpirySeconds: number;
-  counters: Counters;
+  metrics: Metrics;
   onMessage: InboundHandler;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 class DeferredAck extends Error {
@@ -73,8 +74,8 @@ export async function connectExternalBroker(options: ExternalBrokerOptions): Pro
       const client = clients[next++ % clients.length];
       client.publish(topic, payload, { qos: 1 }, (error) => {
         if (error) {
-          options.counters.add('updraft_mqtt_publish_errors_total');
-          options.log(`mqtt: publish to ${topic} failed: ${error.message}`);
+          options.metrics.mqttPublishErrors.inc();
+          options.log.warn({ topic, err: error }, 'mqtt publish failed');
         }
       });
     },
@@ -92,7 +93,7 @@ interface Member {
 
 /** One member of the shared-subscription group, with the deferred PUBACKs described above. */
 async function connectOne(options: ExternalBrokerOptions, index: number): Promise<Member> {
-  const { counters, log } = options;
+  const { metrics, log } = options;
   const persistent = !!options.instanceId;
   const filters = INBOUND_TOPICS.map((filter) => `$share/${options.shareGroup}/${filter}`);
   const clientId = `updraft-${options.instanceId ?? randomBytes(6).toString('hex')}-${index}`;
@@ -138,12 +139,15 @@ async function connectOne(options: ExternalBrokerOptions, index: number): Promis
   client.on('connect', (connack) => {
     connection++;
     if (connection > 1) {
-      counters.add('updraft_mqtt_reconnects_total');
-      log(`mqtt: connection ${index} to ${options.url} back${persistent ? (connack.sessionPresent ? ', session kept' : ', session lost') : ''}`);
+      metrics.mqttReconnects.inc();
+      log.info(
+        { connection: index, broker: redactUrl(options.url), session: persistent ? (connack.sessionPresent ? 'kept' : 'lost') : 'clean' },
+        'mqtt connection back',
+      );
       if (persistent && !connack.sessionPresent) {
         // The broker forgot the session (restarted without persistence, or it expired): reports sent
         // to the group while no member was subscribed are gone; the re-push brings those devices on.
-        counters.add('updraft_mqtt_sessions_lost_total');
+        metrics.mqttSessionsLost.inc();
       }
     }
     quiet = false;
@@ -151,23 +155,23 @@ async function connectOne(options: ExternalBrokerOptions, index: number): Promis
     subscribed = subscribe().then(() => {
       if (current === connection && client.connected) member.upSince = performance.now();
     });
-    subscribed.catch((error: Error) => log(`mqtt: subscribe failed: ${error.message}`));
+    subscribed.catch((error: Error) => log.error({ err: error }, 'mqtt subscribe failed'));
   });
   client.on('error', (error) => {
-    counters.add('updraft_mqtt_client_errors_total');
-    if (!quiet) log(`mqtt: ${error.message}`);
+    metrics.mqttClientErrors.inc();
+    if (!quiet) log.warn({ err: error }, 'mqtt client error');
     quiet = true;
   });
   client.on('close', () => {
     member.upSince = null;
   });
   client.on('offline', () => {
-    if (!quiet) log(`mqtt: connection ${index} to ${options.url} lost, reconnecting`);
+    if (!quiet) log.warn({ connection: index, broker: redactUrl(options.url) }, 'mqtt connection lost, reconnecting');
     quiet = true;
   });
 
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cannot connect to the MQTT broker at ${options.url}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`cannot connect to the MQTT broker at ${redactUrl(options.url)}`)), 15_000);
     client.once('connect', () => {
       clearTimeout(timer);
       resolve();

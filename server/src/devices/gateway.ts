@@ -2,9 +2,9 @@
  * The device gateway: the broker connection (embedded or external), the report ingestion, the
  * commands to devices, and the cancel commands that domain functions ask for ('device:cancel').
  */
+import { runWithLogContext } from '../observability/context.js';
 import type { AppServices } from '../services.js';
 import { DeviceCommands } from './commands.js';
-import type { Counters } from './counters.js';
 import type { DownloadTokens } from './download-token.js';
 import { startEmbeddedBroker } from './embedded-broker.js';
 import { connectExternalBroker } from './external-broker.js';
@@ -23,16 +23,15 @@ export interface GatewayOptions {
   tokens: DownloadTokens;
   /** Base of the firmware download URLs put into pushes. */
   downloadBaseUrl: string;
-  counters: Counters;
-  log: (line: string) => void;
 }
 
 export async function startDeviceGateway(services: AppServices, options: GatewayOptions): Promise<DeviceGateway> {
   const { config } = services;
-  const { counters, log } = options;
+  const { metrics } = services;
+  const log = services.log.child({ component: 'gateway' });
   const ingestor = new ReportIngestor(
     services,
-    counters,
+    metrics,
     {
       batchSize: Math.max(1, config.reportBatchSize),
       batchMs: config.reportBatchMs,
@@ -51,7 +50,7 @@ export async function startDeviceGateway(services: AppServices, options: Gateway
         connections: config.mqttConnections,
         instanceId: config.instanceId,
         sessionExpirySeconds: config.mqttSessionExpirySeconds,
-        counters,
+        metrics,
         onMessage,
         log,
       })
@@ -59,7 +58,7 @@ export async function startDeviceGateway(services: AppServices, options: Gateway
         db: services.db,
         host: config.mqttHost,
         port: config.mqttPort,
-        counters,
+        metrics,
         limits: {
           maxPacketBytes: config.mqttMaxPacketBytes,
           maxConnectBytes: config.mqttMaxConnectBytes,
@@ -70,15 +69,19 @@ export async function startDeviceGateway(services: AppServices, options: Gateway
         onMessage,
         log,
       });
-  const commands = new DeviceCommands(transport, options.tokens, options.downloadBaseUrl, counters);
+  const commands = new DeviceCommands(transport, options.tokens, options.downloadBaseUrl, metrics);
   ingestor.attach(transport, commands);
 
   const cancels = services.events.subscribe('device:cancel');
   void (async () => {
     for await (const event of cancels) {
       for (const deviceKey of event.deviceKeys) commands.cancel(event.productKey, deviceKey, event.jobId);
+      // The request that cancelled them, when one did (its id came along on the event).
+      runWithLogContext(event.reqId ? { reqId: event.reqId } : {}, () =>
+        log.info({ jobId: event.jobId, productKey: event.productKey, devices: event.deviceKeys.length }, 'cancel sent to devices'),
+      );
     }
-  })().catch((error: Error) => log(`device gateway: cancel loop ended: ${error.message}`));
+  })().catch((error: Error) => log.error({ err: error }, 'cancel loop ended'));
 
   return {
     transport,

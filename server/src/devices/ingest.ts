@@ -23,7 +23,8 @@ import type { AppServices } from '../services.js';
 import { isTransient } from '../db/errors.js';
 import { inTransaction } from '../domain/transaction.js';
 import type { DeviceCommands } from './commands.js';
-import type { Counters } from './counters.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { decodeOtaMessage, encodeReply, otaReplyTopic, REPLY_CODE, type OtaDecodeError } from './protocol.js';
 import { applyReportBatch, type OutgoingReply } from './report-batch.js';
 import type { ReportItem } from './report-replay.js';
@@ -70,9 +71,9 @@ export class ReportIngestor {
 
   constructor(
     private readonly services: AppServices,
-    private readonly counters: Counters,
+    private readonly metrics: Metrics,
     private readonly settings: IngestorSettings,
-    private readonly log: (line: string) => void,
+    private readonly log: Logger,
   ) {}
 
   /** The transport and commands exist only once the broker runs; messages wait for them. */
@@ -83,21 +84,20 @@ export class ReportIngestor {
   }
 
   accept(inbound: InboundMessage): void {
-    this.counters.add('updraft_device_messages_total');
     const decoded = decodeOtaMessage(inbound.topic, inbound.payload);
     if (!decoded.ok) {
       this.rejectMalformed(decoded.error, inbound);
       return;
     }
     const message = decoded.message;
-    this.counters.add(`updraft_device_messages_total{kind="${message.kind}${message.isReply ? '_reply' : ''}"}`);
+    this.metrics.deviceMessages.inc({ kind: message.isReply ? `${message.kind}_reply` : message.kind });
     const relevant =
       ((message.kind === 'inform' || message.kind === 'progress' || message.kind === 'getversion') && !message.isReply) ||
       message.kind === 'presence' ||
       (message.kind === 'upgrade' && message.isReply && message.reply.code !== REPLY_CODE.OK);
     if (this.closed) {
       // Shutting down: not acknowledged, so the broker or the device delivers it again later.
-      this.counters.add('updraft_device_messages_unprocessed_total');
+      this.metrics.deviceMessagesUnprocessed.inc();
       return;
     }
     if (!relevant) {
@@ -131,14 +131,15 @@ export class ReportIngestor {
   }
 
   private rejectMalformed(error: OtaDecodeError, inbound: InboundMessage): void {
-    this.counters.add(`updraft_device_malformed_total{code="${error.code}"}`);
+    this.metrics.deviceMessages.inc({ kind: 'malformed' });
+    this.metrics.deviceMalformed.inc({ code: error.code });
     const now = Math.floor(Date.now() / 1000);
     if (this.logBudget.second !== now) this.logBudget = { second: now, lines: 0 };
-    if (++this.logBudget.lines <= 5) this.log(`device gateway: malformed message on ${inbound.topic.slice(0, 200)}: ${error.code}: ${error.message}`);
+    if (++this.logBudget.lines <= 5) this.log.warn({ topic: inbound.topic.slice(0, 200), code: error.code }, `malformed device message: ${error.message}`);
     const topic = error.topic;
     const answerable = topic && !topic.isReply && (topic.kind === 'inform' || topic.kind === 'progress' || topic.kind === 'getversion');
     if (answerable && error.id !== null && this.transport) {
-      this.counters.add('updraft_device_bad_request_replies_total');
+      this.metrics.deviceBadRequestReplies.inc();
       this.transport.publish(
         otaReplyTopic(topic.productKey, topic.deviceKey, topic.kind as 'inform'),
         encodeReply(error.id, REPLY_CODE.BAD_REQUEST, { code: error.code, message: error.message }),
@@ -204,10 +205,14 @@ export class ReportIngestor {
       try {
         const started = performance.now();
         const result = await inTransaction(this.services, (scope) => applyReportBatch(scope, batch, { ...this.settings, commands: this.commands! }));
-        this.counters.add('updraft_report_batches_total');
-        this.counters.add('updraft_reports_written_total', batch.length);
-        this.counters.add('updraft_report_batch_ms_total', Math.round(performance.now() - started));
-        for (const [name, n] of result.counts) this.counters.add(name, n);
+        const committed = Date.now();
+        this.metrics.reportBatches.inc();
+        this.metrics.reportsWritten.inc(batch.length);
+        this.metrics.reportBatchDuration.observe((performance.now() - started) / 1000);
+        for (const item of batch) this.metrics.reportToCommit.observe((committed - item.receivedAt.getTime()) / 1000);
+        for (const seconds of result.pushToFirstProgress) this.metrics.pushToFirstProgress.observe(seconds);
+        const uncounted = this.metrics.addCounts(result.counts);
+        if (uncounted.length > 0) this.log.error({ uncounted }, 'report batch counts name no counter');
         // Acknowledged first, then answered, in the same turn: the embedded broker sends a device's
         // PUBACK and reply in one write.
         const held = new Set(result.held);
@@ -216,15 +221,15 @@ export class ReportIngestor {
         if (held.size > 0) this.hold(result.held as Queued[]);
         return;
       } catch (error) {
-        this.counters.add('updraft_report_batch_errors_total');
+        this.metrics.reportBatchErrors.inc();
         if (isTransient(error) && !this.closed) {
           // The database is unreachable or the batch lost a lock race: wait, never drop.
-          if (attempt % 10 === 1) this.log(`device gateway: batch of ${batch.length} reports waits for the database: ${(error as Error).message}`);
+          if (attempt % 10 === 1) this.log.warn({ reports: batch.length, attempt, err: error }, 'report batch waits for the database');
           await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** Math.min(attempt, 6))));
           continue;
         }
         if (attempt < RETRIES) {
-          this.log(`device gateway: batch of ${batch.length} reports failed (attempt ${attempt}), retrying: ${(error as Error).message}`);
+          this.log.warn({ reports: batch.length, attempt, err: error }, 'report batch failed, retrying');
           await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
           continue;
         }
@@ -235,8 +240,9 @@ export class ReportIngestor {
           await this.writeBatch(batch.slice(half));
           return;
         }
-        this.counters.add('updraft_reports_dropped_total');
-        this.log(`device gateway: dropping a report that cannot be written: ${(error as Error).message}`);
+        this.metrics.reportsDropped.inc();
+        const { productKey, deviceKey, kind } = batch[0].message;
+        this.log.error({ productKey, deviceKey, kind, err: error }, 'dropping a report that cannot be written');
         batch[0].ack();
         return;
       }

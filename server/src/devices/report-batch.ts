@@ -31,6 +31,8 @@ export interface BatchResult {
   replies: OutgoingReply[];
   /** Counter name → increment, for what the batch saw. */
   counts: Map<string, number>;
+  /** Seconds from push to first progress of each task that reported its first progress. */
+  pushToFirstProgress: number[];
   /** Reports that wait for earlier ones of their device (report-replay.ts): neither answered nor to acknowledge. */
   held: ReportItem[];
 }
@@ -40,7 +42,12 @@ export async function applyReportBatch(scope: TransactionScope, items: readonly 
   const plan = replayReports(loaded, items, settings);
   const written = await writeReportPlan(scope, plan);
   emitReportEvents(scope, loaded, plan, written.tasks);
-  return { replies: replies(plan, written.waitingDevices, settings.commands), counts: countWrites(plan.counts, written.tasks), held: plan.held };
+  return {
+    replies: replies(plan, written.waitingDevices, settings.commands),
+    counts: countWrites(plan.counts, written.tasks),
+    held: plan.held,
+    pushToFirstProgress: firstProgressDelays(loaded, written.tasks),
+  };
 }
 
 /** The devices the batch names and their tasks in flight, locked for the rest of the transaction. */
@@ -63,7 +70,7 @@ async function loadReportState({ tx }: TransactionScope, items: readonly ReportI
     preparedRows<TaskRow>(
       tx,
       sql`select t.id, t.job_id, t.device_id, t.status, t.progress, t.attempt, t.push_message_id, t.current_version,
-                 t.waiting_reason, t.failure_reason, t.timeout_at, t.wave_index,
+                 t.waiting_reason, t.failure_reason, t.timeout_at, t.wave_index, t.pushed_at,
                  j.ou_id, j.product_id, j.status as job_status, j.retry_count, j.retry_interval_minutes, j.active_wave, j.firmware_id,
                  f.version as target_version, f.sign, f.sign_method, f.size
           from jsonb_to_recordset(${found}::jsonb) as x(pk text, dk text)
@@ -163,6 +170,19 @@ function replies(plan: ReplayPlan, waitingDevices: ReadonlySet<string>, commands
 function countWrites(counts: Map<string, number>, written: readonly WrittenChange[]): Map<string, number> {
   for (const w of written) bump(counts, `updraft_task_transitions_total{kind="${w.kind}"}`);
   return counts;
+}
+
+/** Tasks that went from Pushed to In Progress in this batch: how long their devices took. */
+function firstProgressDelays(loaded: LoadedReportState, written: readonly WrittenChange[]): number[] {
+  const out: number[] = [];
+  const now = Date.now();
+  const before = new Map(loaded.tasks.map((t) => [String(t.id), t]));
+  for (const w of written) {
+    if (w.kind !== 'progress') continue;
+    const task = before.get(String(w.id));
+    if (task?.status === 'PUSHED' && task.pushed_at) out.push(Math.max(0, now - new Date(task.pushed_at).getTime()) / 1000);
+  }
+  return out;
 }
 
 function bump(counts: Map<string, number>, name: string): void {

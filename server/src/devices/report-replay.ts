@@ -54,6 +54,7 @@ export interface TaskRow {
   waiting_reason: WaitingReason | null;
   failure_reason: FailureReason | null;
   timeout_at: Date | string | null;
+  pushed_at?: Date | string | null;
   wave_index: number | null;
   active_wave: number | null;
   ou_id: string;

@@ -26,6 +26,11 @@ export function createTrustedDocumentStore(db: Executor, events: EventBus): Trus
       for (const [key, entry] of cache) if (ouId === null || entry.ouId === ouId) cache.delete(key);
     }
   })().catch(() => {});
+  // A removal heard nowhere while Redis was away: forget everything.
+  const resyncs = events.subscribe('bus:resync')[Symbol.asyncIterator]();
+  void (async () => {
+    for (let next = await resyncs.next(); !next.done; next = await resyncs.next()) cache.clear();
+  })().catch(() => {});
   return {
     async find(documentId, ouId) {
       const key = `${ouId ?? '-'} ${documentId}`;
@@ -39,7 +44,7 @@ export function createTrustedDocumentStore(db: Executor, events: EventBus): Trus
       return text;
     },
     async close() {
-      await changes.return?.();
+      await Promise.all([changes.return?.(), resyncs.return?.()]);
     },
   };
 }

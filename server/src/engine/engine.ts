@@ -11,10 +11,11 @@
  * the same time (see push.ts); memory holds only throttles and hints.
  */
 import type { DeviceCommands } from '../devices/commands.js';
-import type { Counters } from '../devices/counters.js';
 import type { WaitingReason } from '../db/schema.js';
 import { otaJobs } from '../db/schema.js';
 import type { EngineKickEvent } from '../events/bus.js';
+import { runWithLogContext } from '../observability/context.js';
+import type { Logger } from '../observability/logger.js';
 import type { AppServices } from '../services.js';
 import { inArray } from 'drizzle-orm';
 import { startScheduledJobs, takeInMatchingDevices } from './lifecycle.js';
@@ -37,11 +38,6 @@ const WAITING_REFRESH_EVERY_MS = 3_000;
 /** Push transactions per job and pass at most (each up to PUSH_CHUNK tasks). */
 const PUSH_ROUNDS = 20;
 
-export interface RolloutEngineOptions {
-  counters: Counters;
-  log: (line: string) => void;
-}
-
 export class RolloutEngine {
   private sweepTimer: NodeJS.Timeout | null = null;
   private kickTimer: NodeJS.Timeout | null = null;
@@ -56,12 +52,15 @@ export class RolloutEngine {
   private readonly waiting = new Map<string, { limit: WaitingReason | null; at: number }>();
   private readonly resender: PushResender;
   private passes = 0;
+  /** Requests whose kicks the next pass answers: its lines carry their ids. */
+  private readonly kickedBy = new Set<string>();
+  private readonly log: Logger;
 
   constructor(
     private readonly services: AppServices,
     private readonly commands: DeviceCommands,
-    private readonly options: RolloutEngineOptions,
   ) {
+    this.log = services.log.child({ component: 'engine' });
     this.resender = new PushResender(services, commands, services.config.repushAfterMs);
   }
 
@@ -70,7 +69,7 @@ export class RolloutEngine {
     this.kicks = kicks;
     void (async () => {
       for (let next = await kicks.next(); !next.done; next = await kicks.next()) this.kick(next.value);
-    })().catch((error: Error) => this.options.log(`rollout engine: kick listener ended: ${error.message}`));
+    })().catch((error: Error) => this.log.error({ err: error }, 'kick listener ended'));
     this.sweepTimer = setInterval(() => this.requestPass(), Math.max(50, this.services.config.engineSweepMs));
     this.requestPass();
   }
@@ -94,6 +93,7 @@ export class RolloutEngine {
 
   private kick(event: EngineKickEvent): void {
     if (event.jobId) this.jobsToSettle.add(event.jobId);
+    if (event.reqId && this.kickedBy.size < 20) this.kickedBy.add(event.reqId);
     if (/device|registered/.test(event.reason)) this.devicesChanged = true;
     if (this.kickTimer || this.stopped) return;
     // A burst of kicks (a batch of reports) becomes one pass.
@@ -113,7 +113,13 @@ export class RolloutEngine {
       try {
         do {
           this.again = false;
-          await this.runPass();
+          const causedBy = [...this.kickedBy];
+          this.kickedBy.clear();
+          await runWithLogContext(causedBy.length > 0 ? { causedBy } : {}, async () => {
+            const done = await this.runPass();
+            // A pass that requests asked for says what it did (debug: passes run several times a second).
+            if (causedBy.length > 0) this.log.debug(done, 'engine pass');
+          });
           if (this.again) await new Promise((resolve) => setTimeout(resolve, MIN_PASS_GAP_MS));
         } while (this.again && !this.stopped);
       } finally {
@@ -126,21 +132,26 @@ export class RolloutEngine {
     try {
       return await work();
     } catch (error) {
-      this.options.counters.add(`updraft_engine_errors_total{step="${name}"}`);
-      if (!this.stopped) this.options.log(`rollout engine: ${name} failed: ${(error as Error).message}`);
+      this.services.metrics.engineErrors.inc({ step: name });
+      if (!this.stopped) this.log.error({ step: name, err: error }, 'engine step failed');
       return undefined;
     }
   }
 
-  private async runPass(): Promise<void> {
-    const { services, commands, options } = this;
+  private async runPass(): Promise<{ pushed: number; timedOut: number; resent: number }> {
+    const { services, commands } = this;
+    const { metrics } = services;
     const { config } = services;
     const now = Date.now();
     this.passes++;
+    let pushed = 0;
 
     await this.step('start scheduled jobs', () => startScheduledJobs(services));
     const timedOut = await this.step('time out tasks', () => markTimedOutTasks(services, commands, config.engineMinuteMs));
-    if (timedOut) options.counters.add('updraft_engine_timeouts_total', timedOut);
+    if (timedOut) {
+      metrics.engineTimeouts.inc(timedOut);
+      this.log.info({ tasks: timedOut }, 'tasks timed out');
+    }
 
     if (this.devicesChanged || now - this.lastIncremental >= INCREMENTAL_EVERY_MS) {
       this.devicesChanged = false;
@@ -156,7 +167,7 @@ export class RolloutEngine {
         .orderBy(otaJobs.createdAt),
     );
     for (const { id, activeWave } of running ?? []) {
-      if (this.stopped) return;
+      if (this.stopped) return { pushed, timedOut: timedOut ?? 0, resent: 0 };
       // A rollout plan's waves move first: a wave whose predecessor just passed is pushed in this pass.
       if (activeWave !== null) await this.step('advance rollout', () => advanceRollout(services, id));
       let outcome: PushOutcome | undefined;
@@ -165,8 +176,10 @@ export class RolloutEngine {
           pushWaitingTasks(services, commands, id, { ouConcurrencyCap: config.ouConcurrencyCap, minuteMs: config.engineMinuteMs }),
         );
         if (!outcome) break;
-        if (outcome.pushed) options.counters.add('updraft_engine_pushes_total', outcome.pushed);
-        if (outcome.failedAtPush) options.counters.add('updraft_engine_push_failures_total', outcome.failedAtPush);
+        pushed += outcome.pushed;
+        if (outcome.pushed) metrics.enginePushes.inc(outcome.pushed);
+        if (outcome.failedAtPush) metrics.enginePushFailures.inc(outcome.failedAtPush);
+        if (outcome.pushed || outcome.failedAtPush) this.log.debug({ jobId: id, pushed: outcome.pushed, failedAtPush: outcome.failedAtPush }, 'pushed');
         if (!outcome.more) break;
       }
       if (outcome?.ran) await this.refreshWaiting(id, outcome.limit, now);
@@ -188,8 +201,12 @@ export class RolloutEngine {
     for (const id of toSettle) await this.step('settle job', () => settleJob(services, id));
 
     const resent = await this.step('re-send pushes', () => this.resender.resendStalePushes());
-    if (resent) options.counters.add('updraft_engine_repushes_total', resent);
-    options.counters.add('updraft_engine_passes_total');
+    if (resent) {
+      metrics.engineRepushes.inc(resent);
+      this.log.info({ pushes: resent }, 'unanswered pushes sent again');
+    }
+    metrics.enginePasses.inc();
+    return { pushed, timedOut: timedOut ?? 0, resent: resent ?? 0 };
   }
 
   private async refreshWaiting(jobId: string, limit: WaitingReason | null, now: number): Promise<void> {

@@ -22,7 +22,6 @@ import { findProductId } from '../domain/products.js';
 import type { KeyMatch } from '../domain/sql.js';
 import { FAILURE_REASON_LABELS, STATUS_LABELS, WAITING_REASON_LABELS } from '../domain/tasks/rules.js';
 import { normaliseTaskFilter, searchTasks, type TaskFilter } from '../domain/tasks/search.js';
-import type { Counters } from '../devices/counters.js';
 import type { AppServices } from '../services.js';
 
 /** Rows per read: large enough that a 100,000-row export is 100 reads, small enough to hold. */
@@ -136,14 +135,7 @@ const TASK_HEADER = [
   'Updated at (UTC)',
 ];
 
-async function exportJobTab(
-  services: AppServices,
-  counters: Counters,
-  caller: Caller,
-  jobGlobalId: string,
-  params: URLSearchParams,
-  res: ServerResponse,
-): Promise<void> {
+async function exportJobTab(services: AppServices, caller: Caller, jobGlobalId: string, params: URLSearchParams, res: ServerResponse): Promise<void> {
   let jobId: string | null = null;
   try {
     const decoded = decodeGlobalID(decodeURIComponent(jobGlobalId));
@@ -177,7 +169,7 @@ async function exportJobTab(
         iso(t.updatedAt),
       ]);
     }
-    counters.add(EXPORT_ROWS_COUNTER, rows.length);
+    services.metrics.exportRows.inc(rows.length);
     if (chunk && !(await write(res, chunk))) return;
     if (rows.length < EXPORT_PAGE) break;
     after = rows[rows.length - 1].deviceKey;
@@ -198,7 +190,7 @@ interface DeviceExportRow {
 
 const DEVICE_HEADER = ['Product key', 'Device key', 'Name', 'Online', 'Current version', 'Tags', 'Last seen (UTC)', 'Registered at (UTC)'];
 
-async function exportDevices(services: AppServices, counters: Counters, caller: Caller, params: URLSearchParams, res: ServerResponse): Promise<void> {
+async function exportDevices(services: AppServices, caller: Caller, params: URLSearchParams, res: ServerResponse): Promise<void> {
   const productKey = textParam(params, 'productKey');
   const search = textParam(params, 'search');
   const online = params.get('online');
@@ -241,7 +233,7 @@ async function exportDevices(services: AppServices, counters: Counters, caller: 
         iso(d.createdAt),
       ]);
     }
-    counters.add(EXPORT_ROWS_COUNTER, rows.length);
+    services.metrics.exportRows.inc(rows.length);
     if (chunk && !(await write(res, chunk))) return;
     if (rows.length < EXPORT_PAGE) break;
     const last = rows[rows.length - 1];
@@ -255,9 +247,8 @@ const rowKey = () => sql`(${products.productKey}, ${devices.deviceKey})`;
 const rowValue = (after: { productKey: string; deviceKey: string }) => sql`(${after.productKey}::text collate "C", ${after.deviceKey}::text collate "C")`;
 
 /** Rows written to export responses so far (/metrics); a test reads it to see the stream wait for its reader. */
-export const EXPORT_ROWS_COUNTER = 'updraft_export_rows_total';
 
-export function createExportHandler(services: AppServices, counters: Counters, authenticate: (req: IncomingMessage) => Promise<RequestAuth>) {
+export function createExportHandler(services: AppServices, authenticate: (req: IncomingMessage) => Promise<RequestAuth>) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const jobMatch = JOB_PATH.exec(url.pathname);
@@ -276,12 +267,12 @@ export function createExportHandler(services: AppServices, counters: Counters, a
       return sendError(res, 403, 'FORBIDDEN', `You lack the permission ${needed}: ask the administrator of your organisation unit`);
     }
     try {
-      if (jobMatch) await exportJobTab(services, counters, caller, jobMatch[1], url.searchParams, res);
-      else await exportDevices(services, counters, caller, url.searchParams, res);
+      if (jobMatch) await exportJobTab(services, caller, jobMatch[1], url.searchParams, res);
+      else await exportDevices(services, caller, url.searchParams, res);
     } catch (error) {
       if (res.headersSent) {
         // Mid-stream: the file is cut short rather than ending as if complete.
-        console.error('export failed mid-stream', error);
+        services.log.error({ err: error }, 'export failed mid-stream');
         res.destroy();
         return;
       }

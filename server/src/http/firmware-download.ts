@@ -7,12 +7,17 @@
  * - A single `Range: bytes=…` is answered with 206 so a device can resume a dropped download;
  *   an unsatisfiable range is 416; `If-Range` with another ETag falls back to the whole file.
  *   Multi-range requests get the whole file (allowed by RFC 9110, and no device needs them).
+ * - While the database is away, a firmware this instance served in the last LAST_SEEN_MS is served
+ *   as it was last read (its file is on disk; a firmware never changes, and one in use by a job
+ *   cannot be deleted), so devices in the middle of an upgrade keep downloading; any other is 503
+ *   with Retry-After (docs/operations.md, PostgreSQL away).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { and, eq, isNull } from 'drizzle-orm';
 import { firmwares } from '../db/schema.js';
 import type { DownloadTokens } from '../devices/download-token.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import { isUuid } from '../db/keys.js';
 import type { AppServices } from '../services.js';
 
@@ -40,7 +45,34 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end };
 }
 
+/** How long a firmware row read for a download may stand in for the database while it is away. */
+const LAST_SEEN_MS = 60 * 60_000;
+/** Firmware rows remembered at most (one per firmware being rolled out, in practice). */
+const LAST_SEEN_ENTRIES = 1000;
+
+type FirmwareRow = typeof firmwares.$inferSelect;
+
 export function createFirmwareDownloadHandler(services: AppServices, tokens: () => DownloadTokens | null) {
+  const lastSeen = new Map<string, { row: FirmwareRow; at: number }>();
+  /** The firmware, or null (unknown or deleted), or 'unavailable' (the database is away and it was not seen lately). */
+  const readFirmware = async (firmwareId: string): Promise<FirmwareRow | null | 'unavailable'> => {
+    try {
+      const [row] = await services.db
+        .select()
+        .from(firmwares)
+        .where(and(eq(firmwares.id, firmwareId), isNull(firmwares.deletedAt)));
+      lastSeen.delete(firmwareId);
+      if (row) {
+        if (lastSeen.size >= LAST_SEEN_ENTRIES) lastSeen.delete(lastSeen.keys().next().value!);
+        lastSeen.set(firmwareId, { row, at: Date.now() });
+      }
+      return row ?? null;
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      const seen = lastSeen.get(firmwareId);
+      return seen && Date.now() - seen.at < LAST_SEEN_MS ? seen.row : 'unavailable';
+    }
+  };
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = PATH.exec(url.pathname);
@@ -63,10 +95,11 @@ export function createFirmwareDownloadHandler(services: AppServices, tokens: () 
       return sendError(res, 403, check.reason === 'expired' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID', message);
     }
 
-    const [firmware] = await services.db
-      .select()
-      .from(firmwares)
-      .where(and(eq(firmwares.id, firmwareId), isNull(firmwares.deletedAt)));
+    const firmware = await readFirmware(firmwareId);
+    if (firmware === 'unavailable') {
+      res.setHeader('retry-after', '5');
+      return sendError(res, 503, 'UNAVAILABLE', 'Firmware downloads are briefly unavailable: try again in a few seconds');
+    }
     const size = firmware ? await services.firmwareStore.size(firmware.storageKey) : null;
     if (!firmware || size === null) return sendError(res, 404, 'NOT_FOUND', 'This firmware does not exist or was deleted');
 

@@ -9,6 +9,8 @@
  * Numbers are drawn in commit order per job (migration task_change_order), so "changes after my
  * cursor" never skips a change that committed late.
  */
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Executor } from '../db/client.js';
 import { changesSince, currentChangeSeq, type TaskRemoval } from '../domain/tasks/changes.js';
 import type { Task } from '../domain/tasks/search.js';
@@ -65,6 +67,8 @@ export class JobChangesHub {
       ringTasks: number;
       /** Read at least this often while clients follow the job, events or not. */
       pollMs: number;
+      log: Logger;
+      metrics: Metrics;
     },
   ) {}
 
@@ -145,8 +149,9 @@ export class JobChangesHub {
 
   private start(jobId: string): Watch {
     const { events, intervalMs, ringTasks, pollMs } = this.deps;
-    // Events say when to read; a slow poll also reads, in case an event was lost on the way.
-    const ticks = coalesce(Repeater.merge([events.subscribe('job:tasks', jobId), every(pollMs)]), intervalMs);
+    // Events say when to read; a slow poll also reads, in case an event was lost on the way, and so
+    // does 'bus:resync' (Redis was away: events of other instances may have been lost).
+    const ticks = coalesce(Repeater.merge([events.subscribe('job:tasks', jobId), events.subscribe('bus:resync'), every(pollMs)]), intervalMs);
     let stopped = false;
     const watch: Watch = {
       cursor: 0,
@@ -173,6 +178,8 @@ export class JobChangesHub {
           for (;;) {
             const batch = await this.read(jobId, watch.cursor);
             if (batch.cursor === watch.cursor || stopped) break;
+            const delivered = Date.now();
+            for (const task of batch.tasks) this.deps.metrics.liveDelivery.observe(Math.max(0, delivered - task.updatedAt.getTime()) / 1000);
             watch.ring.push(batch);
             watch.ringTasks += batch.tasks.length;
             watch.cursor = batch.cursor;
@@ -183,7 +190,7 @@ export class JobChangesHub {
           }
         } catch (error) {
           // Clients behind the ring read from the database themselves; the next change retries.
-          console.error(`jobDeviceUpdates: reading changes of job ${jobId} failed: ${(error as Error).message}`);
+          this.deps.log.warn({ jobId, err: error }, 'jobDeviceUpdates: reading changes failed');
         }
       }
     })();

@@ -4,6 +4,7 @@
  * take it. The first state a client sees is read after it joined, so no change can fall between
  * its initial state and the live ones.
  */
+import type { Logger } from '../observability/logger.js';
 import { eq } from 'drizzle-orm';
 import { Repeater } from 'graphql-yoga';
 import type { Executor } from '../db/client.js';
@@ -33,7 +34,7 @@ export class JobProgressHub {
   /** Orders snapshots by when their read started, so a slow older read never replaces a newer one. */
   private reads = 0;
 
-  constructor(private readonly deps: { db: Executor; events: EventBus; intervalMs: number }) {}
+  constructor(private readonly deps: { db: Executor; events: EventBus; intervalMs: number; log: Logger }) {}
 
   /**
    * The job's state now and after each change. The caller has checked the job is the client's to
@@ -71,7 +72,11 @@ export class JobProgressHub {
 
   private start(jobId: string): Watch {
     const { events, intervalMs } = this.deps;
-    const ticks = coalesce(Repeater.merge([events.subscribe('job:changed', jobId), events.subscribe('job:tasks', jobId)]), intervalMs);
+    // 'bus:resync': events of other instances may have been lost while Redis was away.
+    const ticks = coalesce(
+      Repeater.merge([events.subscribe('job:changed', jobId), events.subscribe('job:tasks', jobId), events.subscribe('bus:resync')]),
+      intervalMs,
+    );
     const channels = new Set<LatestChannel<JobSnapshot>>();
     const pump = (async () => {
       for await (const _ of ticks) {
@@ -110,7 +115,7 @@ export class JobProgressHub {
       return { value: { job, counts: counts.get(jobId)!, failureReasons: failureReasons.get(jobId)! }, version };
     } catch (error) {
       // A failed read (database restarting) skips one state; the next change reads again.
-      console.error(`jobProgress: reading job ${jobId} failed: ${(error as Error).message}`);
+      this.deps.log.warn({ jobId, err: error }, 'jobProgress: reading the job failed');
       return null;
     }
   }

@@ -48,7 +48,16 @@ builder.subscriptionField('jobsUpdated', (t) =>
       const { db, events, config } = context.services;
       const productId = await findProductId(db, caller, productKey);
       if (productId === null) throw notFound('Product', String(productKey));
-      return abortable((signal) => changedJobs(db, events.subscribe('ou:jobs', caller.ouId), productId, config.jobProgressIntervalMs, signal));
+      return abortable((signal) =>
+        changedJobs(
+          db,
+          { ouId: caller.ouId, productId },
+          events.subscribe('ou:jobs', caller.ouId),
+          events.subscribe('bus:resync'),
+          config.jobProgressIntervalMs,
+          signal,
+        ),
+      );
     },
     resolve: (snapshot: JobSnapshot, _args, context) => primeCounts(context, snapshot),
   }),

@@ -3,6 +3,7 @@
  * only ones open to anonymous callers: `me` answers null, signOut false, signIn checks credentials,
  * passwordSignInAvailable says whether password sign-in is possible at all.
  */
+import { DomainError } from '../domain/errors.js';
 import { eq } from 'drizzle-orm';
 import { builder } from '../builder.js';
 import type { Identity } from '../auth/credentials.js';
@@ -87,11 +88,22 @@ builder.mutationField('signIn', (t) =>
         throw InvalidInputError.single([], 'sign in over HTTP: a WebSocket cannot set the session cookie');
       }
       const previous = context.auth.identity?.credential;
-      const signedIn = await signIn(context.services, input, {
-        clientAddress: context.auth.clientAddress,
-        sessionTtlMinutes: context.services.config.sessionTtlMinutes,
-        previousSessionId: previous?.kind === 'SESSION' ? previous.tokenId : null,
-      });
+      const method = input.token ? 'token' : 'password';
+      const log = context.services.log.child({ component: 'auth' });
+      let signedIn: Awaited<ReturnType<typeof signIn>>;
+      try {
+        signedIn = await signIn(context.services, input, {
+          clientAddress: context.auth.clientAddress,
+          sessionTtlMinutes: context.services.config.sessionTtlMinutes,
+          previousSessionId: previous?.kind === 'SESSION' ? previous.tokenId : null,
+        });
+      } catch (error) {
+        // The name tried is kept (it tells an attack from a typo); the password and token never are.
+        const reason = error instanceof DomainError ? error.code : 'ERROR';
+        log.info({ method, username: input.username?.slice(0, 64), address: context.auth.clientAddress, reason }, 'sign-in refused');
+        throw error;
+      }
+      log.info({ method, userId: signedIn.identity.caller.userId, ouId: signedIn.identity.caller.ouId, address: context.auth.clientAddress }, 'signed in');
       context.auth.cookies.set(signedIn.sessionSecret, signedIn.expiresAt);
       // The answer (and whatever else this operation selects) is about the user who just signed in.
       Object.assign(context.auth, { identity: signedIn.identity, caller: signedIn.identity.caller, problem: null });

@@ -183,6 +183,9 @@ export class VirtualDevice {
       clean: true,
       keepalive: settings.keepaliveSeconds,
       reconnectPeriod: this.reconnectPeriodMs,
+      // A refused CONNECT (the broker's "server unavailable" while its database is away) is tried
+      // again after the reconnect period, as a real device does; mqtt.js would give up for good.
+      reconnectOnConnackError: true,
       connectTimeout: 30_000,
       // Subscriptions are renewed by onConnect, on every connect.
       resubscribe: false,

@@ -3,6 +3,7 @@
  * sweep. Every instance runs them (WEBHOOKS=false turns them off on one); they share the work
  * through the database.
  */
+import type { Logger } from '../observability/logger.js';
 import { sql } from 'drizzle-orm';
 import type { ServerConfig } from '../config.js';
 import type { Database } from '../db/client.js';
@@ -30,10 +31,13 @@ export function createWebhookRuntime(deps: {
   config: ServerConfig;
   secrets: SecretBox;
   targets: TargetPolicy;
+  logger: Logger;
 }): WebhookRuntime {
-  const log = (level: 'info' | 'warn' | 'error', message: string) => (level === 'info' ? console.log(message) : console[level](message));
-  const dispatcher = createWebhookDispatcher({ ...deps, log });
-  const progress = createProgressEmitter({ ...deps, log });
+  const { logger: baseLogger, ...rest } = deps;
+  const logger = baseLogger.child({ component: 'webhooks' });
+  const log = (level: 'info' | 'warn' | 'error', message: string) => logger[level](message);
+  const dispatcher = createWebhookDispatcher({ ...rest, log });
+  const progress = createProgressEmitter({ ...rest, log });
   let sweepTimer: NodeJS.Timeout | undefined;
 
   async function sweep(): Promise<number> {

@@ -8,6 +8,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { TaskStatus } from '../../db/schema.js';
 import { products } from '../../db/schema.js';
 import { queryRows } from '../../db/sql.js';
+import { currentRequestId } from '../../observability/context.js';
 import { decide, jobContextOfJob, TASK_STATE_COLUMNS, type TaskStateRow } from '../tasks/decide.js';
 import { type TaskRefusal, type TaskUpdate, transitionsByStatus } from '../tasks/transitions.js';
 import { changesByJob, writeJobTaskChanges, writeTaskChanges } from '../tasks/write.js';
@@ -27,7 +28,8 @@ const NO_MINUTE = 0;
 async function sendCancels({ tx, emit }: TransactionScope, job: JobRow, deviceKeys: string[]): Promise<void> {
   if (deviceKeys.length === 0) return;
   const [product] = await tx.select({ productKey: products.productKey }).from(products).where(eq(products.id, job.productId));
-  emit({ topic: 'device:cancel', args: [{ ouId: job.ouId, jobId: job.id, productKey: product.productKey, deviceKeys }] });
+  const reqId = currentRequestId();
+  emit({ topic: 'device:cancel', args: [{ ouId: job.ouId, jobId: job.id, productKey: product.productKey, deviceKeys, ...(reqId ? { reqId } : {}) }] });
 }
 
 /** cancelUpgrade: the job's tasks of these devices, each locked and run through the state machine. */

@@ -3,12 +3,17 @@ import { sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import type { DomainEvent } from '../../events/bus.js';
 import { queryRows } from '../../db/sql.js';
+import { currentRequestId } from '../../observability/context.js';
 
 interface JobIdentity {
   id: string;
   ouId: string;
   productId: string;
+  status?: string;
 }
+
+/** Reasons that are changes of the job's status (the others change its tasks or settings). */
+const STATUS_CHANGES = new Set(['created', 'started', 'stopped', 'cancelled', 'finished', 'aborted', 'retried', 'started on schedule']);
 
 /**
  * Every change to a job refreshes its own subscribers and its organisation unit's job list, and
@@ -16,11 +21,15 @@ interface JobIdentity {
  */
 export function jobEvents(job: JobIdentity, reason: string, tasksChanged?: { maxChangeSeq: number; count: number }): DomainEvent[] {
   const event = { jobId: job.id, ouId: job.ouId, productId: job.productId };
+  const reqId = currentRequestId();
   const events: DomainEvent[] = [
     { topic: 'job:changed', args: [job.id, event] },
     { topic: 'ou:jobs', args: [job.ouId, event] },
-    { topic: 'engine:kick', args: [{ reason: `job ${reason}`, ouId: job.ouId, jobId: job.id }] },
+    { topic: 'engine:kick', args: [{ reason: `job ${reason}`, ouId: job.ouId, jobId: job.id, ...(reqId ? { reqId } : {}) }] },
   ];
+  if (STATUS_CHANGES.has(reason)) {
+    events.push({ topic: 'job:status', args: [{ jobId: job.id, ouId: job.ouId, change: reason, status: job.status, ...(reqId ? { reqId } : {}) }] });
+  }
   if (tasksChanged && tasksChanged.count > 0) {
     events.push({ topic: 'job:tasks', args: [job.id, { jobId: job.id, ouId: job.ouId, ...tasksChanged }] });
   }
