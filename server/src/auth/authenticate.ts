@@ -13,7 +13,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Executor } from '../db/client.js';
 import type { Caller } from '../domain/caller.js';
-import { readCookie, SESSION_COOKIE } from './cookies.js';
+import { readCookie, SESSION_COOKIE, type SessionCookieJar } from './cookies.js';
 import { authenticateToken, type Identity } from './credentials.js';
 
 export interface RequestAuth {
@@ -26,11 +26,6 @@ export interface RequestAuth {
   clientAddress: string;
   /** Sets the session cookie on the HTTP response; null where there is no response to set it on (WebSocket). */
   cookies: SessionCookieJar | null;
-}
-
-export interface SessionCookieJar {
-  set(secret: string, expiresAt: Date): void;
-  clear(): void;
 }
 
 export interface TransportOptions {

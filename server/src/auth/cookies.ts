@@ -4,7 +4,12 @@
  * WebSocket upgrade to /graphql carries it too.
  */
 import type { Plugin } from 'graphql-yoga';
-import type { SessionCookieJar } from './authenticate.js';
+
+/** Sets and clears the session cookie on one HTTP response. */
+export interface SessionCookieJar {
+  set(secret: string, expiresAt: Date): void;
+  clear(): void;
+}
 
 export const SESSION_COOKIE = 'updraft_session';
 

@@ -8,8 +8,8 @@
  */
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { GraphQLContext } from '../context.js';
 import { raceAgainst } from '../events/stop-race.js';
+import type { RequestAuth } from './authenticate.js';
 import type { Credential } from './credentials.js';
 import { type CredentialEnd, type CredentialWatch, credentialEndMessage } from './credential-watch.js';
 
@@ -77,7 +77,7 @@ function endsWithConnection(context: { extra?: { watchedCredential?: Credential 
   return watched.expiresAt !== null && watched.expiresAt.getTime() <= credential.expiresAt.getTime();
 }
 
-type SubscriptionContext = Partial<Pick<GraphQLContext, 'auth'>> & { extra?: { watchedCredential?: Credential } };
+type SubscriptionContext = { auth?: RequestAuth; extra?: { watchedCredential?: Credential } };
 
 /**
  * Whether nothing but its connection needs to end this subscription when its credential ends: it

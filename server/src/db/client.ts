@@ -5,7 +5,6 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
-import type { PgAsyncDatabase, PgAsyncTransaction, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -14,11 +13,9 @@ import postgres from 'postgres';
 import { attachHandleState } from './handle-state.js';
 import { relations } from './relations.js';
 
-export type Relations = typeof relations;
-export type Database = PgAsyncDatabase<PgQueryResultHKT, Relations>;
-export type Transaction = PgAsyncTransaction<PgQueryResultHKT, Relations>;
-/** A database handle or an open transaction: domain functions accept either. */
-export type Executor = Database | Transaction;
+import type { Database, Executor, Transaction } from './types.js';
+
+export type { Database, Executor, Transaction };
 
 export interface DatabaseHandle {
   db: Database;
@@ -32,6 +29,20 @@ export const migrationsFolder = fileURLToPath(new URL('../../../drizzle', import
 
 /** Connections of the pool for value-dependent searches (opened when first used). */
 const CUSTOM_PLAN_POOL_SIZE = 4;
+
+/**
+ * How postgres.js (re)connects, so that while the database is away a request fails within 5 s
+ * (SERVICE_UNAVAILABLE, docs/operations.md) and work resumes within about a second of its return.
+ * Its defaults wait up to 30 s for a connection to open, and after failed attempts delay every new
+ * one by up to 20 s (3^attempts / 100 s): requests queued behind that delay hung for a minute, and a
+ * returned database went unused for as long.
+ */
+const CONNECTING = {
+  /** Seconds to open a connection (a database that does not answer at all). */
+  connect_timeout: 3,
+  /** Seconds before the next connection attempt after failed ones: 0.1, 0.2, 0.4 … at most 1 (with jitter). */
+  backoff: (attempts: number) => (0.5 + Math.random() / 2) * Math.min(0.1 * 2 ** attempts, 1),
+};
 
 /** Arbitrary constant: serialises migrations when several instances start at once. */
 const MIGRATION_LOCK_KEY = 727_001;
@@ -49,6 +60,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const client = postgres(options.databaseUrl, {
       max: options.poolSize ?? 10,
       onnotice: () => {},
+      ...CONNECTING,
       // Timestamps come back as Date, bigint ids as numbers through drizzle's column modes.
     });
     const db = drizzlePostgres({ client, relations }) as unknown as Database;
@@ -56,6 +68,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const customPlanClient = postgres(options.databaseUrl, {
       max: CUSTOM_PLAN_POOL_SIZE,
       onnotice: () => {},
+      ...CONNECTING,
       connection: { plan_cache_mode: 'force_custom_plan' },
     });
     const customPlanDb = drizzlePostgres({ client: customPlanClient, relations }) as unknown as Database;

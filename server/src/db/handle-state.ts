@@ -4,7 +4,7 @@
  * with the handle, so it lives and goes with the handle; two handles (two servers in one test
  * process) never share a statement or a bound. A transaction has none: what it runs is built on it.
  */
-import type { Database, Executor } from './client.js';
+import type { Database, Executor } from './types.js';
 
 export interface HandleState {
   /** Queries built once on this handle, by name (db/prepared.ts). */

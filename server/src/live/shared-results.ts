@@ -31,7 +31,7 @@ import type { ServerOptions } from 'graphql-ws';
 import type { Plugin } from 'graphql-yoga';
 import type WebSocket from 'ws';
 import { subscriptionEndsWithConnection } from '../auth/subscription-lifetime.js';
-import type { GraphQLContext } from '../context.js';
+import type { Caller } from '../domain/caller.js';
 import { ATTACH_DIRECT_SINK, type DirectSource, isDirectSource } from './direct-delivery.js';
 
 /** Subscription fields whose events are shared objects and whose answers depend on unit and permissions only. */
@@ -50,7 +50,7 @@ function shareKey(args: PerEventArgs): string | null {
   const variables = args.variableValues as object;
   let key = keysOfSubscriptions.get(variables);
   if (key !== undefined) return key;
-  const caller = (args.contextValue as GraphQLContext | undefined)?.caller;
+  const caller = (args.contextValue as { caller?: Caller | null } | undefined)?.caller;
   let operationId = operationIds.get(args.operation);
   if (operationId === undefined) operationIds.set(args.operation, (operationId = nextOperationId++));
   key = caller
