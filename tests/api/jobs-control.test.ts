@@ -61,7 +61,9 @@ describe('cancelUpgrade', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     await listener.return?.();
     await collecting;
-    expect(commands).toEqual([{ ouId: expect.any(String), jobId: expect.any(String), productKey: 'meter', deviceKeys: ['dev-0002'], reqId: expect.any(String) }]);
+    expect(commands).toEqual([
+      { ouId: expect.any(String), jobId: expect.any(String), productKey: 'meter', deviceKeys: ['dev-0002'], reqId: expect.any(String) },
+    ]);
 
     const tasks = await jobTasksByKey(t, jobId);
     expect(tasks['dev-0003'].status).toBe('IN_PROGRESS');

@@ -29,9 +29,15 @@ export class Metrics {
   readonly deviceBadRequestReplies = this.counter('updraft_device_bad_request_replies_total', 'Malformed requests answered with 400');
   readonly deviceUnknown = this.counter('updraft_device_unknown_total', 'Reports from devices the database does not know');
   readonly devicePresenceIgnored = this.counter('updraft_device_presence_ignored_total', 'Presence (offline) events ignored, by why', ['why']);
-  readonly deviceReportsHeld = this.counter('updraft_device_reports_held_total', 'Reports held back until the earlier reports of their device arrive (report order)');
+  readonly deviceReportsHeld = this.counter(
+    'updraft_device_reports_held_total',
+    'Reports held back until the earlier reports of their device arrive (report order)',
+  );
   readonly deviceReportsStale = this.counter('updraft_device_reports_stale_total', 'Reports older than one already applied for their device, ignored');
-  readonly deviceReportGapsSkipped = this.counter('updraft_device_report_gaps_skipped_total', 'Gaps in a device report sequence given up on after the hold time');
+  readonly deviceReportGapsSkipped = this.counter(
+    'updraft_device_report_gaps_skipped_total',
+    'Gaps in a device report sequence given up on after the hold time',
+  );
   readonly deviceStaleReplies = this.counter('updraft_device_stale_replies_total', 'Push replies for a push that is no longer current');
   readonly deviceProgressRejected = this.counter('updraft_device_progress_rejected_total', 'Progress reports answered with an error code', ['code']);
   readonly pushesSent = this.counter('updraft_device_pushes_sent_total', 'Upgrade pushes published to devices (first pushes and re-sends)');
