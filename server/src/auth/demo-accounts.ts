@@ -7,7 +7,8 @@ import { eq } from 'drizzle-orm';
 import { users, type Permission } from '../db/schema.js';
 import type { Caller } from '../domain/caller.js';
 import { inTransaction } from '../domain/transaction.js';
-import type { AppServices } from '../services.js';
+import type { Database } from '../db/client.js';
+import type { EventBus } from '../events/bus.js';
 import { createRole } from './roles.js';
 import { createUser } from './users.js';
 
@@ -18,7 +19,7 @@ export const VIEWER_PERMISSIONS: Permission[] = ['FIRMWARE_READ', 'OTA_READ', 'D
 
 /** Creates the viewer once; returns its credentials to print, or null when it already existed. */
 export async function ensureDemoViewer(
-  services: AppServices,
+  services: { db: Database; events: EventBus },
   admin: Caller,
   password = DEFAULT_DEMO_VIEWER_PASSWORD,
 ): Promise<{ username: string; password: string } | null> {

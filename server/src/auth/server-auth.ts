@@ -8,7 +8,9 @@ import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { CloseCode, type Context as WsContext } from 'graphql-ws';
 import type { Extra as WsExtra } from 'graphql-ws/use/ws';
 import type { CORSOptions, Plugin } from 'graphql-yoga';
-import type { AppServices } from '../services.js';
+import type { ServerConfig } from '../config.js';
+import type { Database } from '../db/client.js';
+import type { EventBus } from '../events/bus.js';
 import { authenticateHttp, authenticateWebSocket, isSecureRequest, type RequestAuth, type TransportOptions } from './authenticate.js';
 import { bootstrapAdministrator, type BootstrapOutcome } from './bootstrap.js';
 import { sessionCookieJar, useSessionCookies } from './cookies.js';
@@ -54,7 +56,7 @@ function closeReason(text: string): string {
   return Buffer.byteLength(text) <= 123 ? text : `${Buffer.from(text).subarray(0, 120).toString()}…`;
 }
 
-export async function setUpAuthentication(services: AppServices): Promise<ServerAuth> {
+export async function setUpAuthentication(services: { db: Database; config: ServerConfig; events: EventBus }): Promise<ServerAuth> {
   const { config, db } = services;
   const bootstrap = await bootstrapAdministrator(services, { adminToken: config.adminToken, adminPassword: config.adminPassword });
   const watch = createCredentialWatch(services.events, (credential) => isCredentialActive(db, credential.tokenId));
